@@ -259,3 +259,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
+FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
+FRAMES_MAX_WIDTH = env_int("FRAMES_MAX_WIDTH", 4096)
+FRAMES_MAX_UPLOAD_BYTES = env_int("FRAMES_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+FRAMES_MAX_RANGE_ROWS = env_int("FRAMES_MAX_RANGE_ROWS", 2000)
