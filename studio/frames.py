@@ -32,11 +32,14 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 
 from .models import DepthDataset, DepthFrameChunk
 
@@ -108,6 +111,13 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
+class RangeQuery:
+    depth_min: float | None
+    depth_max: float | None
+    colormap: str
+
+
+@dataclass(frozen=True)
 class Frames:
     depths: np.ndarray  # float64, ascending
     pixels: np.ndarray  # uint8 (rows, width)
@@ -136,6 +146,37 @@ def colormap_table(name: str) -> np.ndarray:
         return _colormap_tables()[name]
     except KeyError:
         raise UnknownColormap(name) from None
+
+
+DEFAULT_COLORMAP = "viridis"
+
+
+# Datasets and queries -----------------------------------------------------------------------------------
+
+
+def dataset_for(owner: Any, name: str) -> DepthDataset:
+    """The owner's dataset of that name; 404 for anyone else's."""
+    return get_object_or_404(DepthDataset, owner=owner, name=name)
+
+
+def parse_range_query(params: Mapping[str, str]) -> RangeQuery:
+    """depth_min, depth_max and colormap from a query string; errors are FrameError."""
+    colormap = (params.get("colormap") or "").strip() or DEFAULT_COLORMAP
+    colormap_table(colormap)
+    return RangeQuery(
+        depth_min=parse_depth(params.get("depth_min"), "depth_min"),
+        depth_max=parse_depth(params.get("depth_max"), "depth_max"),
+        colormap=colormap,
+    )
+
+
+def read_upload(upload: UploadedFile) -> bytes:
+    """The uploaded file's bytes, refused before reading when it is over FRAMES_MAX_UPLOAD_BYTES."""
+    if upload.size is not None and upload.size > max_upload_bytes_setting():
+        raise FrameFileTooLarge(
+            f"The file is {upload.size:,} bytes; the limit is {max_upload_bytes_setting():,} bytes."
+        )
+    return upload.read()
 
 
 # Parsing ------------------------------------------------------------------------------------------------

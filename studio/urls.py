@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import characters
+from .views import characters, frames
 
 app_name = "studio"
 
 urlpatterns = [
     path("characters/", characters.character_list, name="character_list"),
+    path("frames/", frames.dataset_list, name="frames_list"),
+    path("frames/upload/", frames.upload, name="frames_upload"),
+    path("frames/<str:name>/", frames.dataset_detail, name="frames_dataset"),
+    path("frames/<str:name>/delete/", frames.delete, name="frames_delete"),
 ]
