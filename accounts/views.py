@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from .models import ApiToken
 
@@ -11,6 +12,7 @@ TEMPLATE = "account/api_token.html"
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def api_token(request: HttpRequest) -> HttpResponse:
     """Show, create, regenerate or revoke the user's API token.
 

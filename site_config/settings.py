@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "studio.middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "site_config.urls"

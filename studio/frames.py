@@ -39,7 +39,6 @@ import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 
 from .models import DepthDataset, DepthFrameChunk
 
@@ -152,11 +151,6 @@ DEFAULT_COLORMAP = "viridis"
 
 
 # Datasets and queries -----------------------------------------------------------------------------------
-
-
-def dataset_for(owner: Any, name: str) -> DepthDataset:
-    """The owner's dataset of that name; 404 for anyone else's."""
-    return get_object_or_404(DepthDataset, owner=owner, name=name)
 
 
 def parse_range_query(params: Mapping[str, str]) -> RangeQuery:

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiToken
 from studio import frames
+from studio.access import get_owned_or_404
 from studio.forms import FrameUploadForm
 from studio.models import DepthDataset
 
@@ -156,7 +157,7 @@ def frames_image_png(request: HttpRequest, dataset: str) -> HttpResponse:
 
 
 def _load(request: HttpRequest, name: str) -> tuple[DepthDataset, frames.RangeQuery, frames.Frames]:
-    dataset = frames.dataset_for(request.user, name)
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
     query = frames.parse_range_query(request.GET)
     return dataset, query, frames.load_frames(dataset, query.depth_min, query.depth_max)
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from studio import frames
+from studio.access import get_owned_or_404
 from studio.forms import FrameUploadForm
 from studio.models import DepthDataset
 
@@ -58,7 +59,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
-    dataset = frames.dataset_for(request.user, name)
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
     max_rows = frames.max_range_rows_setting()
     context: dict[str, object] = {
         "dataset": dataset,
@@ -98,7 +99,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 @require_POST
 def delete(request: HttpRequest, name: str) -> HttpResponse:
-    dataset = frames.dataset_for(request.user, name)
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
     dataset.delete()
     messages.success(request, f"Deleted {dataset.name}.")
     return redirect("studio:frames_list")
