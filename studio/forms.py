@@ -104,6 +104,7 @@ def preview_values(data: Any) -> dict[str, Any]:
 class CharacterSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search characters by name", max_length=120)
 
+
 class FrameUploadForm(forms.Form):
     """A pixel CSV upload; the file's content is validated by frames.ingest_csv."""
 

@@ -30,9 +30,9 @@ import math
 import re
 import struct
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -248,7 +248,7 @@ def parse_csv(data: bytes) -> ParsedFrames:
     if repeats.size:
         first, second = sorted(int(order[repeats[0]]), int(order[repeats[0] + 1]))
         raise FrameCsvError(
-            f"depth {_format_depth(depths[second])} is already on line {first + 2}; depths must be unique.",
+            f"depth {format_depth(depths[second])} is already on line {first + 2}; depths must be unique.",
             line=second + 2,
         )
     return ParsedFrames(depths=sorted_depths, pixels=pixels[order])
@@ -340,7 +340,7 @@ def _parse_pixels(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     if bad.size:
         row, column = (int(value) for value in bad[0])
         raise FrameCsvError(
-            f"col{column + 1} value {_format_depth(pixels[row, column])} is outside 0-255.", line=row + 2
+            f"col{column + 1} value {format_depth(pixels[row, column])} is outside 0-255.", line=row + 2
         )
     return pixels
 
@@ -363,8 +363,10 @@ def _parse_small_integers(raw: np.ndarray, ends: np.ndarray, lengths: np.ndarray
     return (hundreds.astype(np.uint16) * 100 + tens.astype(np.uint16) * 10 + ones).astype(np.float64)
 
 
-def _format_depth(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e15 else repr(float(value))
+def format_depth(value: float) -> str:
+    """The shortest text that reads back as the same float (so a shown bound selects the same frames)."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
 
 
 # Resampling ---------------------------------------------------------------------------------------------
@@ -456,7 +458,7 @@ def load_frames(
     high = dataset.depth_max if depth_max is None else depth_max
     if low > high:
         raise FrameRangeError(
-            f"depth_min ({_format_depth(low)}) must not be greater than depth_max ({_format_depth(high)})."
+            f"depth_min ({format_depth(low)}) must not be greater than depth_max ({format_depth(high)})."
         )
     chunks = list(
         dataset.chunks.filter(depth_max__gte=low, depth_min__lte=high)
@@ -472,7 +474,7 @@ def load_frames(
     limit = max_range_rows_setting() if max_rows is None else max_rows
     if last - first > limit:
         raise FrameRangeError(
-            f"Depths {_format_depth(low)} to {_format_depth(high)} hold {last - first} frames; at most "
+            f"Depths {format_depth(low)} to {format_depth(high)} hold {last - first} frames; at most "
             f"{limit} can be requested at once. Narrow depth_min/depth_max."
         )
     return Frames(depths[first:last], pixels.reshape(-1, dataset.width)[first:last])
@@ -548,7 +550,7 @@ def depth_ticks(depths: np.ndarray, count: int = 6) -> list[dict[str, Any]]:
         return []
     indices = np.unique(np.rint(np.linspace(0, rows - 1, min(count, rows))).astype(int))
     return [
-        {"depth": _format_depth(float(depths[index])), "percent": round((index + 0.5) / rows * 100, 3)}
+        {"depth": format_depth(float(depths[index])), "percent": round((index + 0.5) / rows * 100, 3)}
         for index in indices
     ]
 

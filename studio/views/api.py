@@ -1,4 +1,4 @@
-"""JSON API: function views returning JsonResponse; errors are {"error": "..."} with a 4xx status, never a 500.
+"""JSON API: function views returning JsonResponse; errors are {"error": "..."} with a 4xx, never a 500.
 
 Authentication is the session (browser, CSRF-checked on POST) or `Authorization: Bearer <token>` with the
 token from the account page (accounts.models.ApiToken).
@@ -62,7 +62,9 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
                     401,
                 )
             elif _csrf_rejects(request):
-                return error_response("CSRF token missing or incorrect (session requests need X-CSRFToken).", 403)
+                return error_response(
+                    "CSRF token missing or incorrect (session requests need X-CSRFToken).", 403
+                )
             try:
                 return view(request, *args, **kwargs)
             except Http404:
@@ -120,7 +122,8 @@ def frames_upload_csv(request: HttpRequest) -> HttpResponse:
         width=form.cleaned_data["width"],
     )
     return JsonResponse(
-        {**dataset_json(result.dataset), "replaced": not result.created}, status=201 if result.created else 200
+        {**dataset_json(result.dataset), "replaced": not result.created},
+        status=201 if result.created else 200,
     )
 
 
@@ -153,7 +156,9 @@ def frames_image_png(request: HttpRequest, dataset: str) -> HttpResponse:
     _found, query, loaded = _load(request, dataset)
     if not len(loaded):
         return error_response("No frames in this depth range.", 404)
-    return HttpResponse(frames.encode_png(frames.colorize(loaded.pixels, query.colormap)), content_type="image/png")
+    return HttpResponse(
+        frames.encode_png(frames.colorize(loaded.pixels, query.colormap)), content_type="image/png"
+    )
 
 
 def _load(request: HttpRequest, name: str) -> tuple[DepthDataset, frames.RangeQuery, frames.Frames]:

@@ -60,11 +60,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_owned_or_404(request, DepthDataset, name=name)
-    max_rows = frames.max_range_rows_setting()
     context: dict[str, object] = {
         "dataset": dataset,
         "colormaps": frames.colormap_names(),
-        "max_rows": max_rows,
+        "max_rows": frames.max_range_rows_setting(),
         "colormap": (request.GET.get("colormap") or "").strip() or frames.DEFAULT_COLORMAP,
         "depth_min": request.GET.get("depth_min", ""),
         "depth_max": request.GET.get("depth_max", ""),
@@ -73,23 +72,22 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
         query = frames.parse_range_query(request.GET)
         depth_min, depth_max = query.depth_min, query.depth_max
         if depth_min is None and depth_max is None:
-            depth_min, depth_max = frames.first_depths(dataset, max_rows)
+            # The first view shows as many frames as one request may hold.
+            depth_min, depth_max = frames.first_depths(dataset, frames.max_range_rows_setting())
         depth_min = dataset.depth_min if depth_min is None else depth_min
         depth_max = dataset.depth_max if depth_max is None else depth_max
         loaded = frames.load_frames(dataset, depth_min, depth_max)
     except frames.FrameError as error:
         context["error"] = error.message
     else:
+        bounds = {"depth_min": frames.format_depth(depth_min), "depth_max": frames.format_depth(depth_max)}
         image_query = QueryDict(mutable=True)
-        image_query.update({"depth_min": repr(depth_min), "depth_max": repr(depth_max), "colormap": query.colormap})
+        image_query.update({**bounds, "colormap": query.colormap})
         context.update(
-            depth_min=f"{depth_min:g}" if not request.GET.get("depth_min") else context["depth_min"],
-            depth_max=f"{depth_max:g}" if not request.GET.get("depth_max") else context["depth_max"],
+            bounds,
             colormap=query.colormap,
             count=len(loaded),
             ticks=frames.depth_ticks(loaded.depths),
-            first_depth=loaded.depths[0] if len(loaded) else None,
-            last_depth=loaded.depths[-1] if len(loaded) else None,
             image_url=reverse("api:frames_image_png", args=[dataset.name]) + "?" + image_query.urlencode(),
         )
     template_name = DETAIL_TEMPLATE + "#frames-view" if request.htmx else DETAIL_TEMPLATE
