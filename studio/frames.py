@@ -246,7 +246,7 @@ def parse_csv(data: bytes) -> ParsedFrames:
     sorted_depths = depths[order]
     repeats = np.flatnonzero(sorted_depths[1:] == sorted_depths[:-1])
     if repeats.size:
-        first, second = sorted(int(order[repeats[0]]), int(order[repeats[0] + 1]))
+        first, second = sorted((int(order[repeats[0]]), int(order[repeats[0] + 1])))
         raise FrameCsvError(
             f"depth {format_depth(depths[second])} is already on line {first + 2}; depths must be unique.",
             line=second + 2,
