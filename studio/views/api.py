@@ -130,10 +130,11 @@ def frames_upload_csv(request: HttpRequest) -> HttpResponse:
 @api_endpoint("GET")
 def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
     found, query, loaded = _load(request, dataset)
-    rgb = frames.colorize(loaded.pixels, query.colormap)
     image = None
     if len(loaded):
-        image = {"width": found.width, "height": len(loaded), "png": _base64(frames.encode_png(rgb))}
+        png = frames.render_png(loaded.pixels, query.colormap)
+        image = {"width": found.width, "height": len(loaded), "png": _base64(png)}
+    rows = frames.encode_row_pngs(frames.colorize(loaded.pixels, query.colormap))
     return JsonResponse(
         {
             "dataset": found.name,
@@ -145,7 +146,7 @@ def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
             "image": image,
             "frames": [
                 {"depth": depth, "png": _base64(png)}
-                for depth, png in zip(loaded.depths.tolist(), frames.encode_row_pngs(rgb), strict=True)
+                for depth, png in zip(loaded.depths.tolist(), rows, strict=True)
             ],
         }
     )
@@ -156,9 +157,7 @@ def frames_image_png(request: HttpRequest, dataset: str) -> HttpResponse:
     _found, query, loaded = _load(request, dataset)
     if not len(loaded):
         return error_response("No frames in this depth range.", 404)
-    return HttpResponse(
-        frames.encode_png(frames.colorize(loaded.pixels, query.colormap)), content_type="image/png"
-    )
+    return HttpResponse(frames.render_png(loaded.pixels, query.colormap), content_type="image/png")
 
 
 def _load(request: HttpRequest, name: str) -> tuple[DepthDataset, frames.RangeQuery, frames.Frames]:
