@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -337,6 +338,15 @@ def test_it_encodes_one_png_per_row_that_decodes_to_the_same_pixels():
 
     assert [image.size for image in rows] == [(7, 1)] * 5
     assert all((np.asarray(image.convert("RGB"))[0] == rgb[index]).all() for index, image in enumerate(rows))
+
+
+@pytest.mark.parametrize("width", [1, 2, 150])
+def test_it_base64_encodes_each_row_png_on_its_own(width):
+    rgb = np.random.default_rng(width).integers(0, 256, (4, width, 3)).astype(np.uint8)
+
+    encoded = frames.encode_row_pngs_base64(rgb)
+
+    assert encoded == [base64.b64encode(png).decode() for png in frames.encode_row_pngs(rgb)]
 
 
 def test_it_labels_a_depth_axis_with_evenly_spaced_ticks():

@@ -134,7 +134,7 @@ def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
     if len(loaded):
         png = frames.render_png(loaded.pixels, query.colormap)
         image = {"width": found.width, "height": len(loaded), "png": _base64(png)}
-    rows = frames.encode_row_pngs(frames.colorize(loaded.pixels, query.colormap))
+    rows = frames.encode_row_pngs_base64(frames.colorize(loaded.pixels, query.colormap))
     return JsonResponse(
         {
             "dataset": found.name,
@@ -145,8 +145,7 @@ def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
             "width": found.width,
             "image": image,
             "frames": [
-                {"depth": depth, "png": _base64(png)}
-                for depth, png in zip(loaded.depths.tolist(), rows, strict=True)
+                {"depth": depth, "png": png} for depth, png in zip(loaded.depths.tolist(), rows, strict=True)
             ],
         }
     )
