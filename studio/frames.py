@@ -50,8 +50,6 @@ _DATASET_NAME = re.compile(DATASET_NAME_PATTERN)
 _COLORMAP_FILE = Path(__file__).with_name("data") / "colormaps.npz"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
-# PNG encoding sits on the request path: level 1 is several times faster than 6 for slightly larger files.
-_PNG_COMPRESS_LEVEL = 1
 
 
 def target_width_setting() -> int:
@@ -513,7 +511,7 @@ def render_png(pixels: np.ndarray, colormap: str) -> bytes:
         _PNG_SIGNATURE
         + _png_chunk(b"IHDR", header)
         + _png_chunk(b"PLTE", colormap_table(colormap).tobytes())
-        + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), _PNG_COMPRESS_LEVEL))
+        + _png_chunk(b"IDAT", _deflate_fast(scanlines.tobytes()))
         + _PNG_END
     )
 
@@ -562,6 +560,13 @@ def _row_png_matrix(rgb: np.ndarray) -> np.ndarray:
     out[:, crc_at : crc_at + 4] = crcs[:, None].view(np.uint8)
     out[:, crc_at + 4 :] = np.frombuffer(_PNG_END, dtype=np.uint8)
     return out
+
+
+def _deflate_fast(data: bytes) -> bytes:
+    # PNG encoding sits on the request path. Run-length deflate at level 1 is about twice as fast as plain
+    # level 1 (and many times faster than the default 6) for indexed images, at nearly the same size.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
+    return compressor.compress(data) + compressor.flush()
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
