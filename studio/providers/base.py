@@ -135,8 +135,8 @@ def user_message(
     if kind is ErrorKind.MODEL_UNAVAILABLE:
         where = f" (setting {model_setting})" if model_setting else ""
         return (
-            f"The model {model_name} is not available from {provider_label}: it may be retired or not enabled "
-            f"for this account. Choose another model, or ask the studio admin to change it{where}."
+            f"The model {model_name} is not available from {provider_label}: it may be retired or not "
+            f"enabled for this account. Choose another model, or ask the studio admin to change it{where}."
         )
     if kind is ErrorKind.TRANSIENT:
         return (
@@ -152,7 +152,7 @@ def user_message(
 
 
 class ProviderError(Exception):
-    """A failed generation, classified. `message` is for users; `detail` is the provider's own words, for logs.
+    """A classified failed generation. `message` is for users; `detail` is the provider's words, for logs.
 
     `maybe_billed` marks failures after the request reached the provider (a read timeout, a dropped
     connection): the image may have been made and charged, so the call is not repeated automatically.
@@ -243,7 +243,7 @@ def retry_delay(
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from retry-after-ms or Retry-After (seconds or an HTTP date); None when absent or unreadable."""
+    """Seconds from retry-after-ms or Retry-After (seconds or HTTP date); None when absent or unreadable."""
     lowered = {key.lower(): value for key, value in headers.items()}
     try:
         if "retry-after-ms" in lowered:

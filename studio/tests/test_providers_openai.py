@@ -28,7 +28,9 @@ def failure(provider: OpenAIProvider, **request: object) -> ProviderError:
     return caught.value
 
 
-def test_it_generates_with_gpt_image_sending_output_format_and_no_legacy_fields(provider, fake_openai) -> None:
+def test_it_generates_with_gpt_image_sending_output_format_and_no_legacy_fields(
+    provider, fake_openai
+) -> None:
     result = provider.generate(
         GenerationRequest(prompt="A weathered sea captain.", size="1024x1536", quality="high", style="vivid")
     )
@@ -53,7 +55,9 @@ def test_it_generates_with_gpt_image_sending_output_format_and_no_legacy_fields(
 
 
 def test_it_maps_studio_sizes_and_qualities_onto_gpt_image_values(provider, fake_openai) -> None:
-    provider.generate(GenerationRequest(prompt="A bard.", model="gpt-image-1.5", size="2:3", quality="hd", count=2))
+    provider.generate(
+        GenerationRequest(prompt="A bard.", model="gpt-image-1.5", size="2:3", quality="hd", count=2)
+    )
 
     assert fake_openai.last.json["size"] == "1024x1536"
     assert fake_openai.last.json["quality"] == "high"
@@ -63,7 +67,9 @@ def test_it_maps_studio_sizes_and_qualities_onto_gpt_image_values(provider, fake
 def test_it_passes_free_sizes_to_gpt_image_2_and_gpt_image_options(provider, fake_openai) -> None:
     provider.generate(
         GenerationRequest(
-            prompt="A bard.", size="1536x864", options={"output_format": "webp", "background": "opaque", "moderation": "low"}
+            prompt="A bard.",
+            size="1536x864",
+            options={"output_format": "webp", "background": "opaque", "moderation": "low"},
         )
     )
 
@@ -73,9 +79,13 @@ def test_it_passes_free_sizes_to_gpt_image_2_and_gpt_image_options(provider, fak
     assert fake_openai.last.json["moderation"] == "low"
 
 
-def test_it_sends_dall_e_3_its_style_quality_and_base64_response_format_one_image_per_call(provider, fake_openai) -> None:
+def test_it_sends_dall_e_3_its_style_quality_and_base64_response_format_one_image_per_call(
+    provider, fake_openai
+) -> None:
     result = provider.generate(
-        GenerationRequest(prompt="A bard.", model="dall-e-3", size="1536x1024", quality="high", style="natural", count=2)
+        GenerationRequest(
+            prompt="A bard.", model="dall-e-3", size="1536x1024", quality="high", style="natural", count=2
+        )
     )
 
     assert len(fake_openai.requests) == 2
@@ -92,7 +102,9 @@ def test_it_sends_dall_e_3_its_style_quality_and_base64_response_format_one_imag
 
 
 def test_it_sends_dall_e_2_no_quality_or_style(provider, fake_openai) -> None:
-    provider.generate(GenerationRequest(prompt="A bard.", model="dall-e-2", quality="high", style="vivid", size="1:1"))
+    provider.generate(
+        GenerationRequest(prompt="A bard.", model="dall-e-2", quality="high", style="vivid", size="1:1")
+    )
 
     assert fake_openai.last.json == {
         "model": "dall-e-2",
@@ -117,14 +129,21 @@ def test_it_refuses_values_a_model_family_cannot_take_without_calling(provider, 
     ("reply", "kind", "words"),
     [
         (
-            openai_error(400, "Your request was rejected by the safety system.", code="moderation_blocked",
-                         type="image_generation_user_error"),
+            openai_error(
+                400,
+                "Your request was rejected by the safety system.",
+                code="moderation_blocked",
+                type="image_generation_user_error",
+            ),
             ErrorKind.MODERATION,
             "OpenAI's safety system declined this prompt",
         ),
         (
-            openai_error(400, "Your request was rejected as a result of our safety system.",
-                         code="content_policy_violation"),
+            openai_error(
+                400,
+                "Your request was rejected as a result of our safety system.",
+                code="content_policy_violation",
+            ),
             ErrorKind.MODERATION,
             "Reword the description",
         ),
@@ -134,14 +153,21 @@ def test_it_refuses_values_a_model_family_cannot_take_without_calling(provider, 
             "The OpenAI API key was rejected. Ask the studio admin to check OPENAI_API_KEY.",
         ),
         (
-            openai_error(404, "The model `gpt-image-9` does not exist or you do not have access to it.",
-                         code="model_not_found"),
+            openai_error(
+                404,
+                "The model `gpt-image-9` does not exist or you do not have access to it.",
+                code="model_not_found",
+            ),
             ErrorKind.MODEL_UNAVAILABLE,
             'The model "gpt-image-2" is not available from OpenAI',
         ),
         (
-            openai_error(429, "You exceeded your current quota, please check your plan and billing details.",
-                         type="insufficient_quota", code="insufficient_quota"),
+            openai_error(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                type="insufficient_quota",
+                code="insufficient_quota",
+            ),
             ErrorKind.QUOTA,
             "run out of credit",
         ),
@@ -151,14 +177,20 @@ def test_it_refuses_values_a_model_family_cannot_take_without_calling(provider, 
             "run out of credit",
         ),
         (
-            openai_error(400, "Invalid value: '7x7'. Supported values are: '1024x1024'.", param="size",
-                         code="invalid_value"),
+            openai_error(
+                400,
+                "Invalid value: '7x7'. Supported values are: '1024x1024'.",
+                param="size",
+                code="invalid_value",
+            ),
             ErrorKind.INVALID_REQUEST,
             "Invalid value: '7x7'",
         ),
     ],
 )
-def test_it_classifies_openai_errors_from_their_status_and_code(provider, fake_openai, sleeps, reply, kind, words) -> None:
+def test_it_classifies_openai_errors_from_their_status_and_code(
+    provider, fake_openai, sleeps, reply, kind, words
+) -> None:
     fake_openai.push(reply)
 
     error = failure(provider)
@@ -172,8 +204,13 @@ def test_it_classifies_openai_errors_from_their_status_and_code(provider, fake_o
 
 def test_it_retries_a_rate_limit_after_retry_after_then_succeeds(provider, fake_openai, sleeps) -> None:
     fake_openai.push(
-        openai_error(429, "Rate limit reached for images per minute.", type="requests", code="rate_limit_exceeded",
-                     headers={"Retry-After": "2"})
+        openai_error(
+            429,
+            "Rate limit reached for images per minute.",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": "2"},
+        )
     )
 
     result = provider.generate(GenerationRequest(prompt="A bard."))
@@ -195,7 +232,9 @@ def test_it_reports_a_rate_limit_that_outlasts_every_attempt(provider, fake_open
 
 
 def test_it_retries_server_errors_as_transient(provider, fake_openai, sleeps) -> None:
-    fake_openai.push(openai_error(500, "The server had an error while processing your request.", type="server_error"))
+    fake_openai.push(
+        openai_error(500, "The server had an error while processing your request.", type="server_error")
+    )
     fake_openai.push(openai_error(503, "The engine is currently overloaded.", type="server_error"))
 
     result = provider.generate(GenerationRequest(prompt="A bard."))
@@ -259,8 +298,13 @@ def test_it_reports_unreadable_success_responses_as_malformed(provider, fake_ope
 def test_it_lists_image_models_with_shutdown_warnings(provider, fake_openai) -> None:
     fake_openai.models = [
         {"id": "gpt-image-2", "object": "model", "created": 1776729600, "owned_by": "system"},
-        {"id": "gpt-image-1.5", "object": "model", "created": 1765000000, "owned_by": "system",
-         "shutdown_date": "2027-06-01"},
+        {
+            "id": "gpt-image-1.5",
+            "object": "model",
+            "created": 1765000000,
+            "owned_by": "system",
+            "shutdown_date": "2027-06-01",
+        },
         {"id": "dall-e-3", "object": "model", "created": 1698785189, "owned_by": "system"},
         {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
     ]
