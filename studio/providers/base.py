@@ -28,6 +28,7 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_RETRY_BASE_DELAY = 1.0
 DEFAULT_RETRY_MAX_DELAY = 30.0
+MISSING_KEY = "no API key is set"
 
 
 def setting(name: str, default: Any) -> Any:
@@ -130,6 +131,8 @@ def user_message(
             f"The {provider_label} account has run out of credit or quota. "
             "Ask the studio admin to top it up, or choose another provider."
         )
+    if kind is ErrorKind.AUTH and detail == MISSING_KEY:
+        return f"No {provider_label} API key is set. Ask the studio admin to set {key}."
     if kind is ErrorKind.AUTH:
         return f"The {provider_label} API key was rejected. Ask the studio admin to check {key}."
     if kind is ErrorKind.MODEL_UNAVAILABLE:
@@ -363,7 +366,7 @@ class Provider:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         model = request.model or self.default_model
         if not self.is_configured():
-            raise self.error(ErrorKind.AUTH, f"{self.key_setting} is not set", model=model)
+            raise self.error(ErrorKind.AUTH, MISSING_KEY, model=model)
         limit = self.prompt_limit(model)
         if len(request.prompt) > limit:
             from studio.prompts import PromptTooLongError

@@ -208,7 +208,10 @@ def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings) -> Non
         get_provider("stability").generate(GenerationRequest(prompt="A knight."))
 
     assert caught.value.kind is ErrorKind.AUTH
-    assert "STABILITY_API_KEY" in caught.value.message
+    assert (
+        caught.value.message
+        == "No Stability AI API key is set. Ask the studio admin to set STABILITY_API_KEY."
+    )
 
 
 def test_it_refuses_a_prompt_over_the_model_limit_before_calling(settings) -> None:
