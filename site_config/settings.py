@@ -161,7 +161,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests use a file, not shared-cache memory: the e2e task worker thread writes while the live server
     # reads, and only a file database honours the busy timeout instead of failing with "table is locked".
     DATABASES["default"]["TEST"] = {
