@@ -64,6 +64,10 @@ def _jitter(colour: RGB, rng: random.Random, amount: int = 5) -> RGB:
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)  # type: ignore[return-value]
 
 
+def _distance(a: RGB, b: RGB) -> int:
+    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2
+
+
 def _luma(colour: RGB) -> float:
     return 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
 
@@ -227,15 +231,44 @@ def _mirror(points: Sequence[Point]) -> list[Point]:
     return [(-x, y) for x, y in reversed(points)]
 
 
+class _Canvas:
+    """An image to draw on. In "P" mode it keeps its own palette: Pillow's per-colour allocation is slow."""
+
+    def __init__(self, image: Image.Image) -> None:
+        self.image = image
+        self.draw = ImageDraw.Draw(image)
+        self.indexed = image.mode == "P"
+        self.palette: dict[RGB, int] = {}
+        self.overflow: dict[RGB, int] = {}
+
+    def ink(self, colour: RGB) -> RGB | int:
+        if not self.indexed:
+            return colour
+        index = self.palette.get(colour)
+        if index is None:
+            if len(self.palette) < 256:
+                index = self.palette[colour] = len(self.palette)
+            else:  # full: the nearest colour already in use
+                index = self.overflow.get(colour)
+                if index is None:
+                    nearest = min(self.palette, key=lambda c: _distance(c, colour))
+                    index = self.overflow[colour] = self.palette[nearest]
+        return index
+
+    def finish(self) -> Image.Image:
+        if self.indexed:
+            self.image.putpalette([channel for colour in self.palette for channel in colour])
+        return self.image
+
+
 class _Brush:
-    def __init__(self, draw: ImageDraw.ImageDraw, frame: _Frame, detail: int) -> None:
-        self.draw = draw
+    def __init__(self, canvas: _Canvas, frame: _Frame, detail: int) -> None:
+        self.canvas = canvas
+        self.draw = canvas.draw
+        self.ink = canvas.ink
         self.frame = frame
         self.detail = detail  # segments in a full circle
         self.edge = max(1, round(frame.unit * 0.028))
-
-    def at(self, frame: _Frame) -> _Brush:
-        return _Brush(self.draw, frame, self.detail)
 
     def _count(self, a0: float, a1: float) -> int:
         return max(3, round(self.detail * abs(a1 - a0) / 360))
@@ -246,7 +279,10 @@ class _Brush:
     def poly(self, points: Sequence[Point], fill: RGB, edge: bool | RGB = True) -> None:
         outline = _shade(fill, 0.62) if edge is True else (edge or None)
         self.draw.polygon(
-            self.frame.map(points), fill=fill, outline=outline, width=self.edge if outline else 0
+            self.frame.map(points),
+            fill=self.ink(fill),
+            outline=self.ink(outline) if outline else None,
+            width=self.edge if outline else 0,
         )
 
     def ellipse(self, cx: float, cy: float, rx: float, ry: float, fill: RGB, edge: bool | RGB = True) -> None:
@@ -255,13 +291,14 @@ class _Brush:
     def line(self, points: Sequence[Point], colour: RGB, width: float = 0.05) -> None:
         pixels = max(1, round(width * self.frame.unit))
         self.draw.line(
-            self.frame.map(points), fill=colour, width=pixels, joint="curve" if pixels > 2 else None
+            self.frame.map(points), fill=self.ink(colour), width=pixels, joint="curve" if pixels > 2 else None
         )
 
     def dots(self, points: Iterable[Point], radius: float, colour: RGB) -> None:
         r = max(0.5, radius * self.frame.unit)
+        ink = self.ink(colour)
         for x, y in self.frame.map(points):
-            self.draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+            self.draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
 
 
 # --- background ------------------------------------------------------------------------------------
@@ -272,7 +309,7 @@ def _vertical_mask(size: int) -> Image.Image:
     return Image.linear_gradient("L").resize((size, size), Image.Resampling.BILINEAR)
 
 
-def _background(look: _Look, size: int) -> Image.Image:
+def _gradient(look: _Look) -> tuple[RGB, RGB]:
     top = look.background_rgb
     if look.palette:
         tint = tuple(sum(c[i] for c in look.palette) // len(look.palette) for i in range(3))
@@ -286,10 +323,25 @@ def _background(look: _Look, size: int) -> Image.Image:
         "beach": (226, 204, 150),
         "desert": _shade(top, 0.8),
     }.get(look.background, _shade(top, 0.7))
+    return top, bottom
+
+
+def _background(look: _Look, size: int, mode: str) -> _Canvas:
+    top, bottom = _gradient(look)
+    if mode == "P":
+        # A palette image keeps the sketch's PNG encoding cheap (no filters); the gradient becomes bands.
+        canvas = _Canvas(Image.new("P", (size, size), 0))
+        bands = 1 if top == bottom else 12
+        for band in range(bands):
+            colour = _mix(top, bottom, band / max(1, bands - 1))
+            canvas.draw.rectangle((0, size * band // bands, size, size), fill=canvas.ink(colour))
+        return canvas
     if top == bottom:
-        return Image.new("RGB", (size, size), top)
-    return Image.composite(
-        Image.new("RGB", (size, size), bottom), Image.new("RGB", (size, size), top), _vertical_mask(size)
+        return _Canvas(Image.new(mode, (size, size), top))
+    return _Canvas(
+        Image.composite(
+            Image.new("RGB", (size, size), bottom), Image.new("RGB", (size, size), top), _vertical_mask(size)
+        )
     )
 
 
@@ -391,21 +443,18 @@ def _decorate(brush: _Brush, look: _Look, rng: random.Random) -> None:
                     )
                 x += w * rng.uniform(0.6, 0.9)
     elif kind == "library":
+        spines = [
+            _mix(base, accent, 0.25)
+            for base in ((120, 40, 40), (40, 70, 110), (50, 90, 60), (150, 120, 60))
+            for accent in accents[:2]
+        ]
         for shelf in range(4):
             y = 0.22 + shelf * 0.22
             brush.poly([(0, y), (1, y), (1, y + 0.025), (0, y + 0.025)], _shade(bg, 0.7), False)
             x = 0.14 if shelf == 0 else 0.0
             while x < 1.0:
                 w, h = rng.uniform(0.02, 0.04), rng.uniform(0.12, 0.18)
-                colour = _jitter(
-                    _mix(
-                        rng.choice(((120, 40, 40), (40, 70, 110), (50, 90, 60), (150, 120, 60))),
-                        rng.choice(accents),
-                        0.2,
-                    ),
-                    rng,
-                    10,
-                )
+                colour = rng.choice(spines)
                 brush.poly([(x, y - h), (x + w, y - h), (x + w, y), (x, y)], colour, _shade(colour, 0.6))
                 x += w + 0.002
     elif kind == "desert":
@@ -771,14 +820,16 @@ def _facial_hair(brush: _Brush, look: _Look) -> None:
         (-0.85, 0.35),
     ]
     if style == "stubble":
-        brush.poly([*brush.arc(0, 0.05, 1.0, 1.24, 15, 165), *jaw_inner], _mix(look.skin, hair, 0.3), False)
+        brush.poly(
+            [*brush.arc(0, 0.05, 1.0, 1.24, 15, 165), *reversed(jaw_inner)], _mix(look.skin, hair, 0.3), False
+        )
         return
     if style in ("short_beard", "full_beard", "long_beard"):
         length = {"short_beard": 1.42, "full_beard": 1.75, "long_beard": 2.1}[style]
         outer = brush.arc(0, 0.1, 1.04, length, 5, 175)
         if style == "long_beard":
             outer = [(x, y + max(0.0, 0.8 - abs(x)) * 1.1) for x, y in outer]
-        brush.poly([*outer, *jaw_inner], hair)
+        brush.poly([*outer, *reversed(jaw_inner)], hair)
     if style == "goatee":
         brush.poly(brush.arc(fs, 1.0, 0.24, 0.3, 0, 360)[:-1], hair)
     moustache = [
@@ -1051,9 +1102,9 @@ def _head_props(brush: _Brush, look: _Look) -> None:
             brush.ellipse(side * 1.1, 0.05, 0.24, 0.36, _accent(look, (60, 60, 70)))
     if "hat" in acc:
         hat = _accent(look, (120, 84, 50))
-        brush.poly([(-0.85, -1.0), (-0.72, -2.05), (0.72, -2.05), (0.85, -1.0)], hat)
-        brush.poly([(-0.84, -1.25), (0.84, -1.25), (0.85, -1.05), (-0.85, -1.05)], _shade(hat, 0.55))
-        brush.ellipse(0, -1.0, 1.9, 0.3, _shade(hat, 0.9))
+        brush.poly([(-0.88, -0.85), (-0.74, -1.95), (0.74, -1.95), (0.88, -0.85)], hat)
+        brush.poly([(-0.87, -1.1), (0.87, -1.1), (0.88, -0.9), (-0.88, -0.9)], _shade(hat, 0.55))
+        brush.ellipse(0, -0.85, 1.9, 0.3, _shade(hat, 0.9))
     if "beanie" in acc:
         beanie = _accent(look, (200, 70, 60))
         brush.poly(brush.arc(0, -0.55, 1.14, 1.05, 180, 360), beanie)
@@ -1161,7 +1212,7 @@ def _outlined(image: Image.Image, colour: RGB) -> Image.Image:
 
 
 def _pixel_art(image: Image.Image) -> Image.Image:
-    cells = max(8, image.width // 16)
+    cells = max(24, min(64, image.width // 8))
     small = image.resize((cells, cells), Image.Resampling.BILINEAR).quantize(32).convert("RGB")
     return small.resize(image.size, Image.Resampling.NEAREST)
 
@@ -1237,16 +1288,15 @@ def _texture(image: Image.Image, look: _Look, seed: int) -> Image.Image:
 # --- public API ------------------------------------------------------------------------------------
 
 
-def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tuple[Image.Image, _Look]:
+def _paint(
+    values: Mapping[str, Any], seed: int, size: int, detail: int, mode: str = "RGB"
+) -> tuple[Image.Image, _Look]:
     layout = random.Random(f"{seed}:layout")
     look = _resolve(values, layout)
-    image = _background(look, size)
-    draw = ImageDraw.Draw(image)
-    scenery = _Brush(draw, _Frame(0, 0, size), detail)
-    _decorate(scenery, look, random.Random(f"{seed}:scenery"))
-    if look.lens in ("85mm", "telephoto") and detail > 32:
-        image = image.filter(ImageFilter.GaussianBlur(size / 250))
-        draw = ImageDraw.Draw(image)
+    canvas = _background(look, size, mode)
+    _decorate(_Brush(canvas, _Frame(0, 0, size), detail), look, random.Random(f"{seed}:scenery"))
+    if look.lens in ("85mm", "telephoto") and not canvas.indexed:
+        canvas = _Canvas(canvas.image.filter(ImageFilter.GaussianBlur(size / 250)))
 
     scale, head_y = {
         "headshot": (1.3, 0.46),
@@ -1269,7 +1319,7 @@ def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tupl
         math.cos(tilt),
         math.sin(tilt),
     )
-    body, head = _Brush(draw, body_frame, detail), _Brush(draw, head_frame, detail)
+    body, head = _Brush(canvas, body_frame, detail), _Brush(canvas, head_frame, detail)
     hair_rng = random.Random(f"{seed}:hair")
 
     _back_props(body, look)
@@ -1287,7 +1337,7 @@ def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tupl
     _mouth(head, look)
     _hair_front(head, look, hair_rng)
     _head_props(head, look)
-    return image, look
+    return canvas.finish(), look
 
 
 def _check_size(size: int) -> int:
@@ -1322,10 +1372,30 @@ def render_png(values: Mapping[str, Any], seed: int, size: int = 1024) -> bytes:
     return _png(render(values, seed, size), compress_level=6)
 
 
-def sketch_png(values: Mapping[str, Any], size: int = 256) -> bytes:
-    """The live preview's instant sketch: drawn once at size, no supersampling or filters, fast PNG."""
-    image, _look = _paint(values, SKETCH_SEED, _check_size(size), detail=20)
+def _sketch_key(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    key = []
+    for name in v.NAMES:
+        raw = values.get(name)
+        if isinstance(raw, (list, tuple, set, frozenset)):
+            raw = tuple(sorted(item for item in raw if isinstance(item, str)))
+        elif not isinstance(raw, str):
+            raw = None
+        key.append((name, raw))
+    return tuple(key)
+
+
+@lru_cache(maxsize=256)
+def _sketch(key: tuple[tuple[str, Any], ...], size: int) -> bytes:
+    image, _look = _paint(dict(key), SKETCH_SEED, size, detail=20, mode="P")
     return _png(image, compress_level=1)
+
+
+def sketch_png(values: Mapping[str, Any], size: int = 256) -> bytes:
+    """The live preview's instant sketch: one small palette canvas, no supersampling or filters.
+
+    Cached by the appearance values, since the preview re-renders on every keystroke in any field.
+    """
+    return _sketch(_sketch_key(values), _check_size(size))
 
 
 # --- free text -> values ---------------------------------------------------------------------------
