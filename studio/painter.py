@@ -491,7 +491,7 @@ _SHOULDERS = {
     "average": 1.0,
     "muscular": 1.2,
     "stocky": 1.12,
-    "curvy": 1.0,
+    "curvy": 0.96,
     "heavyset": 1.18,
     "tall_lanky": 0.82,
 }
@@ -499,6 +499,10 @@ _FEATURE_SHIFT = {"three_quarter": 0.14, "profile": 0.26, "over_shoulder": 0.16}
 
 
 def _back_props(brush: _Brush, look: _Look) -> None:
+    if look.pose == "sitting":  # a high-backed chair behind the shoulders
+        wood = (96, 62, 38)
+        brush.poly([*brush.arc(0, 1.6, 2.1, 1.2, 180, 360), (2.1, 5.0), (-2.1, 5.0)], wood)
+        brush.poly([*brush.arc(0, 1.7, 1.8, 0.95, 180, 360), (1.8, 5.0), (-1.8, 5.0)], (150, 40, 50))
     if "staff" in look.accessories:
         brush.line([(2.7, -1.6), (2.75, 5.0)], (110, 76, 44), 0.16)
         brush.ellipse(2.7, -1.8, 0.3, 0.3, (120, 200, 240))
@@ -577,15 +581,15 @@ def _body(brush: _Brush, look: _Look) -> None:
                 lapel,
             )
         if clothing == "lab_coat":
-            brush.poly([(1.0, 3.6), (1.6, 3.6), (1.6, 4.3), (1.0, 4.3)], cc)
-            brush.line([(1.2, 3.35), (1.2, 3.8)], (40, 60, 160), 0.06)
+            brush.poly([(1.0, 3.05), (1.6, 3.05), (1.6, 3.7), (1.0, 3.7)], cc)
+            brush.line([(1.2, 2.8), (1.2, 3.25)], (40, 60, 160), 0.06)
         else:
-            brush.dots([(0.08, 3.85), (0.08, 4.35)], 0.06, _INK)
+            brush.dots([(0.06, 3.55)], 0.06, _INK)
     elif clothing == "hoodie":
         brush.line(brush.arc(0, torso_top, 0.55, 0.4, 0, 180), dark, 0.1)
         for side in (-1, 1):
             brush.line([(side * 0.3, 2.4), (side * 0.34, 3.3)], _lighten(cc, 0.5), 0.05)
-        brush.poly([(-1.0, 4.0), (1.0, 4.0), (1.3, 5.0), (-1.3, 5.0)], _shade(cc, 0.9))
+        brush.poly([(-1.0, 3.3), (1.0, 3.3), (1.3, 5.0), (-1.3, 5.0)], _shade(cc, 0.9))
     elif clothing == "leather_jacket":
         brush.poly([(-0.55, 2.05), (0.55, 2.05), (0.4, 5.0), (-0.4, 5.0)], (44, 44, 48))
         for side in (-1, 1):
@@ -606,7 +610,7 @@ def _body(brush: _Brush, look: _Look) -> None:
         brush.line([(-0.55, 2.0), (0.35, 3.6), (0.4, 5.0)], trim, 0.16)
         brush.line([(0.55, 2.0), (0.05, 2.95)], trim, 0.16)
         if clothing == "kimono":
-            brush.poly([(-w, 4.1), (w, 4.1), (w, 4.6), (-w, 4.6)], _accent(look, (190, 60, 60)))
+            brush.poly([(-w, 3.3), (w, 3.3), (w, 3.65), (-w, 3.65)], _accent(look, (190, 60, 60)))
         else:
             for side in (-1, 1):
                 brush.line([(side * (w - 0.4), 2.9), (side * (w - 0.2), 4.8)], dark, 0.04)
@@ -666,14 +670,14 @@ def _body_props(brush: _Brush, look: _Look) -> None:
         brush.poly([(-0.1, 2.8), (0.1, 2.8), (0, 3.1)], _accent(look, (60, 140, 200)))
     if look.pose == "arms_crossed":
         sleeve = _shade(look.clothes, 0.88)
-        brush.poly([(-2.3, 3.7), (1.5, 3.85), (1.5, 4.3), (-2.3, 4.25)], sleeve)
-        brush.poly([(2.3, 4.05), (-1.5, 4.2), (-1.5, 4.7), (2.3, 4.6)], sleeve)
-        brush.ellipse(1.6, 4.05, 0.28, 0.24, look.skin)
-        brush.ellipse(-1.6, 4.45, 0.28, 0.24, look.skin)
+        brush.poly([(-2.3, 2.95), (1.5, 3.1), (1.5, 3.45), (-2.3, 3.4)], sleeve)
+        brush.poly([(2.3, 3.25), (-1.5, 3.35), (-1.5, 3.7), (2.3, 3.6)], sleeve)
+        brush.ellipse(1.6, 3.27, 0.26, 0.22, look.skin)
+        brush.ellipse(-1.6, 3.52, 0.26, 0.22, look.skin)
     if "wristwatch" in acc:
-        brush.poly([(-2.6, 4.6), (-1.2, 3.75), (-0.85, 4.15), (-2.2, 5.0)], look.skin)
-        brush.poly([(-1.7, 4.0), (-1.45, 3.85), (-1.1, 4.3), (-1.35, 4.45)], (40, 40, 44))
-        brush.ellipse(-1.4, 4.15, 0.16, 0.16, _SILVER)
+        brush.poly([(-2.6, 3.9), (-1.2, 3.05), (-0.9, 3.4), (-2.3, 4.2)], look.skin)
+        brush.poly([(-1.75, 3.3), (-1.5, 3.15), (-1.2, 3.55), (-1.45, 3.7)], (40, 40, 44))
+        brush.ellipse(-1.47, 3.42, 0.16, 0.16, _SILVER)
 
 
 def _ears(brush: _Brush, look: _Look) -> None:
@@ -704,16 +708,18 @@ def _head(brush: _Brush, look: _Look) -> None:
 def _face_marks(brush: _Brush, look: _Look) -> None:
     skin, fs = look.skin, _FEATURE_SHIFT.get(look.pose, 0.0)
     line = _shade(skin, 0.75)
-    if look.shading in ("hard", "dramatic"):
-        depth = 0.7 if look.shading == "dramatic" else 0.84
+    if look.shading in ("soft", "hard", "dramatic"):
+        depth = {"soft": 0.94, "hard": 0.84, "dramatic": 0.7}[look.shading]
         brush.poly(
-            [*brush.arc(0, 0, 1.0, 1.27, -70, 70), *brush.arc(0.35, 0, 0.6, 1.12, 60, -60)],
+            [*brush.arc(0, 0, 1.0, 1.27, -70, 70), *brush.arc(1.25, 0.05, 0.75, 1.2, 120, 240)],
             _shade(skin, depth),
             False,
         )
     if look.gender == "female" or look.age in ("child", "teen"):
         for side in (-1, 1):
             brush.ellipse(side * 0.58 + fs, 0.48, 0.16, 0.09, _mix(skin, (230, 110, 120), 0.22), False)
+    if look.age == "adult":
+        brush.line(brush.arc(fs, -0.25, 0.4, 0.2, 240, 300), _shade(skin, 0.86), 0.025)
     if look.age in ("middle_aged", "elderly"):
         brush.line(brush.arc(fs, -0.25, 0.45, 0.2, 230, 310), line, 0.03)
         if look.age == "elderly":
@@ -763,14 +769,14 @@ def _eyes(brush: _Brush, look: _Look) -> None:
     scale = 1.2 if look.age == "child" else 1.0
     openness = {"surprised": 1.35, "laughing": 0.7, "tired": 1.0, "angry": 0.85}.get(look.expression, 1.0)
     gaze = (-0.04, -0.03) if look.expression == "thoughtful" else (fs * 0.2, 0.0)
-    rx, ry, iris = 0.22 * scale, 0.13 * scale * openness, 0.105 * scale
+    rx, ry, iris = 0.23 * scale, 0.14 * scale * openness, 0.12 * scale
     lid = _shade(look.skin, 0.9)
     for side, colour in zip((-1, 1), look.eyes, strict=True):
         cx, cy = side * 0.4 + fs, 0.05
         brush.ellipse(cx, cy, rx, ry, _WHITE, False)
         ix, iy = cx + gaze[0], cy + gaze[1]
-        brush.ellipse(ix, iy, iris, min(iris, ry * 0.98), colour, _shade(colour, 0.6))
-        brush.ellipse(ix, iy, iris * 0.45, min(iris, ry) * 0.45, (16, 14, 16), False)
+        brush.ellipse(ix, iy, iris, min(iris, ry * 0.98), colour, False)
+        brush.ellipse(ix, iy, iris * 0.4, min(iris, ry) * 0.4, (16, 14, 16), False)
         brush.dots([(ix + iris * 0.35, iy - iris * 0.35)], iris * 0.22, (255, 255, 255))
         if look.expression == "tired":
             brush.poly(brush.arc(cx, cy, rx * 1.05, ry * 1.1, 180, 360), lid, False)
@@ -1273,6 +1279,8 @@ def _texture(image: Image.Image, look: _Look, seed: int) -> Image.Image:
             return ImageEnhance.Contrast(image).enhance(1.08)
         if look.texture == "matte":
             return ImageEnhance.Contrast(image).enhance(0.9)
+        if look.texture == "smooth":
+            return image.filter(ImageFilter.SMOOTH)
         return image
     rng = np.random.default_rng(seed % 2**63)
     size = image.width
