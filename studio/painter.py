@@ -1470,7 +1470,6 @@ _PHRASE_ONLY = {
     "dominant_colors",
     "contrast",
     "shading",
-    "lighting",
     "texture",
     "lens",
     "clothing_style",

@@ -225,7 +225,7 @@ def test_it_reads_hair_and_eye_colour_from_a_free_prompt():
 def test_it_reads_many_attributes_from_a_free_prompt():
     values = painter.values_from_prompt(
         "Elderly man with a full beard and glowing red eyes, wearing a red hoodie and sunglasses, "
-        "in outer space."
+        "in outer space, by candlelight."
     )
     assert values["gender"] == "male"
     assert values["age"] == "elderly"
@@ -235,6 +235,7 @@ def test_it_reads_many_attributes_from_a_free_prompt():
     assert values["clothing_color"] == "red"
     assert values["accessories"] == ["sunglasses"]
     assert values["background"] == "space"
+    assert values["lighting"] == "candlelight"
     assert "hair_color" not in values
 
 
