@@ -22,6 +22,9 @@ def django_with_scratch_db(name: str, database_url: str | None = None) -> str:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ["MEDIA_ROOT"] = str(scratch / "media")
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic in a bench
     import django
     from django.core.management import call_command
 

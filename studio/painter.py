@@ -64,6 +64,10 @@ def _jitter(colour: RGB, rng: random.Random, amount: int = 5) -> RGB:
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)  # type: ignore[return-value]
 
 
+def _distance(a: RGB, b: RGB) -> int:
+    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2
+
+
 def _luma(colour: RGB) -> float:
     return 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
 
@@ -227,15 +231,44 @@ def _mirror(points: Sequence[Point]) -> list[Point]:
     return [(-x, y) for x, y in reversed(points)]
 
 
+class _Canvas:
+    """An image to draw on. In "P" mode it keeps its own palette: Pillow's per-colour allocation is slow."""
+
+    def __init__(self, image: Image.Image) -> None:
+        self.image = image
+        self.draw = ImageDraw.Draw(image)
+        self.indexed = image.mode == "P"
+        self.palette: dict[RGB, int] = {}
+        self.overflow: dict[RGB, int] = {}
+
+    def ink(self, colour: RGB) -> RGB | int:
+        if not self.indexed:
+            return colour
+        index = self.palette.get(colour)
+        if index is None:
+            if len(self.palette) < 256:
+                index = self.palette[colour] = len(self.palette)
+            else:  # full: the nearest colour already in use
+                index = self.overflow.get(colour)
+                if index is None:
+                    nearest = min(self.palette, key=lambda c: _distance(c, colour))
+                    index = self.overflow[colour] = self.palette[nearest]
+        return index
+
+    def finish(self) -> Image.Image:
+        if self.indexed:
+            self.image.putpalette([channel for colour in self.palette for channel in colour])
+        return self.image
+
+
 class _Brush:
-    def __init__(self, draw: ImageDraw.ImageDraw, frame: _Frame, detail: int) -> None:
-        self.draw = draw
+    def __init__(self, canvas: _Canvas, frame: _Frame, detail: int) -> None:
+        self.canvas = canvas
+        self.draw = canvas.draw
+        self.ink = canvas.ink
         self.frame = frame
         self.detail = detail  # segments in a full circle
         self.edge = max(1, round(frame.unit * 0.028))
-
-    def at(self, frame: _Frame) -> _Brush:
-        return _Brush(self.draw, frame, self.detail)
 
     def _count(self, a0: float, a1: float) -> int:
         return max(3, round(self.detail * abs(a1 - a0) / 360))
@@ -246,7 +279,10 @@ class _Brush:
     def poly(self, points: Sequence[Point], fill: RGB, edge: bool | RGB = True) -> None:
         outline = _shade(fill, 0.62) if edge is True else (edge or None)
         self.draw.polygon(
-            self.frame.map(points), fill=fill, outline=outline, width=self.edge if outline else 0
+            self.frame.map(points),
+            fill=self.ink(fill),
+            outline=self.ink(outline) if outline else None,
+            width=self.edge if outline else 0,
         )
 
     def ellipse(self, cx: float, cy: float, rx: float, ry: float, fill: RGB, edge: bool | RGB = True) -> None:
@@ -255,24 +291,27 @@ class _Brush:
     def line(self, points: Sequence[Point], colour: RGB, width: float = 0.05) -> None:
         pixels = max(1, round(width * self.frame.unit))
         self.draw.line(
-            self.frame.map(points), fill=colour, width=pixels, joint="curve" if pixels > 2 else None
+            self.frame.map(points), fill=self.ink(colour), width=pixels, joint="curve" if pixels > 2 else None
+        )
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: RGB, outline: RGB | None = None) -> None:
+        """An upright rectangle; only for frames without rotation (the scenery)."""
+        (px0, py0), (px1, py1) = self.frame.map(((x0, y0), (x1, y1)))
+        self.draw.rectangle(
+            (px0, py0, px1, py1), fill=self.ink(fill), outline=self.ink(outline) if outline else None
         )
 
     def dots(self, points: Iterable[Point], radius: float, colour: RGB) -> None:
         r = max(0.5, radius * self.frame.unit)
+        ink = self.ink(colour)
         for x, y in self.frame.map(points):
-            self.draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+            self.draw.ellipse((x - r, y - r, x + r, y + r), fill=ink)
 
 
 # --- background ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _vertical_mask(size: int) -> Image.Image:
-    return Image.linear_gradient("L").resize((size, size), Image.Resampling.BILINEAR)
-
-
-def _background(look: _Look, size: int) -> Image.Image:
+def _gradient(look: _Look) -> tuple[RGB, RGB]:
     top = look.background_rgb
     if look.palette:
         tint = tuple(sum(c[i] for c in look.palette) // len(look.palette) for i in range(3))
@@ -286,11 +325,26 @@ def _background(look: _Look, size: int) -> Image.Image:
         "beach": (226, 204, 150),
         "desert": _shade(top, 0.8),
     }.get(look.background, _shade(top, 0.7))
+    return top, bottom
+
+
+def _background(look: _Look, size: int, mode: str) -> _Canvas:
+    top, bottom = _gradient(look)
+    if mode == "P":
+        # A palette image keeps the sketch's PNG encoding cheap (no filters); the gradient becomes bands.
+        canvas = _Canvas(Image.new("P", (size, size), 0))
+        bands = 1 if top == bottom else 12
+        for band in range(bands):
+            colour = _mix(top, bottom, band / max(1, bands - 1))
+            canvas.draw.rectangle((0, size * band // bands, size, size), fill=canvas.ink(colour))
+        return canvas
     if top == bottom:
-        return Image.new("RGB", (size, size), top)
-    return Image.composite(
-        Image.new("RGB", (size, size), bottom), Image.new("RGB", (size, size), top), _vertical_mask(size)
-    )
+        return _Canvas(Image.new(mode, (size, size), top))
+    # One column of the gradient, stretched sideways: far cheaper than compositing full-size images.
+    t = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None]
+    column = np.rint(np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t)
+    strip = Image.fromarray(column.astype(np.uint8)[:, None, :])
+    return _Canvas(strip.resize((size, size), Image.Resampling.NEAREST))
 
 
 def _decorate(brush: _Brush, look: _Look, rng: random.Random) -> None:
@@ -328,17 +382,13 @@ def _decorate(brush: _Brush, look: _Look, rng: random.Random) -> None:
         while x < 1.0:
             w, top = rng.uniform(0.08, 0.16), rng.uniform(0.3, 0.62)
             body = _jitter(_shade(bg, 0.75 if night else 0.85), rng, 10)
-            brush.poly([(x, top), (x + w, top), (x + w, 1.0), (x, 1.0)], body, edge=False)
+            brush.rect(x, top, x + w, 1.0, body)
             lit = [rng.choice(accents) if night else (236, 214, 150), _shade(body, 0.7)]
             for wy in range(int((1 - top) / 0.05)):
                 for wx in range(int(w / 0.035)):
                     colour = lit[0] if rng.random() < (0.35 if night else 0.5) else lit[1]
                     px, py = x + 0.012 + wx * 0.035, top + 0.02 + wy * 0.05
-                    brush.poly(
-                        [(px, py), (px + 0.015, py), (px + 0.015, py + 0.022), (px, py + 0.022)],
-                        colour,
-                        False,
-                    )
+                    brush.rect(px, py, px + 0.015, py + 0.022, colour)
             x += w + rng.uniform(0.0, 0.03)
         if night:
             brush.ellipse(rng.uniform(0.7, 0.9), 0.12, 0.04, 0.04, (236, 232, 210), False)
@@ -391,22 +441,19 @@ def _decorate(brush: _Brush, look: _Look, rng: random.Random) -> None:
                     )
                 x += w * rng.uniform(0.6, 0.9)
     elif kind == "library":
+        spines = [
+            _mix(base, accent, 0.25)
+            for base in ((120, 40, 40), (40, 70, 110), (50, 90, 60), (150, 120, 60))
+            for accent in accents[:2]
+        ]
         for shelf in range(4):
             y = 0.22 + shelf * 0.22
             brush.poly([(0, y), (1, y), (1, y + 0.025), (0, y + 0.025)], _shade(bg, 0.7), False)
             x = 0.14 if shelf == 0 else 0.0
             while x < 1.0:
                 w, h = rng.uniform(0.02, 0.04), rng.uniform(0.12, 0.18)
-                colour = _jitter(
-                    _mix(
-                        rng.choice(((120, 40, 40), (40, 70, 110), (50, 90, 60), (150, 120, 60))),
-                        rng.choice(accents),
-                        0.2,
-                    ),
-                    rng,
-                    10,
-                )
-                brush.poly([(x, y - h), (x + w, y - h), (x + w, y), (x, y)], colour, _shade(colour, 0.6))
+                colour = rng.choice(spines)
+                brush.rect(x, y - h, x + w, y, colour, _shade(colour, 0.6))
                 x += w + 0.002
     elif kind == "desert":
         sun_x = rng.uniform(0.7, 0.9)
@@ -442,7 +489,7 @@ _SHOULDERS = {
     "average": 1.0,
     "muscular": 1.2,
     "stocky": 1.12,
-    "curvy": 1.0,
+    "curvy": 0.96,
     "heavyset": 1.18,
     "tall_lanky": 0.82,
 }
@@ -450,6 +497,10 @@ _FEATURE_SHIFT = {"three_quarter": 0.14, "profile": 0.26, "over_shoulder": 0.16}
 
 
 def _back_props(brush: _Brush, look: _Look) -> None:
+    if look.pose == "sitting":  # a high-backed chair behind the shoulders
+        wood = (96, 62, 38)
+        brush.poly([*brush.arc(0, 1.6, 2.1, 1.2, 180, 360), (2.1, 5.0), (-2.1, 5.0)], wood)
+        brush.poly([*brush.arc(0, 1.7, 1.8, 0.95, 180, 360), (1.8, 5.0), (-1.8, 5.0)], (150, 40, 50))
     if "staff" in look.accessories:
         brush.line([(2.7, -1.6), (2.75, 5.0)], (110, 76, 44), 0.16)
         brush.ellipse(2.7, -1.8, 0.3, 0.3, (120, 200, 240))
@@ -528,15 +579,15 @@ def _body(brush: _Brush, look: _Look) -> None:
                 lapel,
             )
         if clothing == "lab_coat":
-            brush.poly([(1.0, 3.6), (1.6, 3.6), (1.6, 4.3), (1.0, 4.3)], cc)
-            brush.line([(1.2, 3.35), (1.2, 3.8)], (40, 60, 160), 0.06)
+            brush.poly([(1.0, 3.05), (1.6, 3.05), (1.6, 3.7), (1.0, 3.7)], cc)
+            brush.line([(1.2, 2.8), (1.2, 3.25)], (40, 60, 160), 0.06)
         else:
-            brush.dots([(0.08, 3.85), (0.08, 4.35)], 0.06, _INK)
+            brush.dots([(0.06, 3.55)], 0.06, _INK)
     elif clothing == "hoodie":
         brush.line(brush.arc(0, torso_top, 0.55, 0.4, 0, 180), dark, 0.1)
         for side in (-1, 1):
             brush.line([(side * 0.3, 2.4), (side * 0.34, 3.3)], _lighten(cc, 0.5), 0.05)
-        brush.poly([(-1.0, 4.0), (1.0, 4.0), (1.3, 5.0), (-1.3, 5.0)], _shade(cc, 0.9))
+        brush.poly([(-1.0, 3.3), (1.0, 3.3), (1.3, 5.0), (-1.3, 5.0)], _shade(cc, 0.9))
     elif clothing == "leather_jacket":
         brush.poly([(-0.55, 2.05), (0.55, 2.05), (0.4, 5.0), (-0.4, 5.0)], (44, 44, 48))
         for side in (-1, 1):
@@ -557,7 +608,7 @@ def _body(brush: _Brush, look: _Look) -> None:
         brush.line([(-0.55, 2.0), (0.35, 3.6), (0.4, 5.0)], trim, 0.16)
         brush.line([(0.55, 2.0), (0.05, 2.95)], trim, 0.16)
         if clothing == "kimono":
-            brush.poly([(-w, 4.1), (w, 4.1), (w, 4.6), (-w, 4.6)], _accent(look, (190, 60, 60)))
+            brush.poly([(-w, 3.3), (w, 3.3), (w, 3.65), (-w, 3.65)], _accent(look, (190, 60, 60)))
         else:
             for side in (-1, 1):
                 brush.line([(side * (w - 0.4), 2.9), (side * (w - 0.2), 4.8)], dark, 0.04)
@@ -617,14 +668,14 @@ def _body_props(brush: _Brush, look: _Look) -> None:
         brush.poly([(-0.1, 2.8), (0.1, 2.8), (0, 3.1)], _accent(look, (60, 140, 200)))
     if look.pose == "arms_crossed":
         sleeve = _shade(look.clothes, 0.88)
-        brush.poly([(-2.3, 3.7), (1.5, 3.85), (1.5, 4.3), (-2.3, 4.25)], sleeve)
-        brush.poly([(2.3, 4.05), (-1.5, 4.2), (-1.5, 4.7), (2.3, 4.6)], sleeve)
-        brush.ellipse(1.6, 4.05, 0.28, 0.24, look.skin)
-        brush.ellipse(-1.6, 4.45, 0.28, 0.24, look.skin)
+        brush.poly([(-2.3, 2.95), (1.5, 3.1), (1.5, 3.45), (-2.3, 3.4)], sleeve)
+        brush.poly([(2.3, 3.25), (-1.5, 3.35), (-1.5, 3.7), (2.3, 3.6)], sleeve)
+        brush.ellipse(1.6, 3.27, 0.26, 0.22, look.skin)
+        brush.ellipse(-1.6, 3.52, 0.26, 0.22, look.skin)
     if "wristwatch" in acc:
-        brush.poly([(-2.6, 4.6), (-1.2, 3.75), (-0.85, 4.15), (-2.2, 5.0)], look.skin)
-        brush.poly([(-1.7, 4.0), (-1.45, 3.85), (-1.1, 4.3), (-1.35, 4.45)], (40, 40, 44))
-        brush.ellipse(-1.4, 4.15, 0.16, 0.16, _SILVER)
+        brush.poly([(-2.6, 3.9), (-1.2, 3.05), (-0.9, 3.4), (-2.3, 4.2)], look.skin)
+        brush.poly([(-1.75, 3.3), (-1.5, 3.15), (-1.2, 3.55), (-1.45, 3.7)], (40, 40, 44))
+        brush.ellipse(-1.47, 3.42, 0.16, 0.16, _SILVER)
 
 
 def _ears(brush: _Brush, look: _Look) -> None:
@@ -655,16 +706,18 @@ def _head(brush: _Brush, look: _Look) -> None:
 def _face_marks(brush: _Brush, look: _Look) -> None:
     skin, fs = look.skin, _FEATURE_SHIFT.get(look.pose, 0.0)
     line = _shade(skin, 0.75)
-    if look.shading in ("hard", "dramatic"):
-        depth = 0.7 if look.shading == "dramatic" else 0.84
+    if look.shading in ("soft", "hard", "dramatic"):
+        depth = {"soft": 0.94, "hard": 0.84, "dramatic": 0.7}[look.shading]
         brush.poly(
-            [*brush.arc(0, 0, 1.0, 1.27, -70, 70), *brush.arc(0.35, 0, 0.6, 1.12, 60, -60)],
+            [*brush.arc(0, 0, 1.0, 1.27, -70, 70), *brush.arc(1.25, 0.05, 0.75, 1.2, 120, 240)],
             _shade(skin, depth),
             False,
         )
     if look.gender == "female" or look.age in ("child", "teen"):
         for side in (-1, 1):
             brush.ellipse(side * 0.58 + fs, 0.48, 0.16, 0.09, _mix(skin, (230, 110, 120), 0.22), False)
+    if look.age == "adult":
+        brush.line(brush.arc(fs, -0.25, 0.4, 0.2, 240, 300), _shade(skin, 0.86), 0.025)
     if look.age in ("middle_aged", "elderly"):
         brush.line(brush.arc(fs, -0.25, 0.45, 0.2, 230, 310), line, 0.03)
         if look.age == "elderly":
@@ -714,14 +767,14 @@ def _eyes(brush: _Brush, look: _Look) -> None:
     scale = 1.2 if look.age == "child" else 1.0
     openness = {"surprised": 1.35, "laughing": 0.7, "tired": 1.0, "angry": 0.85}.get(look.expression, 1.0)
     gaze = (-0.04, -0.03) if look.expression == "thoughtful" else (fs * 0.2, 0.0)
-    rx, ry, iris = 0.22 * scale, 0.13 * scale * openness, 0.105 * scale
+    rx, ry, iris = 0.23 * scale, 0.14 * scale * openness, 0.12 * scale
     lid = _shade(look.skin, 0.9)
     for side, colour in zip((-1, 1), look.eyes, strict=True):
         cx, cy = side * 0.4 + fs, 0.05
         brush.ellipse(cx, cy, rx, ry, _WHITE, False)
         ix, iy = cx + gaze[0], cy + gaze[1]
-        brush.ellipse(ix, iy, iris, min(iris, ry * 0.98), colour, _shade(colour, 0.6))
-        brush.ellipse(ix, iy, iris * 0.45, min(iris, ry) * 0.45, (16, 14, 16), False)
+        brush.ellipse(ix, iy, iris, min(iris, ry * 0.98), colour, False)
+        brush.ellipse(ix, iy, iris * 0.4, min(iris, ry) * 0.4, (16, 14, 16), False)
         brush.dots([(ix + iris * 0.35, iy - iris * 0.35)], iris * 0.22, (255, 255, 255))
         if look.expression == "tired":
             brush.poly(brush.arc(cx, cy, rx * 1.05, ry * 1.1, 180, 360), lid, False)
@@ -771,14 +824,16 @@ def _facial_hair(brush: _Brush, look: _Look) -> None:
         (-0.85, 0.35),
     ]
     if style == "stubble":
-        brush.poly([*brush.arc(0, 0.05, 1.0, 1.24, 15, 165), *jaw_inner], _mix(look.skin, hair, 0.3), False)
+        brush.poly(
+            [*brush.arc(0, 0.05, 1.0, 1.24, 15, 165), *reversed(jaw_inner)], _mix(look.skin, hair, 0.3), False
+        )
         return
     if style in ("short_beard", "full_beard", "long_beard"):
         length = {"short_beard": 1.42, "full_beard": 1.75, "long_beard": 2.1}[style]
         outer = brush.arc(0, 0.1, 1.04, length, 5, 175)
         if style == "long_beard":
             outer = [(x, y + max(0.0, 0.8 - abs(x)) * 1.1) for x, y in outer]
-        brush.poly([*outer, *jaw_inner], hair)
+        brush.poly([*outer, *reversed(jaw_inner)], hair)
     if style == "goatee":
         brush.poly(brush.arc(fs, 1.0, 0.24, 0.3, 0, 360)[:-1], hair)
     moustache = [
@@ -974,7 +1029,7 @@ def _hair_front(brush: _Brush, look: _Look, rng: random.Random) -> None:
         _cap(brush, _PARTED, colour)
         length = 2.0 if style == "medium" else 3.3
         _curtain(brush, length, 1.24, 0.12 if style == "wavy" else 0.0, colour)
-        brush.line([(0.3, -0.95), (0.7, -0.4)], dark, 0.04)
+        brush.line([(0.22, -1.05), (0.58, -0.76)], dark, 0.04)
     elif style in ("curly", "afro"):
         _cap(brush, _HAIRLINE, colour)
         for x, y in _HAIRLINE[1:-1]:
@@ -1051,9 +1106,9 @@ def _head_props(brush: _Brush, look: _Look) -> None:
             brush.ellipse(side * 1.1, 0.05, 0.24, 0.36, _accent(look, (60, 60, 70)))
     if "hat" in acc:
         hat = _accent(look, (120, 84, 50))
-        brush.poly([(-0.85, -1.0), (-0.72, -2.05), (0.72, -2.05), (0.85, -1.0)], hat)
-        brush.poly([(-0.84, -1.25), (0.84, -1.25), (0.85, -1.05), (-0.85, -1.05)], _shade(hat, 0.55))
-        brush.ellipse(0, -1.0, 1.9, 0.3, _shade(hat, 0.9))
+        brush.poly([(-0.88, -0.85), (-0.74, -1.95), (0.74, -1.95), (0.88, -0.85)], hat)
+        brush.poly([(-0.87, -1.1), (0.87, -1.1), (0.88, -0.9), (-0.88, -0.9)], _shade(hat, 0.55))
+        brush.ellipse(0, -0.85, 1.9, 0.3, _shade(hat, 0.9))
     if "beanie" in acc:
         beanie = _accent(look, (200, 70, 60))
         brush.poly(brush.arc(0, -0.55, 1.14, 1.05, 180, 360), beanie)
@@ -1161,7 +1216,7 @@ def _outlined(image: Image.Image, colour: RGB) -> Image.Image:
 
 
 def _pixel_art(image: Image.Image) -> Image.Image:
-    cells = max(8, image.width // 16)
+    cells = max(24, min(64, image.width // 8))
     small = image.resize((cells, cells), Image.Resampling.BILINEAR).quantize(32).convert("RGB")
     return small.resize(image.size, Image.Resampling.NEAREST)
 
@@ -1222,31 +1277,39 @@ def _texture(image: Image.Image, look: _Look, seed: int) -> Image.Image:
             return ImageEnhance.Contrast(image).enhance(1.08)
         if look.texture == "matte":
             return ImageEnhance.Contrast(image).enhance(0.9)
+        if look.texture == "smooth":
+            return image.filter(ImageFilter.SMOOTH)
         return image
+    # Coarse grain in a few levels: it reads as texture yet keeps the PNG small and quick to encode.
     rng = np.random.default_rng(seed % 2**63)
-    size = image.width
-    strength = {"grainy": 14, "canvas": 10, "paper": 8, "painterly": 10}[look.texture]
-    noise = rng.normal(0, strength, (size, size)).astype(np.float32)
+    size, grain = image.width, max(1, image.width // 256)
+    step = {"grainy": 7, "canvas": 4, "paper": 4, "painterly": 5}[look.texture]
+    cells = -(-size // grain)
+    noise = np.clip(np.rint(rng.normal(0, 1, (cells, cells))), -2, 2).astype(np.int16) * step
     if look.texture == "canvas":
-        weave = ((np.arange(size) // max(1, size // 256)) % 2).astype(np.float32) * 8 - 4
+        weave = (np.arange(cells) % 2).astype(np.int16) * 6 - 3
         noise += weave[:, None] + weave[None, :]
-    pixels = np.asarray(image).astype(np.float32) + noise[:, :, None]
+    elif look.texture == "painterly":
+        noise = np.repeat(noise[::4], 4, axis=0)[:cells]  # horizontal dabs
+    noise = np.repeat(np.repeat(noise, grain, axis=0), grain, axis=1)[:size, :size]
+    pixels = np.asarray(image).astype(np.int16) + noise[:, :, None]
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
 # --- public API ------------------------------------------------------------------------------------
 
 
-def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tuple[Image.Image, _Look]:
+def _paint(
+    values: Mapping[str, Any], seed: int, size: int, detail: int, mode: str = "RGB"
+) -> tuple[Image.Image, _Look]:
     layout = random.Random(f"{seed}:layout")
     look = _resolve(values, layout)
-    image = _background(look, size)
-    draw = ImageDraw.Draw(image)
-    scenery = _Brush(draw, _Frame(0, 0, size), detail)
-    _decorate(scenery, look, random.Random(f"{seed}:scenery"))
-    if look.lens in ("85mm", "telephoto") and detail > 32:
-        image = image.filter(ImageFilter.GaussianBlur(size / 250))
-        draw = ImageDraw.Draw(image)
+    canvas = _background(look, size, mode)
+    _decorate(_Brush(canvas, _Frame(0, 0, size), detail), look, random.Random(f"{seed}:scenery"))
+    if look.lens in ("85mm", "telephoto") and not canvas.indexed:
+        # Shallow depth of field: blur the scenery at half size; the supersampled canvas averages it back.
+        small = canvas.image.reduce(2).filter(ImageFilter.GaussianBlur(size / 500))
+        canvas = _Canvas(small.resize((size, size), Image.Resampling.NEAREST))
 
     scale, head_y = {
         "headshot": (1.3, 0.46),
@@ -1269,7 +1332,7 @@ def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tupl
         math.cos(tilt),
         math.sin(tilt),
     )
-    body, head = _Brush(draw, body_frame, detail), _Brush(draw, head_frame, detail)
+    body, head = _Brush(canvas, body_frame, detail), _Brush(canvas, head_frame, detail)
     hair_rng = random.Random(f"{seed}:hair")
 
     _back_props(body, look)
@@ -1287,7 +1350,7 @@ def _paint(values: Mapping[str, Any], seed: int, size: int, detail: int) -> tupl
     _mouth(head, look)
     _hair_front(head, look, hair_rng)
     _head_props(head, look)
-    return image, look
+    return canvas.finish(), look
 
 
 def _check_size(size: int) -> int:
@@ -1303,7 +1366,7 @@ def render(values: Mapping[str, Any], seed: int, size: int = 1024) -> Image.Imag
     supersample = 2 if size <= 1024 else 1
     image, look = _paint(values, seed, size * supersample, detail=max(24, min(96, size // 8)))
     if supersample > 1:
-        image = image.resize((size, size), Image.Resampling.LANCZOS)
+        image = image.reduce(supersample)
     image = _light(image, look)
     if look.art_style == "impressionist":
         image = _impressionist(image, seed)
@@ -1322,10 +1385,30 @@ def render_png(values: Mapping[str, Any], seed: int, size: int = 1024) -> bytes:
     return _png(render(values, seed, size), compress_level=6)
 
 
-def sketch_png(values: Mapping[str, Any], size: int = 256) -> bytes:
-    """The live preview's instant sketch: drawn once at size, no supersampling or filters, fast PNG."""
-    image, _look = _paint(values, SKETCH_SEED, _check_size(size), detail=20)
+def _sketch_key(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    key = []
+    for name in v.NAMES:
+        raw = values.get(name)
+        if isinstance(raw, (list, tuple, set, frozenset)):
+            raw = tuple(sorted(item for item in raw if isinstance(item, str)))
+        elif not isinstance(raw, str):
+            raw = None
+        key.append((name, raw))
+    return tuple(key)
+
+
+@lru_cache(maxsize=256)
+def _sketch(key: tuple[tuple[str, Any], ...], size: int) -> bytes:
+    image, _look = _paint(dict(key), SKETCH_SEED, size, detail=20, mode="P")
     return _png(image, compress_level=1)
+
+
+def sketch_png(values: Mapping[str, Any], size: int = 256) -> bytes:
+    """The live preview's instant sketch: one small palette canvas, no supersampling or filters.
+
+    Cached by the appearance values, since the preview re-renders on every keystroke in any field.
+    """
+    return _sketch(_sketch_key(values), _check_size(size))
 
 
 # --- free text -> values ---------------------------------------------------------------------------
@@ -1387,7 +1470,6 @@ _PHRASE_ONLY = {
     "dominant_colors",
     "contrast",
     "shading",
-    "lighting",
     "texture",
     "lens",
     "clothing_style",

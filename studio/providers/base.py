@@ -28,6 +28,7 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_RETRY_BASE_DELAY = 1.0
 DEFAULT_RETRY_MAX_DELAY = 30.0
+MISSING_KEY = "no API key is set"
 
 
 def setting(name: str, default: Any) -> Any:
@@ -130,13 +131,15 @@ def user_message(
             f"The {provider_label} account has run out of credit or quota. "
             "Ask the studio admin to top it up, or choose another provider."
         )
+    if kind is ErrorKind.AUTH and detail == MISSING_KEY:
+        return f"No {provider_label} API key is set. Ask the studio admin to set {key}."
     if kind is ErrorKind.AUTH:
         return f"The {provider_label} API key was rejected. Ask the studio admin to check {key}."
     if kind is ErrorKind.MODEL_UNAVAILABLE:
         where = f" (setting {model_setting})" if model_setting else ""
         return (
-            f"The model {model_name} is not available from {provider_label}: it may be retired or not enabled "
-            f"for this account. Choose another model, or ask the studio admin to change it{where}."
+            f"The model {model_name} is not available from {provider_label}: it may be retired or not "
+            f"enabled for this account. Choose another model, or ask the studio admin to change it{where}."
         )
     if kind is ErrorKind.TRANSIENT:
         return (
@@ -152,7 +155,7 @@ def user_message(
 
 
 class ProviderError(Exception):
-    """A failed generation, classified. `message` is for users; `detail` is the provider's own words, for logs.
+    """A classified failed generation. `message` is for users; `detail` is the provider's words, for logs.
 
     `maybe_billed` marks failures after the request reached the provider (a read timeout, a dropped
     connection): the image may have been made and charged, so the call is not repeated automatically.
@@ -243,7 +246,7 @@ def retry_delay(
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from retry-after-ms or Retry-After (seconds or an HTTP date); None when absent or unreadable."""
+    """Seconds from retry-after-ms or Retry-After (seconds or HTTP date); None when absent or unreadable."""
     lowered = {key.lower(): value for key, value in headers.items()}
     try:
         if "retry-after-ms" in lowered:
@@ -363,7 +366,7 @@ class Provider:
     def generate(self, request: GenerationRequest) -> GenerationResult:
         model = request.model or self.default_model
         if not self.is_configured():
-            raise self.error(ErrorKind.AUTH, f"{self.key_setting} is not set", model=model)
+            raise self.error(ErrorKind.AUTH, MISSING_KEY, model=model)
         limit = self.prompt_limit(model)
         if len(request.prompt) > limit:
             from studio.prompts import PromptTooLongError

@@ -343,7 +343,8 @@ class OpenAIProvider(Provider):
         configured = self.default_model
         if configured in RETIRED_MODELS:
             warnings.append(
-                f'{self.model_setting} is "{configured}", which OpenAI shut down on {RETIRED_MODELS[configured]}; '
+                f'{self.model_setting} is "{configured}", which OpenAI shut down on '
+                f"{RETIRED_MODELS[configured]}; "
                 f'set it to "{DEFAULT_MODEL}".'
             )
         elif configured not in {model.id for model in models}:

@@ -77,9 +77,9 @@ def test_it_paints_the_same_image_for_the_same_seed(user):
     assert pixels[0] == pixels[1]
 
 
-def test_it_runs_queued_jobs_through_the_database_worker(user, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_queued_jobs_through_the_database_worker(user):
+    portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     portrait.refresh_from_db()
     assert portrait.status == "succeeded"

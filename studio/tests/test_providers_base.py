@@ -91,7 +91,9 @@ def test_it_backs_off_exponentially_with_jitter_up_to_the_cap() -> None:
     flaky = Flaky(*(ProviderError(ErrorKind.TRANSIENT) for _ in range(5)))
 
     with pytest.raises(ProviderError):
-        call_with_retries(flaky, max_attempts=5, base_delay=1, max_delay=4, sleep=sleeps.append, jitter=lambda: 1.0)
+        call_with_retries(
+            flaky, max_attempts=5, base_delay=1, max_delay=4, sleep=sleeps.append, jitter=lambda: 1.0
+        )
 
     assert sleeps == [1, 2, 4, 4]
     assert retry_delay(3, None, 1, 100, jitter=lambda: 0.0) == 2  # half the backoff is fixed
@@ -99,9 +101,14 @@ def test_it_backs_off_exponentially_with_jitter_up_to_the_cap() -> None:
 
 def test_it_honours_retry_after_but_caps_it() -> None:
     sleeps: list[float] = []
-    flaky = Flaky(ProviderError(ErrorKind.RATE_LIMITED, retry_after=7), ProviderError(ErrorKind.RATE_LIMITED, retry_after=3600))
+    flaky = Flaky(
+        ProviderError(ErrorKind.RATE_LIMITED, retry_after=7),
+        ProviderError(ErrorKind.RATE_LIMITED, retry_after=3600),
+    )
 
-    call_with_retries(flaky, max_attempts=3, base_delay=1, max_delay=30, sleep=sleeps.append, jitter=lambda: 0.0)
+    call_with_retries(
+        flaky, max_attempts=3, base_delay=1, max_delay=30, sleep=sleeps.append, jitter=lambda: 0.0
+    )
 
     assert sleeps == [7, 30]
 
@@ -128,7 +135,10 @@ def test_it_words_each_error_kind_for_users_with_what_to_do(settings) -> None:
     assert auth.message == "The OpenAI API key was rejected. Ask the studio admin to check OPENAI_API_KEY."
     assert '"dall-e-3"' in model.message
     assert "OPENAI_IMAGE_MODEL" in model.message
-    assert invalid.message == "OpenAI could not accept the request: Invalid size '7x7'. Change the settings and try again."
+    assert (
+        invalid.message
+        == "OpenAI could not accept the request: Invalid size '7x7'. Change the settings and try again."
+    )
     for kind in ErrorKind:
         message = provider.error(kind).message
         assert message.startswith(("OpenAI", "The OpenAI", "The model")), message
@@ -198,7 +208,10 @@ def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings) -> Non
         get_provider("stability").generate(GenerationRequest(prompt="A knight."))
 
     assert caught.value.kind is ErrorKind.AUTH
-    assert "STABILITY_API_KEY" in caught.value.message
+    assert (
+        caught.value.message
+        == "No Stability AI API key is set. Ask the studio admin to set STABILITY_API_KEY."
+    )
 
 
 def test_it_refuses_a_prompt_over_the_model_limit_before_calling(settings) -> None:

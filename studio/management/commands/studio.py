@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import typer
-from django_typer.management import TyperCommand, command
+from django_typer.management import TyperCommand, command, initialize
 
 from studio.demo import seed_demo
 
 
 class Command(TyperCommand):
     help = "Manage Dali Studio from the terminal."
+
+    @initialize()
+    def init(self) -> None:
+        """Manage Dali Studio from the terminal: one subcommand per task."""
 
     @command(name="seed-demo")
     def seed_demo_command(
