@@ -165,11 +165,16 @@ def parse_range_query(params: Mapping[str, str]) -> RangeQuery:
 
 def read_upload(upload: UploadedFile) -> bytes:
     """The uploaded file's bytes, refused before reading when it is over FRAMES_MAX_UPLOAD_BYTES."""
-    if upload.size is not None and upload.size > max_upload_bytes_setting():
-        raise FrameFileTooLarge(
-            f"The file is {upload.size:,} bytes; the limit is {max_upload_bytes_setting():,} bytes."
-        )
+    if upload.size is not None:
+        _check_size(upload.size)
     return upload.read()
+
+
+def _check_size(size: int) -> None:
+    if size > max_upload_bytes_setting():
+        raise FrameFileTooLarge(
+            f"The file is {size:,} bytes; the limit is {max_upload_bytes_setting():,} bytes."
+        )
 
 
 # Parsing ------------------------------------------------------------------------------------------------
@@ -184,10 +189,7 @@ def validate_dataset_name(name: str) -> str:
 
 def parse_csv(data: bytes) -> ParsedFrames:
     """Parse and validate a pixel CSV; the rules are in the module docstring."""
-    if len(data) > max_upload_bytes_setting():
-        raise FrameFileTooLarge(
-            f"The file is {len(data):,} bytes; the limit is {max_upload_bytes_setting():,} bytes."
-        )
+    _check_size(len(data))
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\r" in data:
