@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import characters, portraits
+from .views import characters, galleries, portraits
 
 app_name = "studio"
 
@@ -19,4 +19,15 @@ urlpatterns = [
     path("portraits/<int:pk>/image.png", portraits.portrait_image, name="portrait_image"),
     path("portraits/<int:pk>/thumb.webp", portraits.portrait_thumbnail, name="portrait_thumbnail"),
     path("portraits/<int:pk>/delete/", portraits.portrait_delete, name="portrait_delete"),
+    path("portraits/<int:pk>/like/", galleries.portrait_like, name="portrait_like"),
+    path("portraits/<int:pk>/favourite/", galleries.portrait_favourite, name="portrait_favourite"),
+    path("characters/<int:pk>/gallery/", galleries.character_gallery, name="character_gallery"),
+    path("gallery/", galleries.my_gallery, name="my_gallery"),
+    path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
+    path("gallery/stats/", galleries.gallery_stats, name="gallery_stats"),
+    path("gallery/<int:pk>/", galleries.gallery_portrait, name="gallery_portrait"),
+    path("community/", galleries.community_gallery, name="community_gallery"),
+    path("community/<int:pk>/", galleries.community_portrait, name="community_portrait"),
+    path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
+    path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
 ]
