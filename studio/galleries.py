@@ -157,18 +157,14 @@ def _search(portraits: QuerySet[Portrait], text: str) -> QuerySet[Portrait]:
     return portraits
 
 
-def gallery_queryset(
-    scope: str, user: Any, filters: Filters, *, character_id: int | None = None
-) -> QuerySet[Portrait]:
+def gallery_queryset(scope: str, user: Any, filters: Filters) -> QuerySet[Portrait]:
     """The portraits a gallery shows to this user, filtered, newest first, with what a card needs."""
     authenticated = bool(user and user.is_authenticated)
     if scope == Scope.COMMUNITY:
         portraits = Portrait.objects.filter(is_public=True, status=Portrait.Status.SUCCEEDED)
     else:
         portraits = Portrait.objects.filter(owner=user)
-        if scope == Scope.CHARACTER:
-            portraits = portraits.filter(character_id=character_id)
-    if filters.character and scope == Scope.MINE:
+    if filters.character and scope != Scope.COMMUNITY:
         portraits = portraits.filter(character_id=filters.character)
     if filters.provider:
         portraits = portraits.filter(provider=filters.provider)
