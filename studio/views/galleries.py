@@ -22,6 +22,45 @@ from ..models import Character, Portrait, Visibility
 from ..providers import available_providers
 from .portraits import _file_response
 
+# What a card shows: loading only these keeps the page query and the model instances small.
+CARD_FIELDS = (
+    "id",
+    "owner_id",
+    "character_id",
+    "character__id",
+    "character__name",
+    "seed",
+    "status",
+    "thumbnail",
+    "width",
+    "height",
+    "is_public",
+    "like_count",
+    "created_at",
+)
+
+
+def _url_parts(name: str) -> tuple[str, str]:
+    marker = 987654321
+    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
+    return prefix, suffix
+
+
+def attach_urls(portraits: list[Portrait], *, own: bool, query: str = "") -> None:
+    """Give each card its links once per page: reverse() per link per card is a third of a page's time."""
+    routes = {
+        "detail_url": "studio:gallery_portrait" if own else "studio:community_portrait",
+        "thumb_url": "studio:portrait_thumbnail" if own else "studio:community_thumbnail",
+        "like_url": "studio:portrait_like",
+        "favourite_url": "studio:portrait_favourite",
+    }
+    parts = {attribute: _url_parts(name) for attribute, name in routes.items()}
+    detail_suffix = f"?{query}" if query else ""
+    for portrait in portraits:
+        for attribute, (prefix, suffix) in parts.items():
+            setattr(portrait, attribute, f"{prefix}{portrait.pk}{suffix}")
+        portrait.detail_url += detail_suffix
+
 
 def _provider_options() -> list[tuple[str, str]]:
     return [(provider.name, provider.label) for provider in available_providers()]
@@ -34,8 +73,10 @@ def _gallery(
     if character is not None:
         filters.character = character.pk
     cursor = Cursor.decode(request.GET.get("after", "")) if request.GET.get("after") else None
-    page = galleries.keyset_page(galleries.gallery_queryset(scope, request.user, filters), cursor)
+    portraits = galleries.gallery_queryset(scope, request.user, filters).only(*CARD_FIELDS)
+    page = galleries.keyset_page(portraits, cursor)
     own = scope != Scope.COMMUNITY
+    attach_urls(page.portraits, own=own, query=filters.query_string())
     # Filters travel in every link (next page, lightbox) so a reload or a shared link shows the same view.
     path_filters = Filters(**{**filters.__dict__, "character": None, "errors": []}) if character else filters
     query = path_filters.query_string()
@@ -47,7 +88,6 @@ def _gallery(
         "filters": filters,
         "page": page,
         "query": query,
-        "detail_query": filters.query_string(),
         "next_url": f"{request.path}?{path_filters.query_string(after=page.next_cursor)}"
         if page.next_cursor
         else None,
@@ -96,6 +136,7 @@ def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpRespo
     query = filters.query_string()
     suffix = f"?{query}" if query else ""
     gallery_url = reverse("studio:my_gallery" if own else "studio:community_gallery") + suffix
+    attach_urls([portrait], own=own, query=query)
     context = {
         "portrait": portrait,
         "own": own,
@@ -155,6 +196,7 @@ def portrait_like(request: HttpRequest, pk: int) -> HttpResponse:
     liked, _count = galleries.toggle_like(request.user, portrait)
     if request.htmx:
         portrait.liked = liked
+        attach_urls([portrait], own=False)
         return render(request, "studio/gallery.html#like_button", {"portrait": portrait})
     messages.success(request, "Liked." if liked else "Like removed.")
     return _back(request, reverse("studio:my_gallery"))
@@ -167,6 +209,7 @@ def portrait_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     favourite = galleries.toggle_favourite(request.user, portrait)
     if request.htmx:
         portrait.favourite = favourite
+        attach_urls([portrait], own=False)
         return render(request, "studio/gallery.html#favourite_button", {"portrait": portrait})
     messages.success(request, "Added to favourites." if favourite else "Removed from favourites.")
     return _back(request, reverse("studio:my_gallery"))
