@@ -69,43 +69,13 @@ def run(args: argparse.Namespace) -> None:
     htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "gallery-more"}
 
     view_queries: dict[str, int] = {}
-
-    def timed(call, n: int, name: str = "") -> tuple[list[float], object, int]:
-        for _ in range(5):
-            call()
-        samples, queries, response = [], 0, None
-        for _ in range(n):
-            with CaptureQueriesContext(connection) as captured:
-                t0 = time.perf_counter()
-                response = call()
-                samples.append((time.perf_counter() - t0) * 1000)
-            queries = len(captured)
-        # The view's own queries: all but the session and user look-ups every logged-in request makes.
-        view_queries[name] = sum(
-            1
-            for q in captured.captured_queries
-            if not any(t in q["sql"] for t in ("django_session", "accounts_user"))
-        )
-        return samples, response, queries
-
-    page1, page1_response, page1_queries = timed(lambda: client.get(gallery), args.requests, "page1")
     results = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "gallery-results"}
-    page1_htmx, _, page1_htmx_queries = timed(lambda: client.get(gallery, **results), args.requests)
-    second_url = page1_response.content.decode().split('gallery-more-link" href="')[1].split('"')[0]
-    page2, _, page2_queries = timed(
-        lambda: client.get(second_url.replace("&amp;", "&"), **htmx), args.requests
-    )
-    page2000, page2000_response, page2000_queries = timed(
-        lambda: client.get(cursor_url, **htmx), args.requests
-    )
-    assert page2000_response.content.count(b'class="col gallery-card"') == PAGE
-    first_of_2000 = base.select_related(None)[skip : skip + 1].get()
-    assert f'id="card-{first_of_2000.pk}"'.encode() in page2000_response.content, "keyset page 2000 is exact"
+    second_url = client.get(gallery).content.decode().split('gallery-more-link" href="')[1].split('"')[0]
+    second_url = second_url.replace("&amp;", "&")
 
     # Baseline: the same page 2000 through Django's Paginator (COUNT(*) + OFFSET), same template and request.
     request = RequestFactory().get(gallery, **htmx)
     request.user = user
-
     cards = base.only(*CARD_FIELDS)
 
     def offset_page():
@@ -121,8 +91,46 @@ def run(args: argparse.Namespace) -> None:
         context = {"page": page, "own": True, "user": user, "scope": "mine"}
         return render_to_string("studio/gallery.html#page", context, request=request)
 
-    keyset_direct, _, keyset_direct_queries = timed(keyset_page_direct, args.requests)
-    offset, _, offset_queries = timed(offset_page, args.requests)
+    calls = {
+        "page1": lambda: client.get(gallery),
+        "page1_htmx": lambda: client.get(gallery, **results),
+        "page2": lambda: client.get(second_url, **htmx),
+        "page2000": lambda: client.get(cursor_url, **htmx),
+        "keyset_direct": keyset_page_direct,
+        "offset": offset_page,
+    }
+    # Interleaved rounds, so a noisy moment on the machine hits every variant alike.
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    queries: dict[str, int] = {}
+    responses: dict[str, object] = {}
+    for round_number in range(args.requests + 5):
+        for name, call in calls.items():
+            with CaptureQueriesContext(connection) as captured:
+                t0 = time.perf_counter()
+                responses[name] = call()
+                elapsed = (time.perf_counter() - t0) * 1000
+            if round_number >= 5:  # the first rounds warm caches and compile templates
+                samples[name].append(elapsed)
+            queries[name] = len(captured)
+            # The view's own queries: all but the session and user look-ups of every logged-in request.
+            view_queries[name] = sum(
+                1
+                for q in captured.captured_queries
+                if not any(t in q["sql"] for t in ("django_session", "accounts_user"))
+            )
+    page1, page1_queries, page1_response = samples["page1"], queries["page1"], responses["page1"]
+    page1_htmx, page1_htmx_queries = samples["page1_htmx"], queries["page1_htmx"]
+    page2, page2_queries = samples["page2"], queries["page2"]
+    page2000, page2000_queries, page2000_response = (
+        samples["page2000"],
+        queries["page2000"],
+        responses["page2000"],
+    )
+    keyset_direct, keyset_direct_queries = samples["keyset_direct"], queries["keyset_direct"]
+    offset, offset_queries = samples["offset"], queries["offset"]
+    assert page2000_response.content.count(b'class="col gallery-card"') == PAGE
+    first_of_2000 = base.select_related(None)[skip : skip + 1].get()
+    assert f'id="card-{first_of_2000.pk}"'.encode() in page2000_response.content, "keyset page 2000 is exact"
 
     def line(name: str, samples: list[float], queries: int, size: int | None = None) -> None:
         extra = f", {size / 1024:.1f} KB HTML" if size is not None else ""
