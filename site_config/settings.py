@@ -245,6 +245,8 @@ TASKS = {
 DEFAULT_IMAGE_PROVIDER = env_str("DEFAULT_IMAGE_PROVIDER", "local")
 PORTRAIT_SIZE = env_int("PORTRAIT_SIZE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
+# Galleries: how many portraits one bulk action (delete, visibility, ZIP download) may touch.
+GALLERY_BULK_LIMIT = env_int("GALLERY_BULK_LIMIT", 2000)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
 # Image providers: keys come from the environment only; a provider without its key is not offered.
 IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface")

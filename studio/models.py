@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -57,6 +59,9 @@ class Character(models.Model):
                 kwargs["update_fields"] = {*update_fields, "version"}
         super().save(*args, **kwargs)
         self._loaded_prompt_state = self.prompt_state()
+        if getattr(self, "_loaded_visibility", self.visibility) != self.visibility:
+            Portrait.sync_public_flags(Portrait.objects.filter(character=self))
+        self._loaded_visibility = self.visibility
 
     def get_absolute_url(self) -> str:
         return reverse("studio:character_detail", args=[self.pk])
@@ -67,6 +72,8 @@ class Character(models.Model):
         # Only a fully loaded row can be compared; reading deferred fields here would cost a query each.
         loaded_all = set(cls.PROMPT_FIELDS).issubset(field_names)
         instance._loaded_prompt_state = instance.prompt_state() if loaded_all else None
+        if "visibility" in field_names:
+            instance._loaded_visibility = instance.visibility
         return instance
 
     def prompt_state(self) -> tuple[Any, ...]:
@@ -144,6 +151,10 @@ class Portrait(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     file_size = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    # In the Community gallery: the portrait or its character is public. Denormalised (kept in sync by
+    # Character.save and Portrait.save / sync_public_flags) so the community gallery is one index range scan.
+    is_public = models.BooleanField(default=False, editable=False)
+    like_count = models.PositiveIntegerField(default=0, editable=False)
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -151,17 +162,61 @@ class Portrait(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+        # Every gallery is ordered by (created_at, id) descending and paged by keyset, so each filter the UI
+        # offers has an index that starts with its equality columns and ends with that order.
         indexes = [
             models.Index(fields=["owner", "-created_at", "-id"], name="portrait_owner_created"),
             models.Index(fields=["character", "-created_at", "-id"], name="portrait_character_created"),
-            models.Index(fields=["owner", "status"], name="portrait_owner_status"),
+            models.Index(fields=["owner", "status", "-created_at", "-id"], name="portrait_owner_status"),
+            models.Index(fields=["owner", "provider", "-created_at", "-id"], name="portrait_owner_provider"),
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(is_public=True), name="portrait_public_created"
+            ),
+            models.Index(
+                fields=["provider", "-created_at", "-id"],
+                condition=Q(is_public=True),
+                name="portrait_public_provider",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Portrait {self.pk} ({self.get_status_display()})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "visibility" in update_fields:
+            self.is_public = self.compute_is_public()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "is_public"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("studio:portrait_detail", args=[self.pk])
+
+    def compute_is_public(self) -> bool:
+        if self.visibility == Visibility.PUBLIC:
+            return True
+        return self.character_id is not None and self.character.visibility == Visibility.PUBLIC
+
+    @staticmethod
+    def sync_public_flags(portraits: QuerySet[Portrait], visibility: str | None = None) -> int:
+        """Recompute is_public of many portraits in one UPDATE (optionally setting their visibility too)."""
+        character_public = Exists(
+            Character.objects.filter(pk=OuterRef("character_id"), visibility=Visibility.PUBLIC)
+        )
+        if visibility == Visibility.PUBLIC:
+            return portraits.update(visibility=visibility, is_public=True)
+        if visibility is not None:
+            return portraits.update(
+                visibility=visibility,
+                is_public=Case(When(character_public, then=Value(True)), default=Value(False)),
+            )
+        return portraits.update(
+            is_public=Case(
+                When(Q(visibility=Visibility.PUBLIC) | character_public, then=Value(True)),
+                default=Value(False),
+            )
+        )
 
     @property
     def is_active(self) -> bool:
@@ -189,26 +244,40 @@ class Portrait(models.Model):
 
     def store_image(self, image_bytes: bytes, metadata: dict[str, Any] | None = None) -> None:
         """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail."""
-        with Image.open(io.BytesIO(image_bytes)) as image:
-            image.load()
-            self.width, self.height = image.size
-            png_info = PngInfo()
-            for key, value in (metadata or {}).items():
-                png_info.add_itxt(f"dali:{key}", str(value))
-            png = io.BytesIO()
-            image.save(png, "PNG", pnginfo=png_info, compress_level=6)
-            thumb = image.convert("RGB")
-            thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-            webp = io.BytesIO()
-            thumb.save(webp, "WEBP", quality=80, method=4)
-        self.image.save("portrait.png", ContentFile(png.getvalue()), save=False)
-        self.thumbnail.save("thumb.webp", ContentFile(webp.getvalue()), save=False)
-        self.file_size = png.tell()
+        files = encode_portrait_files(image_bytes, metadata)
+        self.width, self.height = files.width, files.height
+        self.image.save("portrait.png", ContentFile(files.png), save=False)
+        self.thumbnail.save("thumb.webp", ContentFile(files.webp), save=False)
+        self.file_size = len(files.png)
         self.status = self.Status.SUCCEEDED
         self.error_kind = ""
         self.error_message = ""
         self.finished_at = timezone.now()
         self.save()
+
+
+@dataclass(frozen=True)
+class PortraitFiles:
+    png: bytes
+    webp: bytes
+    width: int
+    height: int
+
+
+def encode_portrait_files(image_bytes: bytes, metadata: dict[str, Any] | None = None) -> PortraitFiles:
+    """A portrait's stored files: the PNG (parameters in dali:* iTXt chunks) and its WebP thumbnail."""
+    with Image.open(io.BytesIO(image_bytes)) as image:
+        image.load()
+        png_info = PngInfo()
+        for key, value in (metadata or {}).items():
+            png_info.add_itxt(f"dali:{key}", str(value))
+        png = io.BytesIO()
+        image.save(png, "PNG", pnginfo=png_info, compress_level=6)
+        thumb = image.convert("RGB")
+        thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+        webp = io.BytesIO()
+        thumb.save(webp, "WEBP", quality=80, method=4)
+        return PortraitFiles(png.getvalue(), webp.getvalue(), *image.size)
 
 
 def read_png_metadata(data: bytes) -> dict[str, str]:
@@ -218,10 +287,45 @@ def read_png_metadata(data: bytes) -> dict[str, str]:
     return {key.removeprefix("dali:"): value for key, value in text.items() if key.startswith("dali:")}
 
 
+class Like(models.Model):
+    """One per user per portrait; Portrait.like_count is its denormalised count."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "portrait", name="unique_like_per_user")]
+        indexes = [models.Index(fields=["portrait"], name="like_portrait")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.portrait_id}"
+
+
+class Favourite(models.Model):
+    """A private star: only its owner sees it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "portrait", name="unique_favourite_per_user")]
+        indexes = [models.Index(fields=["portrait"], name="favourite_portrait")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} starred {self.portrait_id}"
+
+
+# Files under this folder are shared by many rows (seeded benchmark and demo portraits) and never deleted
+# with one of them.
+SHARED_FILES_PREFIX = "portraits/shared/"
+
+
 @receiver(post_delete, sender=Portrait)
 def _delete_portrait_files(sender: type[Portrait], instance: Portrait, **kwargs: Any) -> None:
     for file in (instance.image, instance.thumbnail):
-        if file:
+        if file and not file.name.startswith(SHARED_FILES_PREFIX):
             file.storage.delete(file.name)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import characters, frames, portraits
+from .views import characters, frames, galleries, portraits
 
 app_name = "studio"
 
@@ -23,4 +23,15 @@ urlpatterns = [
     path("frames/upload/", frames.upload, name="frames_upload"),
     path("frames/<str:name>/", frames.dataset_detail, name="frames_dataset"),
     path("frames/<str:name>/delete/", frames.delete, name="frames_delete"),
+    path("portraits/<int:pk>/like/", galleries.portrait_like, name="portrait_like"),
+    path("portraits/<int:pk>/favourite/", galleries.portrait_favourite, name="portrait_favourite"),
+    path("characters/<int:pk>/gallery/", galleries.character_gallery, name="character_gallery"),
+    path("gallery/", galleries.my_gallery, name="my_gallery"),
+    path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
+    path("gallery/stats/", galleries.gallery_stats, name="gallery_stats"),
+    path("gallery/<int:pk>/", galleries.gallery_portrait, name="gallery_portrait"),
+    path("community/", galleries.community_gallery, name="community_gallery"),
+    path("community/<int:pk>/", galleries.community_portrait, name="community_portrait"),
+    path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
+    path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
 ]
