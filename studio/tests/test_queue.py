@@ -205,3 +205,17 @@ def test_two_tabs_cannot_double_spend_the_daily_limit(settings):
         thread.join()
     assert sorted(outcomes) == ["queued"] * 2 + ["refused"] * 4
     assert Portrait.objects.filter(owner=owner).count() == 4
+
+
+def test_the_cli_recovers_expired_jobs(user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    portrait = queue_character_portraits(CharacterFactory(owner=user))[0]
+    portrait.mark_running()
+    _expire(portrait)
+    out = StringIO()
+    call_command("studio", "recover-jobs", stdout=out)
+    assert "Re-queued 1 job(s)" in out.getvalue()
+    assert Portrait.objects.get(pk=portrait.pk).status == "queued"

@@ -27,3 +27,14 @@ class Command(TyperCommand):
         else:
             self.stdout.write("Demo data already present.")
         self.stdout.write(f"Log in at http://127.0.0.1:8000 as {result.email} / {result.password}")
+
+    @command(name="recover-jobs")
+    def recover_jobs_command(self) -> None:
+        """Pick up portrait jobs whose worker died: re-queue free ones, fail paid ones as interrupted."""
+        from studio.generation import recover_expired_jobs
+
+        recovery = recover_expired_jobs()
+        self.stdout.write(
+            f"Re-queued {len(recovery.requeued)} job(s); "
+            f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them)."
+        )
