@@ -317,12 +317,10 @@ def cancel_batch(batch: Batch) -> int:
 
 def run_portrait_job(portrait_id: int) -> str:
     """Run one queued portrait job; returns its final status. Never raises for provider failures."""
-    portrait = Portrait.objects.select_related("character").filter(pk=portrait_id).first()
-    if portrait is None:
+    claimed = Portrait.claim(portrait_id)
+    if claimed is None:  # cancelled, deleted, or already taken by another worker
         return "skipped"
-    claim = portrait.mark_running()
-    if claim is None:
-        return "skipped"
+    portrait, claim = claimed
     started = time.monotonic()
     try:
         backend = get_provider(portrait.provider)
@@ -381,10 +379,19 @@ def png_metadata(portrait: Portrait) -> dict[str, Any]:
         "size": portrait.parameters.get("size", ""),
         "quality": portrait.parameters.get("quality", ""),
         "style": portrait.parameters.get("style", ""),
-        "character": portrait.character.name if portrait.character else "",
+        "character": _character_name(portrait),
         "character_version": portrait.character_version or "",
     }
     return metadata
+
+
+def _character_name(portrait: Portrait) -> str:
+    if not portrait.character_id:
+        return ""
+    if Portrait.character.is_cached(portrait):
+        return portrait.character.name
+    # Only the name: a full Character row (every vocabulary field) is not needed to label a PNG.
+    return Character.objects.filter(pk=portrait.character_id).values_list("name", flat=True).first() or ""
 
 
 # Recovery of jobs whose worker died.

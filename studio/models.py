@@ -250,24 +250,32 @@ class Portrait(models.Model):
     def quality(self) -> str:
         return self.parameters.get("quality", "")
 
-    def mark_running(self, lease_seconds: float | None = None) -> str | None:
-        """Claim a queued job for one attempt; returns the claim token, or None when it was cancelled or
+    @classmethod
+    def claim(cls, pk: int, lease_seconds: float | None = None) -> tuple[Portrait, str] | None:
+        """Claim a queued job for one attempt: (the job, its claim token), or None when it was cancelled or
         already taken. The claim lasts until the lease expires (settings.PORTRAIT_LEASE_SECONDS)."""
         now = timezone.now()
         token = uuid.uuid4().hex
-        lease = timedelta(
-            seconds=lease_seconds if lease_seconds is not None else settings.PORTRAIT_LEASE_SECONDS
-        )
-        updated = Portrait.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.RUNNING,
+        seconds = settings.PORTRAIT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        updated = cls.objects.filter(pk=pk, status=cls.Status.QUEUED).update(
+            status=cls.Status.RUNNING,
             started_at=now,
             attempts=models.F("attempts") + 1,
             claim_token=token,
-            lease_expires_at=now + lease,
+            lease_expires_at=now + timedelta(seconds=seconds),
         )
         if not updated:
             return None
-        self.refresh_from_db(fields=["status", "started_at", "attempts", "claim_token", "lease_expires_at"])
+        return cls.objects.get(pk=pk), token
+
+    def mark_running(self, lease_seconds: float | None = None) -> str | None:
+        """Claim this queued job (see claim); returns the claim token or None."""
+        claimed = self.claim(self.pk, lease_seconds)
+        if claimed is None:
+            return None
+        fresh, token = claimed
+        for name in ("status", "started_at", "attempts", "claim_token", "lease_expires_at"):
+            setattr(self, name, getattr(fresh, name))
         return token
 
     def _history_with(self, outcome: str, error_kind: str = "") -> list[dict[str, Any]]:
