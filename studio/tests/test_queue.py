@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections

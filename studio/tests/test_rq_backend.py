@@ -42,9 +42,8 @@ def rq_backend(settings):
 
 
 def test_it_paints_a_portrait_through_the_rq_backend(user, rq_backend):
-    from rq import SimpleWorker
-
     from django_tasks_rq import Job
+    from rq import SimpleWorker
 
     portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
     assert rq_backend.count == 1
