@@ -3,6 +3,8 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -112,6 +114,67 @@ for _attribute in vocabulary.ATTRIBUTES:
     Character.add_to_class(_attribute.name, _field)
 
 
+class Batch(models.Model):
+    """Jobs queued together in one click: variations of a character, or a quick-generate set of prompts."""
+
+    class Kind(models.TextChoices):
+        CHARACTER = "character", "Character variations"
+        QUICK = "quick", "Quick generate"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
+    character = models.ForeignKey(
+        Character, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["owner", "-created_at"], name="batch_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("studio:batch_detail", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        if self.character_id:
+            return f"Variations of {self.character.name}"
+        return "Quick generate"
+
+    def progress(self) -> BatchProgress:
+        counts = dict(
+            self.portraits.values_list("status").annotate(n=models.Count("id")).order_by()  # type: ignore[arg-type]
+        )
+        return BatchProgress(**{status: counts.get(status, 0) for status in Portrait.Status.values})
+
+
+class BatchProgress:
+    """Counts per status of one batch's jobs, for progress bars."""
+
+    def __init__(self, queued: int, running: int, succeeded: int, failed: int, cancelled: int) -> None:
+        self.queued, self.running = queued, running
+        self.succeeded, self.failed, self.cancelled = succeeded, failed, cancelled
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.running + self.succeeded + self.failed + self.cancelled
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+    @property
+    def active(self) -> int:
+        return self.queued + self.running
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.finished / self.total) if self.total else 100
+
+
 def _image_name(_instance: Portrait, _filename: str) -> str:
     return f"portraits/{uuid.uuid4().hex}.png"
 
@@ -129,6 +192,8 @@ class Portrait(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
+    INTERRUPTED = "interrupted"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")
     character = models.ForeignKey(
@@ -156,6 +221,15 @@ class Portrait(models.Model):
     is_public = models.BooleanField(default=False, editable=False)
     like_count = models.PositiveIntegerField(default=0, editable=False)
     task_id = models.CharField(max_length=64, blank=True)
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="portraits"
+    )
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    # The worker holding a running job writes under this token until the lease expires; see mark_running.
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt: {"attempt", "outcome", "error_kind", "at"}.
+    history = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -177,6 +251,7 @@ class Portrait(models.Model):
                 condition=Q(is_public=True),
                 name="portrait_public_provider",
             ),
+            models.Index(fields=["status", "lease_expires_at"], name="portrait_status_lease"),
         ]
 
     def __str__(self) -> str:
@@ -226,34 +301,150 @@ class Portrait(models.Model):
     def size_label(self) -> str:
         return f"{self.width}x{self.height}" if self.width else self.parameters.get("size", "")
 
-    def mark_running(self) -> bool:
-        """Claim a queued job; False when it was cancelled or already taken."""
+    @property
+    def quality(self) -> str:
+        return self.parameters.get("quality", "")
+
+    @classmethod
+    def claim(cls, pk: int, lease_seconds: float | None = None) -> tuple[Portrait, str] | None:
+        """Claim a queued job for one attempt: (the job, its claim token), or None when it was cancelled or
+        already taken. The claim lasts until the lease expires (settings.PORTRAIT_LEASE_SECONDS)."""
+        now = timezone.now()
+        token = uuid.uuid4().hex
+        seconds = settings.PORTRAIT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        updated = cls.objects.filter(pk=pk, status=cls.Status.QUEUED).update(
+            status=cls.Status.RUNNING,
+            started_at=now,
+            attempts=models.F("attempts") + 1,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=seconds),
+        )
+        if not updated:
+            return None
+        return cls.objects.get(pk=pk), token
+
+    def mark_running(self, lease_seconds: float | None = None) -> str | None:
+        """Claim this queued job (see claim); returns the claim token or None."""
+        claimed = self.claim(self.pk, lease_seconds)
+        if claimed is None:
+            return None
+        fresh, token = claimed
+        for name in ("status", "started_at", "attempts", "claim_token", "lease_expires_at"):
+            setattr(self, name, getattr(fresh, name))
+        return token
+
+    def _history_with(self, outcome: str, error_kind: str = "") -> list[dict[str, Any]]:
+        entry = {"attempt": self.attempts, "outcome": outcome, "at": timezone.now().isoformat()}
+        if error_kind:
+            entry["error_kind"] = error_kind
+        return [*self.history, entry]
+
+    def mark_failed(self, kind: str, message: str, claim: str | None = None) -> bool:
+        """Record a failed attempt. With a claim token, only while that claim still holds the job."""
+        now = timezone.now()
+        fields = {
+            "status": self.Status.FAILED,
+            "error_kind": kind,
+            "error_message": message,
+            "finished_at": now,
+            "lease_expires_at": None,
+            "history": self._history_with("failed", kind),
+        }
+        rows = Portrait.objects.filter(pk=self.pk)
+        if claim is not None:
+            rows = rows.filter(status=self.Status.RUNNING, claim_token=claim)
+        if not rows.update(**fields):
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return True
+
+    def cancel(self) -> bool:
+        """Cancel a job that no worker has started; False when it is already running or finished."""
         updated = Portrait.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.RUNNING, started_at=timezone.now(), attempts=models.F("attempts") + 1
+            status=self.Status.CANCELLED, finished_at=timezone.now()
         )
         if updated:
-            self.refresh_from_db(fields=["status", "started_at", "attempts"])
+            self.refresh_from_db(fields=["status", "finished_at"])
         return bool(updated)
 
-    def mark_failed(self, kind: str, message: str) -> None:
-        self.status = self.Status.FAILED
-        self.error_kind = kind
-        self.error_message = message
-        self.finished_at = timezone.now()
-        self.save(update_fields=["status", "error_kind", "error_message", "finished_at"])
+    # Failures a second attempt can fix: a busy or flaky provider, or settings the admin can change.
+    RETRYABLE_ERRORS = frozenset(
+        {
+            "rate_limited",
+            "transient",
+            "malformed",
+            "quota",
+            "auth",
+            "model_unavailable",
+            "internal",
+            INTERRUPTED,
+        }
+    )
 
-    def store_image(self, image_bytes: bytes, metadata: dict[str, Any] | None = None) -> None:
-        """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail."""
+    @property
+    def can_retry(self) -> bool:
+        """Moderation refusals and invalid requests would fail again: those get Remix, not Retry."""
+        return self.status == self.Status.FAILED and self.error_kind in self.RETRYABLE_ERRORS
+
+    def requeue(self) -> bool:
+        """Put a failed (or interrupted) job back in the queue for a new attempt on the same record."""
+        updated = Portrait.objects.filter(
+            pk=self.pk, status=self.Status.FAILED, error_kind__in=self.RETRYABLE_ERRORS
+        ).update(
+            status=self.Status.QUEUED,
+            error_kind="",
+            error_message="",
+            claim_token="",
+            lease_expires_at=None,
+            started_at=None,
+            finished_at=None,
+        )
+        if updated:
+            self.refresh_from_db()
+        return bool(updated)
+
+    def store_image(
+        self, image_bytes: bytes, metadata: dict[str, Any] | None = None, claim: str | None = None
+    ) -> bool:
+        """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail.
+
+        With a claim token the image is kept only if that claim still holds the job (or the job was
+        marked interrupted under it), so a job never gets two images; otherwise the files are removed
+        and False is returned."""
         files = encode_portrait_files(image_bytes, metadata)
         self.width, self.height = files.width, files.height
         self.image.save("portrait.png", ContentFile(files.png), save=False)
         self.thumbnail.save("thumb.webp", ContentFile(files.webp), save=False)
         self.file_size = len(files.png)
-        self.status = self.Status.SUCCEEDED
-        self.error_kind = ""
-        self.error_message = ""
-        self.finished_at = timezone.now()
-        self.save()
+        fields = {
+            "image": self.image.name,
+            "thumbnail": self.thumbnail.name,
+            "width": self.width,
+            "height": self.height,
+            "file_size": self.file_size,
+            "status": self.Status.SUCCEEDED,
+            "error_kind": "",
+            "error_message": "",
+            "finished_at": timezone.now(),
+            "lease_expires_at": None,
+            "history": self._history_with("succeeded"),
+        }
+        rows = Portrait.objects.filter(pk=self.pk)
+        if claim is not None:
+            rows = rows.filter(claim_token=claim, image="").filter(
+                models.Q(status=self.Status.RUNNING)
+                | models.Q(status=self.Status.FAILED, error_kind=self.INTERRUPTED)
+            )
+        if not rows.update(**fields):
+            # Another attempt owns the job now (or it was deleted): this image is not kept.
+            for file in (self.image, self.thumbnail):
+                file.storage.delete(file.name)
+            self.image, self.thumbnail = "", ""
+            return False
+        for name in ("status", "error_kind", "error_message", "finished_at", "lease_expires_at", "history"):
+            setattr(self, name, fields[name])
+        return True
 
 
 @dataclass(frozen=True)

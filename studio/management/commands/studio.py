@@ -51,3 +51,14 @@ class Command(TyperCommand):
             raise CommandError(f"No user with the email {user!r}. Sign up first or run `studio seed-demo`.")
         created = seed_portraits(owner, count, characters=characters, public_fraction=public)
         self.stdout.write(self.style.SUCCESS(f"Created {created} portraits for {owner.email}."))
+
+    @command(name="recover-jobs")
+    def recover_jobs_command(self) -> None:
+        """Pick up portrait jobs whose worker died: re-queue free ones, fail paid ones as interrupted."""
+        from studio.generation import recover_expired_jobs
+
+        recovery = recover_expired_jobs()
+        self.stdout.write(
+            f"Re-queued {len(recovery.requeued)} job(s); "
+            f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them)."
+        )
