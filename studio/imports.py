@@ -530,7 +530,10 @@ def _detect_encoding(stream: IO[bytes]) -> tuple[str, str]:
 def _binary_stream(data: bytes | bytearray | memoryview | IO[bytes]) -> IO[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         return io.BytesIO(data)
-    stream: Any = getattr(data, "file", data)  # Django's File/UploadedFile wrap the real file
+    stream: Any = data
+    # Django's File/UploadedFile and tempfile wrappers hold the real file in .file.
+    while not isinstance(stream, io.IOBase) and hasattr(stream, "file"):
+        stream = stream.file
     stream.seek(0)
     return stream
 
