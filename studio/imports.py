@@ -290,7 +290,7 @@ def _clean_choice(attribute: v.Attribute, raw: str) -> str:
 
 
 def _clean_multi(attribute: v.Attribute, raw: str) -> list[str]:
-    keys: set[str] = set()
+    keys: dict[str, None] = {}
     bad: list[str] = []
     suggestion = ""
     for part in _SPLIT_MULTI.split(raw):
@@ -299,7 +299,7 @@ def _clean_multi(attribute: v.Attribute, raw: str) -> list[str]:
             continue
         key = _CHOICE_LOOKUPS[attribute.name].get(v.normalise(part))
         if key:
-            keys.add(key)
+            keys[key] = None
         else:
             bad.append(part)
             suggestion = suggestion or suggest(attribute, part)
@@ -309,8 +309,7 @@ def _clean_multi(attribute: v.Attribute, raw: str) -> list[str]:
         raise _CellProblem(
             f"{listed} {noun} {attribute.label.lower()} choice{'s' if len(bad) > 1 else ''}.", suggestion
         )
-    # Vocabulary order, like the prompt builder, so the same set always reads the same.
-    return [choice.key for choice in attribute.choices if choice.key in keys]
+    return list(keys)  # the file's order (the prompt builder sorts), duplicates dropped
 
 
 def _unneutralise(text: str) -> str:
@@ -1169,7 +1168,7 @@ def record_row(record: Mapping[str, Any], line: int) -> ImportRow:
                         keys.append(found)
                     else:
                         misses.append(part_text)
-                values[target] = [c.key for c in attribute.choices if c.key in set(keys)]
+                values[target] = list(dict.fromkeys(keys))
                 if misses:
                     notes.append(f"{attribute.label.lower()}: {', '.join(misses)}")
                 continue
