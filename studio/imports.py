@@ -769,20 +769,6 @@ class _Matcher:
         row.status = INVALID
         return row
 
-    def update_object(self, row: ImportRow, now: Any) -> Character:
-        assert row.character_id is not None
-        snapshot = self.snapshots[row.character_id]
-        character = Character(id=row.character_id, owner_id=self.owner.pk, name=snapshot[1])
-        for field_name in self.fields:
-            setattr(character, field_name, snapshot[self.positions[field_name]])
-        for field_name in row.changed:
-            setattr(character, field_name, row.values[field_name])
-        bumps = any(field_name in Character.PROMPT_FIELDS for field_name in row.changed)
-        # Same rule as Character.save: any prompt field change is a new version.
-        character.version = snapshot[2] + 1 if bumps else snapshot[2]
-        character.updated_at = now
-        return character
-
 
 # --- preview --------------------------------------------------------------------------------------------
 
@@ -891,26 +877,93 @@ def _reject(report: ImportReport, row: ImportRow) -> None:
     report.rejected.append(RejectedRow(row.line, row.cells, row.error_text))
 
 
+_JSON_FIELDS = frozenset(a.name for a in v.ATTRIBUTES if a.multiple)
+
+
+def _adapt(connection: Any, name: str, value: Any) -> Any:
+    return connection.ops.adapt_json_value(value, None) if name in _JSON_FIELDS else value
+
+
+def _insert(owner: Any, rows: list[ImportRow], now: Any) -> None:
+    """INSERT the new rows with executemany.
+
+    The ORM's bulk_create spends ~0.5 ms a row preparing values field by field; the values here are
+    already clean strings and lists, so this is the difference between 5 s and 0.5 s for 10k rows.
+    Character has no save() side effects for new rows (the version starts at 1) and no signals.
+    """
+    connection = transaction.get_connection()
+    meta = Character._meta
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    defaults = {
+        name: _adapt(connection, name, meta.get_field(name).get_default()) for name in CHARACTER_FIELDS
+    }
+    columns = [*CHARACTER_FIELDS, "owner_id", "version", "created_at", "updated_at"]
+    fixed = (owner.pk, 1, stamp, stamp)
+    params = []
+    for row in rows:
+        values = row.values
+        params.append(
+            (
+                *(
+                    _adapt(connection, name, values[name]) if name in values else defaults[name]
+                    for name in CHARACTER_FIELDS
+                ),
+                *fixed,
+            )
+        )
+    quote = connection.ops.quote_name
+    # Identifiers come from the model's meta, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _update(matcher: _Matcher, rows: list[ImportRow], now: Any) -> None:
+    """UPDATE the changed columns of each row (grouped by which columns changed), bumping versions."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    table = quote(Character._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        assert row.character_id is not None
+        version = matcher.snapshots[row.character_id][2]
+        # Same rule as Character.save: any prompt field change is a new version.
+        if any(name in Character.PROMPT_FIELDS for name in row.changed):
+            version += 1
+        values = tuple(_adapt(connection, name, row.values[name]) for name in row.changed)
+        groups.setdefault(row.changed, []).append(
+            (*values, version, stamp, row.character_id, matcher.owner.pk)
+        )
+    with connection.cursor() as cursor:
+        for changed, params in groups.items():
+            assignments = ", ".join(f"{quote(name)} = %s" for name in (*changed, "version", "updated_at"))
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s AND {quote('owner_id')} = %s",  # noqa: S608
+                params,
+            )
+
+
 def _save_batch(matcher: _Matcher, batch: list[ImportRow], report: ImportReport) -> None:
     now = timezone.now()
-    owner = matcher.owner
-    creates = [
-        Character(owner=owner, **{k: value for k, value in row.values.items() if k != "id"})
-        for row in batch
-        if row.status == NEW
-    ]
-    update_rows = [row for row in batch if row.status == UPDATE]
-    updates = [matcher.update_object(row, now) for row in update_rows]
-    changed = sorted({name for row in update_rows for name in row.changed})
+    creates = [row for row in batch if row.status == NEW]
+    updates = [row for row in batch if row.status == UPDATE]
     if updates:
-        Character.objects.bulk_update(updates, [*changed, "version", "updated_at"], batch_size=500)
+        _update(matcher, updates, now)
     if creates:
-        Character.objects.bulk_create(creates, batch_size=500)
+        _insert(matcher.owner, creates, now)
     report.created += len(creates)
     report.updated += len(updates)
     room = 1000 - len(report.character_ids)
-    if room > 0:
-        report.character_ids.extend([obj.pk for obj in (*updates, *creates) if obj.pk is not None][:room])
+    if room > 0 and (creates or updates):
+        report.character_ids.extend(row.character_id for row in updates[:room] if row.character_id)
+        names = [row.values["name"] for row in creates[: max(room - len(updates), 0)]]
+        if names:
+            ids = Character.objects.filter(owner=matcher.owner, name__in=names).values_list("id", flat=True)
+            report.character_ids.extend(ids)
 
 
 def _write(
