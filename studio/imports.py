@@ -708,11 +708,7 @@ class _LineIndex:
         self._size = 1024
         self._count = 0
         self._keys = array("Q", bytes(8 * self._size))
-        self._lines = array("L", bytes(self._lines_itemsize() * self._size))
-
-    @staticmethod
-    def _lines_itemsize() -> int:
-        return array("L").itemsize
+        self._lines = array("I", bytes(4 * self._size))
 
     @staticmethod
     def _fingerprint(key: object) -> int:
@@ -742,7 +738,7 @@ class _LineIndex:
         keys, lines = self._keys, self._lines
         self._size *= 2
         self._keys = array("Q", bytes(8 * self._size))
-        self._lines = array("L", bytes(self._lines_itemsize() * self._size))
+        self._lines = array("I", bytes(4 * self._size))
         for fingerprint, line in zip(keys, lines, strict=True):
             if fingerprint:
                 slot = self._slot(fingerprint)
@@ -967,13 +963,14 @@ def _insert(owner: Any, rows: list[ImportRow], now: Any) -> None:
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
     one = f"({', '.join(['%s'] * len(columns))})"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Multi-row VALUES: one round trip per 500 rows (psycopg's executemany is one per row).
-            for start in range(0, len(params), 500):
-                chunk = params[start : start + 500]
-                cursor.execute(
-                    head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row]
-                )
+        copy = getattr(cursor.cursor, "copy", None)
+        if connection.vendor == "postgresql" and copy is not None:
+            # COPY streams the rows in one statement; executemany is a round trip per row.
+            with copy(
+                f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+            ) as pipe:
+                for row in params:
+                    pipe.write_row(row)
         else:
             cursor.executemany(head + one, params)
 
