@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,3 +49,56 @@ class User(AbstractUser):
     @property
     def short_name(self) -> str:
         return self.display_name or self.email.split("@", 1)[0]
+
+
+class ApiToken(models.Model):
+    """A user's API key for `Authorization: Bearer <token>`.
+
+    Only the SHA-256 of the token is stored: the raw token is shown once, when it is created, and a database
+    leak does not hand out working keys. An unsalted hash is enough: the token is 256 random bits.
+    """
+
+    PREFIX = "dali_"
+    LAST_USED_RESOLUTION_SECONDS = 60  # refresh last_used_at at most once a minute: no write per request
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=16, editable=False, help_text="The token's first characters.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"API token {self.hint}… of {self.user}"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User) -> tuple[ApiToken, str]:
+        """Create the user's token, replacing any previous one; returns the raw token, which is not stored."""
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token, _ = cls.objects.update_or_create(
+            user=user,
+            defaults={
+                "key_hash": cls.hash(raw),
+                "hint": raw[: len(cls.PREFIX) + 4],
+                "created_at": timezone.now(),
+                "last_used_at": None,
+            },
+        )
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        """The active user owning this raw token, or None."""
+        token = cls.objects.select_related("user").filter(key_hash=cls.hash(raw)).first()
+        if token is None or not token.user.is_active:
+            return None
+        now = timezone.now()
+        if (
+            token.last_used_at is None
+            or (now - token.last_used_at).total_seconds() > cls.LAST_USED_RESOLUTION_SECONDS
+        ):
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user

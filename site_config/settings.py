@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -109,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "studio.middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "site_config.urls"
@@ -159,7 +161,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file, not shared-cache memory: the e2e task worker thread writes while the live server
+    # reads, and only a file database honours the busy timeout instead of failing with "table is locked".
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"dali-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -222,6 +228,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# In development and tests WhiteNoise serves straight from the finders; production uses collectstatic output.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
 # Background tasks: django-tasks with its database backend (SQLite or PostgreSQL).
@@ -237,6 +246,26 @@ DEFAULT_IMAGE_PROVIDER = env_str("DEFAULT_IMAGE_PROVIDER", "local")
 PORTRAIT_SIZE = env_int("PORTRAIT_SIZE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
+# Image providers: keys come from the environment only; a provider without its key is not offered.
+IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
+# gpt-image-1 was shut down on 2026-10-23 and dall-e-2/3 on 2026-05-12; gpt-image-2 is current.
+OPENAI_IMAGE_MODEL = env_str("OPENAI_IMAGE_MODEL", "gpt-image-2")
+STABILITY_API_KEY = env_str("STABILITY_API_KEY")
+STABILITY_BASE_URL = env_str("STABILITY_BASE_URL", "https://api.stability.ai")
+STABILITY_MODEL = env_str("STABILITY_MODEL", "core")  # core, ultra, sd3.5-large, sd3.5-large-turbo, ...
+HUGGINGFACE_API_TOKEN = env_str("HUGGINGFACE_API_TOKEN")
+HUGGINGFACE_BASE_URL = env_str("HUGGINGFACE_BASE_URL", "https://router.huggingface.co")
+HUGGINGFACE_MODEL = env_str("HUGGINGFACE_MODEL", "black-forest-labs/FLUX.1-schnell")
+HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  # seconds per cold-model wait
+PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
+PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
+PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
+PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)  # cap, also on Retry-After
+# Optional: {(provider, model, quality) or (provider, model, quality, size): USD per image}, merged over
+# studio.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices change.
+IMAGE_PRICES: dict[tuple[str, ...], str] = {}
 
 # Production hardening: on whenever DEBUG is off.
 if not DEBUG:
@@ -259,3 +288,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
+FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
+FRAMES_MAX_WIDTH = env_int("FRAMES_MAX_WIDTH", 4096)
+FRAMES_MAX_UPLOAD_BYTES = env_int("FRAMES_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+FRAMES_MAX_RANGE_ROWS = env_int("FRAMES_MAX_RANGE_ROWS", 2000)

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
 from studio.views import pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("accounts/token/", account_views.api_token, name="account_api_token"),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("studio.urls")),
+    path("api/", include("studio.api_urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

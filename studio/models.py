@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from . import vocabulary
 
@@ -44,23 +45,8 @@ class Character(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        return reverse("studio:character_detail", args=[self.pk])
-
     # Everything that changes the prompt bumps the version, so a portrait records what it was made from.
     PROMPT_FIELDS: tuple[str, ...] = (*vocabulary.NAMES, "distinguishing_features", "negative_prompt")
-
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Character:
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_prompt_state = instance.prompt_state()
-        return instance
-
-    def prompt_state(self) -> tuple[Any, ...]:
-        return tuple(
-            tuple(value) if isinstance(value := getattr(self, name, None), list) else value
-            for name in self.PROMPT_FIELDS
-        )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         loaded = getattr(self, "_loaded_prompt_state", None)
@@ -71,6 +57,27 @@ class Character(models.Model):
                 kwargs["update_fields"] = {*update_fields, "version"}
         super().save(*args, **kwargs)
         self._loaded_prompt_state = self.prompt_state()
+
+    def get_absolute_url(self) -> str:
+        return reverse("studio:character_detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Character:
+        instance = super().from_db(db, field_names, values)
+        # Only a fully loaded row can be compared; reading deferred fields here would cost a query each.
+        loaded_all = set(cls.PROMPT_FIELDS).issubset(field_names)
+        instance._loaded_prompt_state = instance.prompt_state() if loaded_all else None
+        return instance
+
+    def prompt_state(self) -> tuple[Any, ...]:
+        return tuple(
+            tuple(value) if isinstance(value := getattr(self, name, None), list) else value
+            for name in self.PROMPT_FIELDS
+        )
+
+    def prompt_values(self) -> dict[str, Any]:
+        """Everything the prompt is built from, as a plain mapping (see prompts.build_prompt)."""
+        return {name: getattr(self, name) for name in self.PROMPT_FIELDS}
 
     def attribute_values(self) -> dict[str, Any]:
         """The filled attributes, keyed by vocabulary name (lists for multi-valued ones)."""
@@ -180,23 +187,35 @@ class Portrait(models.Model):
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "error_kind", "error_message", "finished_at"])
 
-    def store_image(self, png_bytes: bytes) -> None:
-        """Save the generated image with a WebP thumbnail and mark the job succeeded."""
-        with Image.open(io.BytesIO(png_bytes)) as image:
+    def store_image(self, image_bytes: bytes, metadata: dict[str, Any] | None = None) -> None:
+        """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail."""
+        with Image.open(io.BytesIO(image_bytes)) as image:
             image.load()
             self.width, self.height = image.size
+            png_info = PngInfo()
+            for key, value in (metadata or {}).items():
+                png_info.add_itxt(f"dali:{key}", str(value))
+            png = io.BytesIO()
+            image.save(png, "PNG", pnginfo=png_info, compress_level=6)
             thumb = image.convert("RGB")
             thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-            buffer = io.BytesIO()
-            thumb.save(buffer, "WEBP", quality=80, method=4)
-        self.image.save("portrait.png", ContentFile(png_bytes), save=False)
-        self.thumbnail.save("thumb.webp", ContentFile(buffer.getvalue()), save=False)
-        self.file_size = len(png_bytes)
+            webp = io.BytesIO()
+            thumb.save(webp, "WEBP", quality=80, method=4)
+        self.image.save("portrait.png", ContentFile(png.getvalue()), save=False)
+        self.thumbnail.save("thumb.webp", ContentFile(webp.getvalue()), save=False)
+        self.file_size = png.tell()
         self.status = self.Status.SUCCEEDED
         self.error_kind = ""
         self.error_message = ""
         self.finished_at = timezone.now()
         self.save()
+
+
+def read_png_metadata(data: bytes) -> dict[str, str]:
+    """The generation parameters a portrait PNG carries (see Portrait.store_image)."""
+    with Image.open(io.BytesIO(data)) as image:
+        text = getattr(image, "text", {}) or {}
+    return {key.removeprefix("dali:"): value for key, value in text.items() if key.startswith("dali:")}
 
 
 @receiver(post_delete, sender=Portrait)
@@ -258,3 +277,53 @@ class CharacterImport(models.Model):
 def _delete_import_source(sender: type[CharacterImport], instance: CharacterImport, **kwargs: Any) -> None:
     if instance.source:
         instance.source.storage.delete(instance.source.name)
+
+
+class DepthDataset(models.Model):
+    """A named set of depth frames (image lines) ingested from a pixel CSV; see studio/frames.py."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="depth_datasets"
+    )
+    name = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(help_text="Stored frame width in pixels, after resampling.")
+    source_width = models.PositiveIntegerField(help_text="Pixel columns in the uploaded CSV.")
+    row_count = models.PositiveIntegerField()
+    depth_min = models.FloatField()
+    depth_max = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        constraints = [models.UniqueConstraint("owner", "name", name="unique_depth_dataset_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("studio:frames_dataset", args=[self.name])
+
+
+class DepthFrameChunk(models.Model):
+    """Up to frames.CHUNK_ROWS consecutive frames of a dataset, in depth order.
+
+    Frames are stored as raw arrays (depths: little-endian float64, pixels: uint8 rows of `dataset.width`)
+    in chunks rather than one row per frame: a 5,461-frame upload is 22 inserts, and a range read is a few
+    rows fetched by the (dataset, depth) bounds.
+    """
+
+    dataset = models.ForeignKey(DepthDataset, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    row_count = models.PositiveIntegerField()
+    depth_min = models.FloatField()
+    depth_max = models.FloatField()
+    depths = models.BinaryField()
+    pixels = models.BinaryField()
+
+    class Meta:
+        ordering = ("dataset", "index")
+        constraints = [models.UniqueConstraint("dataset", "index", name="unique_depth_chunk_index")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} chunk {self.index}"

@@ -75,7 +75,8 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
     subject = " ".join(word for word in subject_words if word)
     ethnicity = _phrase(values, v.ETHNICITY)
     opening = f"{art_style}, {framing}" if art_style else framing
-    sentences.append(f"{opening} of a {subject}" + (f" {ethnicity}" if ethnicity else ""))
+    article = "an" if subject[0] in "aeiou" else "a"
+    sentences.append(f"{opening} of {article} {subject}" + (f" {ethnicity}" if ethnicity else ""))
 
     features = [
         _phrase(values, v.SKIN_TONE),
@@ -128,8 +129,7 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
 
 
 def character_prompt(character: Any) -> Prompt:
-    values = {name: getattr(character, name) for name in character.PROMPT_FIELDS}
-    return build_prompt(values)
+    return build_prompt(character.prompt_values())
 
 
 def check_length(prompt: Prompt, limit: int | None = None, where: str = "") -> None:

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0001_initial'),
+        ('studio', '0002_depthdataset_depthframechunk_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,61 @@
+# Dali Studio — the README's commands. `make run` and `make test` work on a fresh machine with Python 3.11+.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install browsers bench lint format vendor clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# The whole app on SQLite with the local painter: web server and task worker, stopped together by Ctrl-C.
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py studio seed-demo
+	@echo "Dali Studio: http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
+	@DEBUG=1 PYTHONUNBUFFERED=1 bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
+		$(PY) manage.py db_worker --interval 0.5 & \
+		$(PY) manage.py runserver $(HOST):$(PORT) & \
+		wait'
+
+# A browser for the Playwright suite: Debian's chromium when present, else Playwright's own build.
+browsers: install
+	@if [ -x /usr/bin/chromium ] || [ -n "$$PLAYWRIGHT_CHROMIUM" ]; then echo "browser: using $${PLAYWRIGHT_CHROMIUM:-/usr/bin/chromium}"; \
+	else $(PY) -m playwright install chromium; fi
+
+# Every test: unit, integration and the Playwright e2e suite. DATABASE_URL selects PostgreSQL.
+test: install browsers
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Refresh the vendored front-end assets from the npm registry (see static/vendor/VERSIONS.md).
+vendor:
+	rm -rf /tmp/dali-vendor && mkdir -p /tmp/dali-vendor
+	cd /tmp/dali-vendor && npm pack htmx.org@2 bootstrap@5 bootstrap-icons@1 >/dev/null && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp /tmp/dali-vendor/htmx.org-*/package/dist/htmx.min.js static/django_htmx/htmx-2.min.js
+	cp /tmp/dali-vendor/bootstrap-*/package/dist/css/bootstrap.min.css /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
+	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/fonts/bootstrap-icons.woff* static/vendor/bootstrap-icons/fonts/
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,50 @@
+"""Shared set-up for the bench scripts: a scratch database and Django, before any model import."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_with_scratch_db(name: str, database_url: str | None = None) -> str:
+    """Point Django at a fresh scratch database (SQLite file unless a URL is given) and migrate it."""
+    sys.path.insert(0, str(ROOT))
+    scratch = Path(tempfile.mkdtemp(prefix=f"dali-bench-{name}-"))
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch / 'bench.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else-0123456789")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ["MEDIA_ROOT"] = str(scratch / "media")
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise: no collectstatic in a bench
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    return os.environ["DATABASE_URL"]
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def budget(name: str, value: float, unit: str, limit: float, *, at_least: bool = False) -> bool:
+    ok = value >= limit if at_least else value <= limit
+    sign = ">=" if at_least else "<="
+    print(f"budget: {name} = {value:.3g} {unit} (limit {sign} {limit:g} {unit}) {'ok' if ok else 'over'}")
+    return ok

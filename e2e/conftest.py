@@ -1,0 +1,71 @@
+"""Playwright end-to-end tests against Django's live server, with a real task worker thread."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+# Playwright runs an event loop in this thread; Django's ORM calls from the test body are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _chromium_path() -> str | None:
+    for candidate in (os.environ.get("PLAYWRIGHT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None  # Playwright's own browser build
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    executable = _chromium_path()
+    args = {**browser_type_launch_args}
+    if executable:
+        args["executable_path"] = executable
+    return args
+
+
+@pytest.fixture(autouse=True)
+def _e2e_defaults(page, live_server, settings):
+    page.set_default_timeout(10_000)
+    settings.THUMBNAIL_SIZE = 128
+
+
+@pytest.fixture
+def task_worker(transactional_db):
+    """A real django-tasks database worker, in a thread of this process, sharing the test database."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="e2e-worker",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def signed_in(page, live_server, transactional_db):
+    """A page logged in as a fresh user (through the real login form)."""
+    from studio.tests.factories import UserFactory
+
+    user = UserFactory(email="e2e@example.com")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/studio/characters/")
+    return user

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def _pixel_csv(path, rows: int = 40, width: int = 20):
+    lines = ["depth," + ",".join(f"col{i}" for i in range(1, width + 1))]
+    for row in range(rows):
+        lines.append(
+            f"{1000 + row * 0.5}," + ",".join(str((row * 7 + col * 13) % 256) for col in range(width))
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_user_uploads_a_pixel_csv_and_recolours_it(page, live_server, signed_in, tmp_path):
+    page.goto(f"{live_server.url}/studio/frames/")
+    page.get_by_label("Dataset name").fill("well-7")
+    page.locator("#id_file").set_input_files(str(_pixel_csv(tmp_path / "well.csv")))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status").filter(has_text="well-7")).to_be_visible()
+    expect(page.locator("#frames-datasets")).to_contain_text("well-7")
+
+    page.get_by_role("link", name="View it").click()
+    image = page.locator("#frames-image")
+    expect(image).to_be_visible()
+    before = image.get_attribute("src")
+    page.evaluate("window.__sameDocument = true")
+    page.get_by_label("Colormap").select_option("magma")
+    expect(image).not_to_have_attribute("src", before)
+    expect(page.locator("#frames-image")).to_have_attribute("src", re.compile("colormap=magma"))
+    # The new image really loaded (a broken image has naturalWidth 0).
+    page.wait_for_function("document.querySelector('#frames-image').complete")
+    assert page.evaluate("document.querySelector('#frames-image').naturalWidth") > 0
+    assert page.evaluate("window.__sameDocument === true")

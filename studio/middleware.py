@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+
+class HtmxMessagesMiddleware:
+    """Deliver Django messages to HTMX requests as toasts, through an out-of-band swap.
+
+    Full pages show messages from base.html; partial responses would otherwise leave them queued until the
+    next full page, out of context.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not getattr(request, "htmx", False)
+            or "HX-Redirect" in response
+            or "HX-Location" in response
+            or response.streaming
+            or not response.get("Content-Type", "").startswith("text/html")
+            or 300 <= response.status_code < 400
+        ):
+            return response
+        storage = get_messages(request)
+        if not storage:
+            return response
+        toasts = render_to_string("base.html#toasts", {"messages": storage}, request=request)
+        response.content += f'<div id="toasts" hx-swap-oob="beforeend">{toasts}</div>'.encode()
+        return response

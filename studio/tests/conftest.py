@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from studio.tests.fakes import fake_huggingface, fake_openai, fake_stability, slow_fake_provider  # noqa: F401

@@ -1,0 +1,391 @@
+"""Local fake servers that speak the image providers' HTTP protocols, for tests and benchmarks.
+
+Each fake is a real HTTP server on 127.0.0.1 (a free port), so the real `openai` SDK and `requests`
+run their whole stack against it. Program replies with `fake.reply(...)` (first in, first out; when the
+queue is empty the fake answers like the provider does on success) and read `fake.requests` to assert
+what was sent. Use them as context managers (`with FakeOpenAI(latency=0.2) as fake:`) or through the
+pytest fixtures at the bottom, which also point the Django settings at the fake.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import json as jsonlib
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from PIL import Image
+
+_UNSET: Any = object()
+
+
+@functools.cache
+def png_bytes(width: int = 16, height: int = 16, color: tuple[int, int, int] = (180, 120, 90)) -> bytes:
+    """A real, small PNG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@functools.cache
+def jpeg_bytes(width: int = 16, height: int = 16) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 90, 160)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    json: Any = None
+    form: dict[str, str] | None = None
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    json: Any = _UNSET
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    # Close the connection without answering (a dropped connection after the request was sent).
+    drop: bool = False
+
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if self.json is not _UNSET:
+            headers.setdefault("Content-Type", "application/json")
+            return jsonlib.dumps(self.json).encode(), headers
+        return self.body, headers
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        fields[name] = part.get_payload(decode=True).decode()
+    return fields
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        content_type = headers.get("content-type", "")
+        parsed = urlsplit(self.path)
+        recorded = Recorded(self.command, parsed.path, parse_qs(parsed.query), headers, body)
+        if content_type.startswith("application/json") and body:
+            try:
+                recorded.json = jsonlib.loads(body)
+            except ValueError:
+                recorded.json = None
+        elif content_type.startswith("multipart/form-data"):
+            recorded.form = _parse_multipart(content_type, body)
+        reply = self.server.fake.next_reply(recorded)
+        time.sleep(self.server.fake.latency + reply.delay)
+        if reply.drop:
+            self.close_connection = True
+            return
+        payload, reply_headers = reply.encoded()
+        try:
+            self.send_response(reply.status)
+            for name, value in reply_headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout test); nothing to answer.
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = _handle
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeServer
+
+
+class FakeServer:
+    """A threaded HTTP server with a programmable reply queue and a record of requests."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.requests: list[Recorded] = []
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle.
+
+    def start(self) -> FakeServer:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # Programming and inspection.
+
+    def reply(
+        self,
+        status: int = 200,
+        json: Any = _UNSET,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+    ) -> None:
+        """Queue one reply; replies are used in order, then the fake answers with success."""
+        self._replies.append(Reply(status, json, body, headers or {}, delay, drop))
+
+    def push(self, *replies: Reply) -> None:
+        """Queue prepared replies (from openai_error, stability_error, hf_error, or Reply(...))."""
+        self._replies.extend(replies)
+
+    def next_reply(self, request: Recorded) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            queued = self._replies.popleft() if self._replies else None
+        return queued or self.success(request)
+
+    @property
+    def last(self) -> Recorded:
+        return self.requests[-1]
+
+    def success(self, request: Recorded) -> Reply:
+        return Reply(404, {"error": "not found"})
+
+
+# OpenAI.
+
+
+def openai_error(
+    status: int,
+    message: str,
+    *,
+    type: str = "invalid_request_error",
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """An error in the OpenAI API's shape: {"error": {"message", "type", "param", "code"}}."""
+    return Reply(
+        status,
+        {"error": {"message": message, "type": type, "param": param, "code": code}},
+        b"",
+        headers or {},
+    )
+
+
+class FakeOpenAI(FakeServer):
+    """POST /v1/images/generations and GET /v1/models, as api.openai.com answers them."""
+
+    def __init__(self, latency: float = 0.0, api_key: str = "sk-test-key") -> None:
+        super().__init__(latency)
+        self.api_key = api_key
+        self.models: list[dict[str, Any]] = [
+            {"id": "gpt-image-2", "object": "model", "created": 1776729600, "owned_by": "system"},
+            {"id": "gpt-image-1-mini", "object": "model", "created": 1743465600, "owned_by": "system"},
+            {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
+        ]
+
+    def success(self, request: Recorded) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return openai_error(
+                401,
+                "Incorrect API key provided: sk-wron*****. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        if request.method == "GET" and request.path == "/v1/models":
+            return Reply(200, {"object": "list", "data": self.models})
+        if request.method == "POST" and request.path == "/v1/images/generations":
+            return self._images(request.json or {})
+        return openai_error(404, f"Invalid URL ({request.method} {request.path})")
+
+    def _images(self, body: dict[str, Any]) -> Reply:
+        model = body.get("model", "dall-e-2")
+        count = int(body.get("n") or 1)
+        encoded = base64.b64encode(png_bytes()).decode()
+        images: list[dict[str, Any]] = []
+        for _ in range(count):
+            image: dict[str, Any] = {"b64_json": encoded}
+            if model.startswith("dall-e-3"):
+                image["revised_prompt"] = "A painterly portrait, revised: " + body.get("prompt", "")[:40]
+            images.append(image)
+        payload: dict[str, Any] = {"created": int(time.time()), "data": images}
+        if not model.startswith("dall-e"):
+            payload |= {
+                "background": "opaque",
+                "output_format": body.get("output_format", "png"),
+                "quality": "medium",
+                "size": body.get("size", "1024x1024"),
+                "usage": {
+                    "input_tokens": 50,
+                    "input_tokens_details": {"image_tokens": 0, "text_tokens": 50},
+                    "output_tokens": 1056 * count,
+                    "total_tokens": 50 + 1056 * count,
+                },
+            }
+        return Reply(200, payload)
+
+
+# Stability AI.
+
+
+def stability_error(status: int, name: str, *errors: str, headers: dict[str, str] | None = None) -> Reply:
+    """An error in Stability's shape: {"id", "name", "errors": [...]}."""
+    return Reply(status, {"id": uuid.uuid4().hex, "name": name, "errors": list(errors)}, b"", headers or {})
+
+
+class FakeStability(FakeServer):
+    """POST /v2beta/stable-image/generate/{core,ultra,sd3} (multipart in, image bytes or JSON out)."""
+
+    def __init__(self, latency: float = 0.0, api_key: str = "sk-stability-test") -> None:
+        super().__init__(latency)
+        self.api_key = api_key
+
+    def success(self, request: Recorded) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return stability_error(401, "unauthorized", "authorization: invalid or missing API key")
+        endpoint = request.path.rsplit("/", 1)[-1]
+        if request.method != "POST" or not request.path.startswith("/v2beta/stable-image/generate/"):
+            return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
+        if endpoint not in {"core", "ultra", "sd3"}:
+            return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
+        form = request.form or {}
+        if not form.get("prompt"):
+            return stability_error(400, "bad_request", "prompt: cannot be empty")
+        seed = int(form.get("seed") or 0) or 1234567
+        image = png_bytes()
+        if request.headers.get("accept") == "application/json":
+            payload = {"image": base64.b64encode(image).decode(), "finish_reason": "SUCCESS", "seed": seed}
+            return Reply(200, payload)
+        headers = {"Content-Type": "image/png", "finish-reason": "SUCCESS", "seed": str(seed)}
+        return Reply(200, body=image, headers=headers)
+
+
+# Hugging Face.
+
+
+def hf_error(status: int, error: str, headers: dict[str, str] | None = None, **extra: Any) -> Reply:
+    """An error in the Hugging Face inference shape: {"error": "...", ...}."""
+    return Reply(status, {"error": error, **extra}, b"", headers or {})
+
+
+class FakeHuggingFace(FakeServer):
+    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out."""
+
+    def __init__(self, latency: float = 0.0, api_key: str = "hf_test_token") -> None:
+        super().__init__(latency)
+        self.api_key = api_key
+
+    def success(self, request: Recorded) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return hf_error(401, "Invalid credentials in Authorization header")
+        if request.method != "POST" or not request.path.startswith("/hf-inference/models/"):
+            return hf_error(404, "Not Found")
+        if not (request.json or {}).get("inputs"):
+            return hf_error(400, "Input should be a valid string")
+        return Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"})
+
+
+# Pytest fixtures (registered through studio/tests/conftest.py).
+
+
+@pytest.fixture
+def fake_openai(settings: Any) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        settings.OPENAI_API_KEY = fake.api_key
+        settings.OPENAI_BASE_URL = f"{fake.url}/v1"
+        yield fake
+
+
+@pytest.fixture
+def fake_stability(settings: Any) -> Iterator[FakeStability]:
+    with FakeStability() as fake:
+        settings.STABILITY_API_KEY = fake.api_key
+        settings.STABILITY_BASE_URL = fake.url
+        yield fake
+
+
+@pytest.fixture
+def fake_huggingface(settings: Any) -> Iterator[FakeHuggingFace]:
+    with FakeHuggingFace() as fake:
+        settings.HUGGINGFACE_API_TOKEN = fake.api_key
+        settings.HUGGINGFACE_BASE_URL = fake.url
+        yield fake
+
+
+@pytest.fixture
+def slow_fake_provider(settings: Any) -> Iterator[Callable[..., FakeServer]]:
+    """A factory: slow_fake_provider("openai", latency=0.2) starts that fake, answering after `latency` s,
+    and points the settings at it."""
+    started: list[FakeServer] = []
+
+    def start(provider: str = "openai", latency: float = 0.1) -> FakeServer:
+        fake: FakeServer
+        if provider == "openai":
+            fake = FakeOpenAI(latency).start()
+            settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = fake.api_key, f"{fake.url}/v1"
+        elif provider == "stability":
+            fake = FakeStability(latency).start()
+            settings.STABILITY_API_KEY, settings.STABILITY_BASE_URL = fake.api_key, fake.url
+        elif provider == "huggingface":
+            fake = FakeHuggingFace(latency).start()
+            settings.HUGGINGFACE_API_TOKEN, settings.HUGGINGFACE_BASE_URL = fake.api_key, fake.url
+        else:
+            raise ValueError(f"no fake for provider {provider!r}")
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.stop()

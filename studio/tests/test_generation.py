@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from studio.generation import queue_character_portrait, run_portrait_job
+from studio.models import Portrait, read_png_metadata
+from studio.tests.factories import CharacterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_records_the_prompt_and_character_version_when_queueing(user):
+    character = CharacterFactory(owner=user, hair_color="black")
+    character.hair_color = "white"
+    character.save()
+    portrait = queue_character_portrait(character, seed=42)
+    assert portrait.status == "queued"
+    assert portrait.character_version == 2
+    assert "white hair" in portrait.prompt
+    assert portrait.provider == "local"
+    assert portrait.seed == 42
+
+
+def test_it_paints_a_queued_portrait_with_a_png_and_a_webp_thumbnail(user, settings):
+    settings.THUMBNAIL_SIZE = 96
+    portrait = queue_character_portrait(CharacterFactory(owner=user), seed=7, size="256x256")
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    portrait.refresh_from_db()
+    assert (portrait.width, portrait.height) == (256, 256)
+    assert portrait.image.name.startswith("portraits/") and portrait.image.name.endswith(".png")
+    with Image.open(portrait.thumbnail.path) as thumb:
+        assert thumb.format == "WEBP"
+        assert max(thumb.size) == 96
+
+
+def test_it_writes_the_parameters_into_the_png(user):
+    character = CharacterFactory(owner=user, name="Orla")
+    portrait = queue_character_portrait(character, seed=99, size="128x128")
+    run_portrait_job(portrait.pk)
+    portrait.refresh_from_db()
+    metadata = read_png_metadata(portrait.image.read())
+    assert metadata["prompt"] == portrait.prompt
+    assert metadata["seed"] == "99"
+    assert metadata["provider"] == "local"
+    assert metadata["character"] == "Orla"
+    assert metadata["character_version"] == "1"
+
+
+def test_it_never_runs_a_job_twice(user):
+    portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    first_image = Portrait.objects.get(pk=portrait.pk).image.name
+    assert run_portrait_job(portrait.pk) == "skipped"
+    assert Portrait.objects.get(pk=portrait.pk).image.name == first_image
+
+
+def test_it_skips_a_cancelled_job(user):
+    portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
+    Portrait.objects.filter(pk=portrait.pk).update(status=Portrait.Status.CANCELLED)
+    assert run_portrait_job(portrait.pk) == "skipped"
+    assert not Portrait.objects.get(pk=portrait.pk).image
+
+
+def test_it_paints_the_same_image_for_the_same_seed(user):
+    character = CharacterFactory(owner=user)
+    first = queue_character_portrait(character, seed=5, size="64x64")
+    second = queue_character_portrait(character, seed=5, size="64x64")
+    for portrait in (first, second):
+        run_portrait_job(portrait.pk)
+    pixels = [
+        Image.open(io.BytesIO(Portrait.objects.get(pk=p.pk).image.read())).tobytes() for p in (first, second)
+    ]
+    assert pixels[0] == pixels[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_queued_jobs_through_the_database_worker(user):
+    portrait = queue_character_portrait(CharacterFactory(owner=user), size="64x64")
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    portrait.refresh_from_db()
+    assert portrait.status == "succeeded"
+    assert portrait.attempts == 1

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from ..access import get_owned_or_404
+from ..generation import queue_character_portrait
+from ..models import Character, Portrait
+from ..prompts import PromptTooLongError
+
+
+@login_required
+@require_POST
+def portrait_generate(request: HttpRequest, character_pk: int) -> HttpResponse:
+    character = get_owned_or_404(request, Character, pk=character_pk)
+    try:
+        portrait = queue_character_portrait(character)
+    except PromptTooLongError as error:
+        messages.error(request, str(error))
+        if request.htmx:
+            return HttpResponse("", headers={"HX-Reswap": "none"})
+        return redirect(character)
+    if request.htmx:
+        return render(request, "studio/character_detail.html#portrait_card", {"portrait": portrait})
+    messages.info(request, "Your portrait is queued; it will appear here when it is painted.")
+    return redirect(character)
+
+
+@login_required
+def portrait_card(request: HttpRequest, pk: int) -> HttpResponse:
+    """One portrait card; while the job is active the card polls this view until it is done."""
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    return render(request, "studio/character_detail.html#portrait_card", {"portrait": portrait})
+
+
+@login_required
+def portrait_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    return render(request, "studio/portrait_detail.html", {"portrait": portrait})
+
+
+def _file_response(portrait: Portrait, *, thumbnail: bool, download: bool) -> FileResponse:
+    file = portrait.thumbnail if thumbnail else portrait.image
+    if not file:
+        raise Http404("This portrait has no image yet.")
+    title = portrait.character.name if portrait.character else "portrait"
+    name = f"{slugify(title) or 'portrait'}-{portrait.pk}"
+    extension = "webp" if thumbnail else "png"
+    response = FileResponse(file.open("rb"), as_attachment=download, filename=f"{name}.{extension}")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+def portrait_image(request: HttpRequest, pk: int) -> FileResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    return _file_response(portrait, thumbnail=False, download="download" in request.GET)
+
+
+@login_required
+def portrait_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    return _file_response(portrait, thumbnail=True, download=False)
+
+
+@login_required
+@require_POST
+def portrait_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    character = portrait.character
+    portrait.delete()
+    if request.htmx:
+        return HttpResponse("")
+    messages.success(request, "The portrait was deleted.")
+    return redirect(character or "studio:character_list")
