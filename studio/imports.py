@@ -313,9 +313,14 @@ def _clean_multi(attribute: v.Attribute, raw: str) -> list[str]:
     return list(keys)  # the file's order (the prompt builder sorts), duplicates dropped
 
 
+# Apostrophes then a formula character: export adds one apostrophe, import takes one away, so text
+# that already starts with "'=" survives the round trip too.
+_GUARDED = re.compile(r"'*[=+\-@\t\r]")
+
+
 def _unneutralise(text: str) -> str:
     """Undo export's formula guard ('=SUM -> =SUM) so exported text round-trips."""
-    if len(text) > 1 and text[0] == "'" and text[1] in _FORMULA_START:
+    if text.startswith("'") and _GUARDED.match(text, 1):
         return text[1:]
     return text
 
@@ -1149,7 +1154,9 @@ def rejected_rows_csv(report: ImportReport) -> str:
 
 def neutralise(text: str) -> str:
     """Stop spreadsheets from running a cell as a formula (OWASP CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START) or (text.startswith("'") and _GUARDED.match(text)):
+        return "'" + text
+    return text
 
 
 def _export_cell(value: Any) -> str:
@@ -1286,6 +1293,8 @@ def record_row(record: Mapping[str, Any], line: int) -> ImportRow:
                 values[target] = found or ""
                 notes.append(f"{attribute.label.lower()}: {text}")
             continue
+        if target == "name" or target in TEXT_FIELDS:
+            text = neutralise(text)  # JSON has no formula guard: keep a leading "'=" as written
         try:
             values[target] = _cleaner(target)(text)
         except _CellProblem as problem:
@@ -1342,24 +1351,53 @@ def parse_json(data: str | bytes | Any) -> list[Mapping[str, Any]]:
     return _records(data)
 
 
+def _record_rows(records: list[Any]) -> Iterator[ImportRow]:
+    for index, record in enumerate(records, start=1):
+        if isinstance(record, Mapping):
+            yield record_row(record, index)
+        else:
+            cell = _as_text(record)[:200]
+            yield ImportRow(index, [cell], {}, [CellError(index, "", cell, "This entry is not a character.")])
+
+
+def preview_records(records: list[Mapping[str, Any]], owner: Any, *, encoding: str = "json") -> ImportPreview:
+    """What importing JSON-like records (a JSON file, a card) would do, in the same shape as a CSV preview."""
+    matcher = _Matcher(owner, CHARACTER_FIELDS)
+    counts = _empty_counts()
+    shown: list[ImportRow] = []
+    keep = preview_rows_limit()
+    for row in _record_rows(records):
+        matcher.classify(row)
+        counts[row.status] += 1
+        counts["total"] += 1
+        if len(shown) < keep or (row.status == INVALID and len(shown) < 2 * keep):
+            shown.append(row)
+    if counts["total"] == 0:
+        raise ImportProblem("The file holds no characters.")
+    return ImportPreview(encoding, "", ColumnMapping(()), shown, counts, counts["total"] - len(shown))
+
+
+CSV, JSON, CARD = "csv", "json", "card"
+
+
+def detect_format(name: str, head: bytes) -> str:
+    """CSV, JSON or a PNG character card, from the file's first bytes and then its name."""
+    suffix = name.rsplit(".", 1)[-1].casefold() if "." in name else ""
+    if head.startswith(b"\x89PNG") or suffix == "png":
+        return CARD
+    if suffix == "json" or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        return JSON
+    return CSV
+
+
 def import_records(
     records: list[Mapping[str, Any]],
     owner: Any,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    def make_rows() -> Iterator[ImportRow]:
-        for index, record in enumerate(records, start=1):
-            if isinstance(record, Mapping):
-                yield record_row(record, index)
-            else:
-                cell = _as_text(record)[:200]
-                yield ImportRow(
-                    index, [cell], {}, [CellError(index, "", cell, "This entry is not a character.")]
-                )
-
     return _write(
-        make_rows,
+        lambda: _record_rows(records),
         owner,
         CHARACTER_FIELDS,
         ["record"],

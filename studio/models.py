@@ -230,9 +230,13 @@ def _import_source_name(_instance: CharacterImport, _filename: str) -> str:
 
 
 class CharacterImport(models.Model):
-    """A large CSV import committed by a background task; the page polls it for progress."""
+    """An uploaded import file: previewed (draft), then committed now or by a background task.
+
+    The page polls a running import for progress; the source file survives between preview and commit.
+    """
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Previewed"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -249,6 +253,9 @@ class CharacterImport(models.Model):
     report = models.JSONField(default=dict, blank=True)
     error_message = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    portraits_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When portraits of the imported characters were queued (once only)."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from . import imports
+from . import cards, imports
 from .models import CharacterImport
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,74 @@ def _enqueue(job: CharacterImport) -> None:
     CharacterImport.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
 
 
+def source_format(job: CharacterImport) -> str:
+    """CSV, JSON or a PNG card (imports.CSV/JSON/CARD), judged from the stored file and its original name."""
+    with job.source.open("rb") as source:
+        head = source.read(64)
+    return imports.detect_format(job.original_name, head)
+
+
+def _records(job: CharacterImport, kind: str) -> list[Any]:
+    with job.source.open("rb") as source:
+        data = source.read()
+    if kind == imports.CARD:
+        return [cards.card_record(cards.read_card(data))]
+    return imports.parse_json(data)
+
+
+def preview_job(job: CharacterImport, overrides: Mapping[str, str] | None = None) -> imports.ImportPreview:
+    """The preview of a stored upload (raises imports.ImportProblem for a file that cannot be imported)."""
+    kind = source_format(job)
+    if kind != imports.CSV:
+        return imports.preview_records(_records(job, kind), job.owner, encoding=kind)
+    with job.source.open("rb") as source:
+        return imports.preview(source, job.owner, overrides=overrides)
+
+
+def _run_import(job: CharacterImport, progress: imports.Progress | None) -> imports.ImportReport:
+    kind = source_format(job)
+    if kind != imports.CSV:
+        return imports.import_records(
+            _records(job, kind), job.owner, all_or_nothing=job.all_or_nothing, progress=progress
+        )
+    with job.source.open("rb") as source:
+        return imports.commit(
+            source, job.owner, overrides=job.overrides, all_or_nothing=job.all_or_nothing, progress=progress
+        )
+
+
+def _claim(job: CharacterImport, status: str, new_status: str) -> bool:
+    claimed = CharacterImport.objects.filter(pk=job.pk, status=status).update(
+        status=new_status, started_at=timezone.now() if new_status == CharacterImport.Status.RUNNING else None
+    )
+    if claimed:
+        job.status = new_status
+    return bool(claimed)
+
+
+def queue_draft(job: CharacterImport) -> bool:
+    """Hand a previewed import to the background worker; False if it was already committed."""
+    CharacterImport.objects.filter(pk=job.pk).update(
+        overrides=job.overrides, all_or_nothing=job.all_or_nothing, total_rows=job.total_rows
+    )
+    if not _claim(job, CharacterImport.Status.DRAFT, CharacterImport.Status.QUEUED):
+        return False
+    transaction.on_commit(lambda: _enqueue(job))
+    return True
+
+
+def commit_draft(job: CharacterImport) -> bool:
+    """Commit a previewed import in this request; False if it was already committed (a double click)."""
+    CharacterImport.objects.filter(pk=job.pk).update(
+        overrides=job.overrides, all_or_nothing=job.all_or_nothing, total_rows=job.total_rows
+    )
+    if not _claim(job, CharacterImport.Status.DRAFT, CharacterImport.Status.RUNNING):
+        return False
+    _run(job, background=False)
+    job.refresh_from_db()
+    return True
+
+
 @task()
 def import_characters_task(import_job_id: int) -> None:
     claimed = CharacterImport.objects.filter(pk=import_job_id, status=CharacterImport.Status.QUEUED).update(
@@ -53,20 +121,17 @@ def import_characters_task(import_job_id: int) -> None:
     )
     if not claimed:
         return  # already taken by another worker, finished, or deleted
-    job = CharacterImport.objects.select_related("owner").get(pk=import_job_id)
+    _run(CharacterImport.objects.select_related("owner").get(pk=import_job_id), background=True)
+
+
+def _run(job: CharacterImport, *, background: bool) -> None:
+    """Import the job's file and record the outcome; a background run reports progress and re-raises."""
 
     def progress(processed: int, total: int) -> None:
         CharacterImport.objects.filter(pk=job.pk).update(processed_rows=processed, total_rows=total)
 
     try:
-        with job.source.open("rb") as source:
-            report = imports.commit(
-                source,
-                job.owner,
-                overrides=job.overrides,
-                all_or_nothing=job.all_or_nothing,
-                progress=progress,
-            )
+        report = _run_import(job, progress if background else None)
     except imports.ImportProblem as problem:
         _finish(job, CharacterImport.Status.FAILED, error_message=problem.message)
         return
@@ -77,7 +142,9 @@ def import_characters_task(import_job_id: int) -> None:
             CharacterImport.Status.FAILED,
             error_message="The import failed unexpectedly; nothing more was saved.",
         )
-        raise
+        if background:
+            raise
+        return
     status = CharacterImport.Status.SUCCEEDED if report.committed else CharacterImport.Status.FAILED
     _finish(
         job, status, report=report.to_dict(), error_message=report.message if not report.committed else ""
