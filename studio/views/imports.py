@@ -36,6 +36,7 @@ PAGE = "studio/character_import.html"
 CHANGED_EVENT = "charactersChanged"
 SHOWN_VALID_ROWS = 100  # the preview table shows every invalid row (up to SHOWN_INVALID_ROWS) and these
 SHOWN_INVALID_ROWS = 200
+CELL_CHARACTERS = 60
 DRAFT_LIFETIME = timedelta(days=1)
 STATUS_STYLES = {
     imports.NEW: ("success", "New"),
@@ -388,6 +389,8 @@ def _table(preview: imports.ImportPreview) -> dict[str, Any]:
         cells = []
         for column in columns:
             value = row.cells[column.index] if column.index < len(row.cells) else ""
+            if len(value) > CELL_CHARACTERS:  # sliced here: |truncatechars is slow on thousands of cells
+                value = value[: CELL_CHARACTERS - 1] + "…"
             cells.append({"value": value, "error": row.error_for(column.header) if column.field else None})
         style, label = STATUS_STYLES[row.status]
         rows.append({"row": row, "cells": cells, "style": style, "label": label})
