@@ -311,6 +311,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# Character import and export (studio/imports.py, studio/cards.py, studio/views/imports.py).
+CHARACTER_IMPORT_MAX_BYTES = env_int("CHARACTER_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+CHARACTER_IMPORT_MAX_ROWS = env_int("CHARACTER_IMPORT_MAX_ROWS", 100_000)
+CHARACTER_IMPORT_PREVIEW_ROWS = env_int("CHARACTER_IMPORT_PREVIEW_ROWS", 1000)  # rows kept by preview()
+# CSV files with more rows than this are committed by the background task (the page shows a progress bar).
+CHARACTER_IMPORT_BACKGROUND_ROWS = env_int("CHARACTER_IMPORT_BACKGROUND_ROWS", 2000)
+CHARACTER_CARD_MAX_BYTES = env_int("CHARACTER_CARD_MAX_BYTES", 20 * 1024 * 1024)
+
 # Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
 FRAMES_MAX_WIDTH = env_int("FRAMES_MAX_WIDTH", 4096)

@@ -105,6 +105,29 @@ class CharacterSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search characters by name", max_length=120)
 
 
+class ImportUploadForm(forms.Form):
+    """A file (CSV, JSON or PNG card) or pasted CSV text; the content is checked by the import workflow."""
+
+    file = forms.FileField(
+        label="File to import",
+        required=False,
+        allow_empty_file=True,  # the workflow says "The file is empty." in its own words
+        help_text="A CSV, a JSON export or a character card (PNG).",
+    )
+    text = forms.CharField(
+        label="Or paste CSV text",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("file") and not (cleaned.get("text") or "").strip():
+            raise forms.ValidationError("Choose a file or paste CSV text to import.")
+        return cleaned
+
+
 class FrameUploadForm(forms.Form):
     """A pixel CSV upload; the file's content is validated by frames.ingest_csv."""
 

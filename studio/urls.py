@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import characters, frames, galleries, generate, portraits, provider_settings, queue
+from .views import characters, frames, galleries, generate, imports, portraits, provider_settings, queue
 
 app_name = "studio"
 
@@ -10,7 +10,17 @@ urlpatterns = [
     path("characters/", characters.character_list, name="character_list"),
     path("characters/new/", characters.character_create, name="character_create"),
     path("characters/preview/", characters.character_preview, name="character_preview"),
+    path("characters/export.csv", imports.export_csv, name="character_export_csv"),
+    path("characters/export.json", imports.export_json, name="character_export_json"),
+    path("characters/import/", imports.import_page, name="import_page"),
+    path("characters/import/upload/", imports.import_upload, name="import_upload"),
+    path("characters/import/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("characters/import/<int:pk>/remap/", imports.import_remap, name="import_remap"),
+    path("characters/import/<int:pk>/commit/", imports.import_commit, name="import_commit"),
+    path("characters/import/<int:pk>/rejected.csv", imports.import_rejected, name="import_rejected"),
+    path("characters/import/<int:pk>/portraits/", imports.import_portraits, name="import_portraits"),
     path("characters/<int:pk>/", characters.character_detail, name="character_detail"),
+    path("characters/<int:pk>/card.png", imports.character_card, name="character_card"),
     path("characters/<int:pk>/edit/", characters.character_edit, name="character_edit"),
     path("characters/<int:pk>/delete/", characters.character_delete, name="character_delete"),
     path("characters/<int:character_pk>/generate/", generate.portrait_generate, name="portrait_generate"),

@@ -4,6 +4,7 @@ import base64
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,18 +13,24 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from .. import painter, prompts
 from ..access import get_owned_or_404
-from ..forms import CharacterForm, CharacterSearchForm, GeneratorForm, preview_values
+from ..forms import CharacterForm, CharacterSearchForm, GeneratorForm, ImportUploadForm, preview_values
 from ..models import Character, Portrait
 from .generate import estimate_for
 
 
-@login_required
-def character_list(request: HttpRequest) -> HttpResponse:
+def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str, QuerySet[Character]]:
+    """The user's characters filtered by the ?q= name search (the list and the exports share it)."""
     search = CharacterSearchForm(request.GET)
     characters = Character.objects.filter(owner=request.user)
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     if query:
         characters = characters.filter(name__icontains=query)
+    return search, query, characters
+
+
+@login_required
+def character_list(request: HttpRequest) -> HttpResponse:
+    search, query, characters = searched_characters(request)
     template_name = "studio/character_list.html"
     if request.htmx and request.htmx.target == "character-results":
         template_name += "#results"
@@ -31,7 +38,13 @@ def character_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template_name,
-        {"search": search, "query": query, "characters": characters.order_by("name"), "has_any": has_any},
+        {
+            "search": search,
+            "query": query,
+            "characters": characters.order_by("name"),
+            "has_any": has_any,
+            "import_form": ImportUploadForm(),
+        },
     )
 
 

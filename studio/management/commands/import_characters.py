@@ -1,0 +1,121 @@
+"""Import characters from a CSV, JSON or PNG card file, with the same validation as the web importer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError
+from django_typer.management import TyperCommand
+
+from studio import cards, imports
+
+
+def find_owner(email: str):
+    try:
+        return get_user_model().objects.get(email__iexact=email)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"No user with the email {email}.", returncode=2) from None
+
+
+class Command(TyperCommand):
+    help = "Import characters from a CSV, JSON or PNG character card."
+
+    def handle(
+        self,
+        file: Annotated[Path, typer.Argument(help="The CSV, JSON or PNG file to import.")],
+        owner: Annotated[str, typer.Option(help="Email of the user who will own the characters.")],
+        all_or_nothing: Annotated[
+            bool, typer.Option("--all-or-nothing", help="Import nothing if any row is invalid.")
+        ] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; save nothing.")] = False,
+        rejected: Annotated[
+            Path | None, typer.Option(help="Write the rejected rows, with an error column, to this CSV.")
+        ] = None,
+    ) -> None:
+        user = find_owner(owner)
+        if not file.is_file():
+            raise CommandError(f"{file} is not a file.", returncode=2)
+        suffix = file.suffix.lower()
+        try:
+            imports.check_size(file.stat().st_size)
+            if suffix == ".png":
+                report = self._card(file, user, dry_run)
+            elif suffix == ".json":
+                report = self._json(file, user, dry_run, all_or_nothing)
+            else:
+                report = self._csv(file, user, dry_run, all_or_nothing)
+        except imports.ImportProblem as problem:
+            raise CommandError(problem.message, returncode=2) from None
+        if report is None:
+            return
+        self.stdout.write(
+            f"Created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"invalid {report.invalid}."
+        )
+        if report.message:
+            self.stderr.write(report.message)
+        for row in report.rejected[:20]:
+            self.stderr.write(f"line {row.line}: {row.error}")
+        if rejected and report.rejected:
+            rejected.write_text(imports.rejected_rows_csv(report), encoding="utf-8")
+            self.stderr.write(f"Rejected rows written to {rejected}.")
+        if report.invalid or not report.committed:
+            raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
+
+    def _csv(self, file: Path, user, dry_run: bool, all_or_nothing: bool) -> imports.ImportReport | None:
+        with file.open("rb") as source:
+            if dry_run:
+                result = imports.preview(source, user)
+                counts = result.counts
+                self.stdout.write(
+                    f"Would create {counts['new']}, update {counts['update']}, leave {counts['unchanged']} "
+                    f"unchanged; {counts['invalid']} invalid (encoding {result.encoding}, "
+                    f"{result.delimiter_name}-separated)."
+                )
+                if result.mapping.unknown:
+                    self.stdout.write("Ignored columns: " + ", ".join(result.mapping.unknown))
+                for row in result.rows:
+                    if row.errors:
+                        self.stderr.write(f"line {row.line}: {row.error_text}")
+                if counts["invalid"]:
+                    raise CommandError(f"{counts['invalid']} row(s) are invalid.", returncode=1)
+                return None
+            total = imports.count_rows(source)
+            with typer.progressbar(length=total, label="Importing", file=self.stderr._out) as bar:
+                done = 0
+
+                def progress(processed: int, _total: int) -> None:
+                    nonlocal done
+                    bar.update(processed - done)
+                    done = processed
+
+                return imports.commit(source, user, all_or_nothing=all_or_nothing, progress=progress)
+
+    def _json(self, file: Path, user, dry_run: bool, all_or_nothing: bool) -> imports.ImportReport | None:
+        records = imports.parse_json(file.read_bytes())
+        if dry_run:
+            invalid = [row for i, r in enumerate(records, 1) if (row := imports.record_row(r, i)).errors]
+            self.stdout.write(f"{len(records)} record(s), {len(invalid)} invalid.")
+            if invalid:
+                raise CommandError(f"{len(invalid)} record(s) are invalid.", returncode=1)
+            return None
+        with typer.progressbar(length=len(records), label="Importing", file=self.stderr._out) as bar:
+            done = 0
+
+            def progress(processed: int, _total: int) -> None:
+                nonlocal done
+                bar.update(processed - done)
+                done = processed
+
+            return imports.import_records(records, user, all_or_nothing=all_or_nothing, progress=progress)
+
+    def _card(self, file: Path, user, dry_run: bool) -> imports.ImportReport | None:
+        data = file.read_bytes()
+        if dry_run:
+            record = cards.card_record(cards.read_card(data))
+            self.stdout.write(f"Card for {record.get('name') or '(no name)'}.")
+            return None
+        return cards.import_card(data, user)
