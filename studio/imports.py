@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import vocabulary as v
-from .models import Character, Visibility
+from .models import Character, Portrait, Visibility
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_ROWS = 100_000
@@ -1004,6 +1004,10 @@ def _update(matcher: _Matcher, rows: list[ImportRow], now: Any) -> None:
                 f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s AND {quote('owner_id')} = %s",  # noqa: S608
                 params,
             )
+    # Raw UPDATEs skip Character.save, which keeps the portraits' community flag in step with the character.
+    republished = [row.character_id for row in rows if "visibility" in row.changed]
+    if republished:
+        Portrait.sync_public_flags(Portrait.objects.filter(character_id__in=republished))
 
 
 def _save_batch(matcher: _Matcher, batch: list[ImportRow], report: ImportReport) -> None:

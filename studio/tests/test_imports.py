@@ -358,3 +358,17 @@ def test_it_writes_rejected_rows_with_an_error_column_that_re_imports(user):
 def test_it_applies_user_overrides_on_commit(user):
     commit(_csv("name,locks", "Ann,black"), user, overrides={"locks": "hair_color"})
     assert Character.objects.get(name="Ann").hair_color == "black"
+
+
+@pytest.mark.django_db
+def test_it_publishes_existing_portraits_when_an_import_makes_a_character_public(user):
+    from studio.imports import commit
+    from studio.models import Portrait
+    from studio.tests.factories import CharacterFactory, PortraitFactory
+
+    character = CharacterFactory(owner=user, name="Lark", visibility="private")
+    portrait = PortraitFactory(character=character, status="succeeded")
+    assert not Portrait.objects.get(pk=portrait.pk).is_public
+    report = commit("name,visibility\nLark,public\n", user)
+    assert report.updated == 1
+    assert Portrait.objects.get(pk=portrait.pk).is_public
