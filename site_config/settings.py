@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -280,14 +281,28 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# Logging (studio/logging.py): event lines with fields and the request id; LOG_FORMAT=json for one JSON object
+# per line. Values of secret-named settings are scrubbed from every formatted line.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "studio.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "studio.logging.PlainFormatter"},
+        "json": {"()": "studio.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
+READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
 
 # Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)

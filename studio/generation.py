@@ -50,7 +50,7 @@ def queue_character_portrait(
         },
     )
     _enqueue(portrait)
-    logger.info("generation queued portrait=%s provider=%s model=%s", portrait.pk, backend.name, model_name)
+    logger.info("generation.queued", extra=_fields(portrait))
     return portrait
 
 
@@ -78,27 +78,44 @@ def run_portrait_job(portrait_id: int) -> str:
         model=portrait.model,
         attributes=portrait.parameters.get("attributes") or None,
     )
+    logger.info("generation.started", extra=_fields(portrait))
     started = time.monotonic()
     try:
         result = backend.generate(request)
     except ProviderError as error:
         portrait.mark_failed(error.kind.value, error.message)
         logger.warning(
-            "generation failed portrait=%s provider=%s kind=%s",
-            portrait.pk,
-            portrait.provider,
-            error.kind.value,
+            "generation.failed",
+            extra={
+                **_fields(portrait),
+                "duration_ms": _elapsed_ms(started),
+                "error_kind": error.kind.value,
+                "http_status": error.status,
+            },
         )
         return portrait.status
     image = result.images[0]
     portrait.store_image(image.data, metadata=_png_metadata(portrait))
     logger.info(
-        "generation succeeded portrait=%s provider=%s duration=%.2fs",
-        portrait.pk,
-        portrait.provider,
-        time.monotonic() - started,
+        "generation.succeeded",
+        extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "bytes": len(image.data)},
     )
     return portrait.status
+
+
+def _fields(portrait: Portrait) -> dict[str, Any]:
+    """What a generation event says: never the prompt's image, a key or the provider's raw answer."""
+    return {
+        "portrait_id": portrait.pk,
+        "character_id": portrait.character_id,
+        "owner_id": portrait.owner_id,
+        "provider": portrait.provider,
+        "model": portrait.model,
+    }
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def _png_metadata(portrait: Portrait) -> dict[str, Any]:
