@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "studio",
 ]
@@ -199,6 +202,76 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+
+# Social login: a provider is offered (its button shown) only when its client id and secret are set. No
+# SocialApp rows in the database: the apps live here, so a deployment is configured by its environment alone.
+GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env_str("GITHUB_CLIENT_SECRET")
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET")
+# Any OpenID Connect provider (Keycloak, Authentik, Auth0, ...): OIDC_SERVER_URL is the issuer URL (its
+# /.well-known/openid-configuration is fetched), OIDC_NAME the button's label.
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_SERVER_URL = env_str("OIDC_SERVER_URL")
+OIDC_NAME = env_str("OIDC_NAME", "Single sign-on")
+# The id in the callback URL to register at the provider: /accounts/oidc/<OIDC_PROVIDER_ID>/login/callback/
+OIDC_PROVIDER_ID = env_str("OIDC_PROVIDER_ID", "oidc")
+
+
+def social_providers(
+    *,
+    github: tuple[str, str] = ("", ""),
+    google: tuple[str, str] = ("", ""),
+    oidc: tuple[str, str] = ("", ""),
+    oidc_server_url: str = "",
+    oidc_name: str = "Single sign-on",
+    oidc_provider_id: str = "oidc",
+) -> dict[str, dict]:
+    """allauth's SOCIALACCOUNT_PROVIDERS for the providers that have a client id and secret."""
+    providers: dict[str, dict] = {}
+    if all(github):
+        providers["github"] = {
+            "APPS": [{"client_id": github[0], "secret": github[1]}],
+            "SCOPE": ["read:user", "user:email"],
+        }
+    if all(google):
+        providers["google"] = {
+            "APPS": [{"client_id": google[0], "secret": google[1]}],
+            "SCOPE": ["profile", "email"],
+            "AUTH_PARAMS": {"access_type": "online"},
+            "OAUTH_PKCE_ENABLED": True,
+        }
+    if all(oidc) and oidc_server_url:
+        providers["openid_connect"] = {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": oidc_provider_id,
+                    "name": oidc_name,
+                    "client_id": oidc[0],
+                    "secret": oidc[1],
+                    "settings": {"server_url": oidc_server_url},
+                }
+            ],
+        }
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = social_providers(
+    github=(GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET),
+    google=(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET),
+    oidc=(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET),
+    oidc_server_url=OIDC_SERVER_URL,
+    oidc_name=OIDC_NAME,
+    oidc_provider_id=OIDC_PROVIDER_ID,
+)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 10)  # seconds, calls to providers
+# A social login whose email is taken by another account asks the user to sign in and connect instead of
+# merging silently: providers do not all verify email addresses.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = True
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
