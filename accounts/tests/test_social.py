@@ -45,3 +45,14 @@ def test_it_explains_a_cancelled_social_login(client):
     response = client.get(reverse("socialaccount_login_cancelled"))
     assert "Sign-in cancelled" in response.text
     assert reverse("account_login") in response.text
+
+
+def test_it_explains_a_denial_that_comes_back_without_its_state(client, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = social_providers(
+        oidc=("o-id", "o-secret"), oidc_server_url="http://127.0.0.1:1/"
+    )
+    response = client.get("/accounts/oidc/oidc/login/callback/?error=access_denied")
+    assert "Sign-in cancelled" in response.text
+    assert "denied or cancelled at the provider" in response.text
+    response = client.get("/accounts/oidc/oidc/login/callback/?error=server_error")
+    assert "Sign-in failed" in response.text
