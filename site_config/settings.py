@@ -294,8 +294,34 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Media storage: the local filesystem (a volume in compose.yaml) by default. Several web machines share media
+# through S3-compatible object storage (AWS S3, MinIO, Cloudflare R2, ...): `pip install .[s3]` and set
+# STORAGE_BACKEND=storages.backends.s3.S3Storage with the AWS_* variables below. Portraits are served through
+# the app's owner-checked views, so the bucket stays private.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")  # empty for AWS itself
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")  # empty: boto3's usual chain (instance role, ~/.aws)
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
+AWS_LOCATION = env_str("AWS_LOCATION", "media")  # key prefix inside the bucket
+_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
+    _default_storage["OPTIONS"] = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+        "region_name": AWS_S3_REGION_NAME or None,
+        "access_key": AWS_ACCESS_KEY_ID or None,
+        "secret_key": AWS_SECRET_ACCESS_KEY or None,
+        "location": AWS_LOCATION,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
 STORAGES = {
-    "default": {"BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if (DEBUG or TESTING)
