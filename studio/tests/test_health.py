@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,38 @@ def test_it_is_ready_in_a_fresh_process_with_a_reachable_database(tmp_path):
     probe = _probe(f"sqlite:///{database}")
     assert probe["readyz"][0] == 200
     assert probe["readyz"][1]["checks"]["database"] == {"ok": True}
+
+
+def test_the_container_health_check_passes_against_a_running_server(tmp_path):
+    """deploy/healthcheck.py (the Dockerfile's HEALTHCHECK) against a real production-mode server."""
+    port = _closed_port()
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "x7!Qp2-production-like-secret-key-with-plenty-of-entropy-0123456789",
+        "ALLOWED_HOSTS": "studio.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PORT": str(port),
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "site_config.wsgi:application", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            result = subprocess.run(
+                [sys.executable, "deploy/healthcheck.py"], cwd=ROOT, env=env, capture_output=True, timeout=10
+            )
+            if result.returncode == 0:
+                break
+            time.sleep(0.1)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    down = subprocess.run([sys.executable, "deploy/healthcheck.py"], cwd=ROOT, env=env, capture_output=True)
+    assert down.returncode == 1
