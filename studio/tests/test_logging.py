@@ -168,3 +168,10 @@ def test_it_writes_exceptions_into_the_json_line(log_lines):
     [entry] = events(log_lines("json"))
     assert entry["event"] == "task.crashed"
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_it_keeps_the_request_id_on_djangos_own_error_lines(logged_in_client, log_lines):
+    response = logged_in_client.get("/studio/characters/999999/")
+    assert response.status_code == 404
+    [line] = [entry for entry in events(log_lines("json")) if entry["logger"] == "django.request"]
+    assert line["request_id"] == response["X-Request-ID"]
