@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -333,18 +334,21 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
-# Background tasks: django-tasks with its database backend (SQLite or PostgreSQL).
-TASKS = {
-    "default": {
-        "BACKEND": env_str("TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
-    }
-}
+# Background tasks: django-tasks with its database backend (SQLite or PostgreSQL) by default; RQ on Redis
+# (pip install ".[rq]", TASK_BACKEND=django_tasks_rq.RQBackend) to scale out. See docs/queue.md.
+TASK_BACKEND = env_str("TASK_BACKEND", "django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASK_BACKEND, "QUEUES": ["default"]}}
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if TASK_BACKEND.startswith("django_tasks_rq"):
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 
 # Image generation.
 DEFAULT_IMAGE_PROVIDER = env_str("DEFAULT_IMAGE_PROVIDER", "local")
 PORTRAIT_SIZE = env_int("PORTRAIT_SIZE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
+# Galleries: how many portraits one bulk action (delete, visibility, ZIP download) may touch.
+GALLERY_BULK_LIMIT = env_int("GALLERY_BULK_LIMIT", 2000)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
 # Image providers: keys come from the environment only; a provider without its key is not offered.
 IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface")
@@ -363,6 +367,24 @@ PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbou
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
 PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)  # cap, also on Retry-After
+# A running job's lease: a worker that vanishes longer than this gets its job recovered (re-queued when the
+# provider is free, failed as "interrupted" when a paid call may have been billed). Longer than any attempt.
+PORTRAIT_LEASE_SECONDS = env_int(
+    "PORTRAIT_LEASE_SECONDS",
+    int(PROVIDER_TIMEOUT * PROVIDER_MAX_ATTEMPTS + PROVIDER_RETRY_MAX_DELAY * PROVIDER_MAX_ATTEMPTS + 60),
+)
+PORTRAIT_RECOVERY_INTERVAL = env_float("PORTRAIT_RECOVERY_INTERVAL", 30.0)  # seconds between lease sweeps
+# Cost control, per user per day (the server's TIME_ZONE); 0 switches a limit off.
+DAILY_IMAGE_LIMIT = env_int("DAILY_IMAGE_LIMIT", 200)
+DAILY_SPEND_LIMIT_USD = env_str("DAILY_SPEND_LIMIT_USD", "10.00")
+try:
+    DAILY_SPEND_LIMIT_USD = str(Decimal(DAILY_SPEND_LIMIT_USD))
+except InvalidOperation:
+    raise ImproperlyConfigured(
+        f"DAILY_SPEND_LIMIT_USD must be a number, got {DAILY_SPEND_LIMIT_USD!r}"
+    ) from None
+BATCH_MAX_IMAGES = env_int("BATCH_MAX_IMAGES", 10)  # variations per click
+QUICK_MAX_PROMPTS = env_int("QUICK_MAX_PROMPTS", 20)  # rows on the quick-generate page
 # Optional: {(provider, model, quality) or (provider, model, quality, size): USD per image}, merged over
 # studio.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices change.
 IMAGE_PRICES: dict[tuple[str, ...], str] = {}

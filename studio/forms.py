@@ -123,3 +123,97 @@ class FrameUploadForm(forms.Form):
         width.validators.append(MaxValueValidator(frames.max_width_setting()))
         width.widget.attrs.update(max=frames.max_width_setting(), placeholder=frames.target_width_setting())
         width.help_text = f"Every row is resampled to this width; {frames.target_width_setting()} when empty."
+
+
+class GeneratorForm(forms.Form):
+    """Provider choices for one click of Generate; model, size and quality follow the chosen provider.
+
+    With per_row=True (quick generate) the negative prompt and seed belong to each prompt row instead.
+    """
+
+    provider = forms.ChoiceField(label="Provider")
+    model = forms.ChoiceField(label="Model")
+    size = forms.ChoiceField(label="Size")
+    quality = forms.ChoiceField(label="Quality", required=False)
+    count = forms.IntegerField(label="Images", min_value=1, initial=1)
+    seed = forms.IntegerField(
+        label="Seed",
+        required=False,
+        min_value=0,
+        max_value=2**62,
+        help_text="Blank for random; variations use seed, seed + 1, …",
+    )
+    negative_prompt = forms.CharField(
+        label="Negative prompt", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None, per_row: bool = False):
+        from django.conf import settings
+
+        from .generation import default_size
+        from .providers import get_provider, provider_choices
+
+        super().__init__(data, initial=initial)
+        choices = provider_choices()
+        self.fields["provider"].choices = choices
+        names = [name for name, _ in choices]
+        wanted = (data if data is not None else initial or {}).get(
+            "provider"
+        ) or settings.DEFAULT_IMAGE_PROVIDER
+        self.backend = get_provider(wanted if wanted in names else names[0])
+        backend = self.backend
+        models = list(backend.models)
+        if backend.default_model not in {value for value, _ in models}:
+            models.insert(0, (backend.default_model, backend.default_model))
+        self.fields["model"].choices = models
+        sizes = list(backend.sizes)
+        if default_size(backend) not in {value for value, _ in sizes}:
+            sizes.insert(0, (default_size(backend), default_size(backend)))
+        self.fields["size"].choices = sizes
+        if backend.qualities:
+            self.fields["quality"].choices = list(backend.qualities)
+        else:
+            del self.fields["quality"]
+        self.fields["count"].max_value = settings.BATCH_MAX_IMAGES
+        self.fields["count"].validators.append(MaxValueValidator(settings.BATCH_MAX_IMAGES))
+        self.fields["count"].widget.attrs["max"] = settings.BATCH_MAX_IMAGES
+        if per_row:
+            for name in ("count", "seed", "negative_prompt"):
+                del self.fields[name]
+        self.initial.setdefault("provider", backend.name)
+        self.initial.setdefault("model", backend.default_model)
+        self.initial.setdefault("size", default_size(backend))
+        for field in self.fields.values():
+            css = "form-select form-select-sm" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault(
+                "class", css + (" form-control-sm" if css == "form-control" else "")
+            )
+
+    @classmethod
+    def following_provider(cls, data: Any, **kwargs: Any) -> GeneratorForm:
+        """A bound form where a model, size or quality the newly chosen provider lacks is reset to its
+        default (the provider select changed, so the old choices no longer apply)."""
+        data = data.copy()
+        form = cls(data, **kwargs)
+        for name in ("model", "size", "quality"):
+            if name in form.fields:
+                values = {str(value) for value, _ in form.fields[name].choices}
+                if data.get(name) not in values:
+                    data[name] = form.initial.get(name) or next(iter(form.fields[name].choices))[0]
+        return cls(data, **kwargs)
+
+    def job_options(self) -> Any:
+        from .generation import JobOptions
+
+        data = self.cleaned_data
+        return JobOptions(
+            provider=data["provider"], model=data["model"], size=data["size"], quality=data.get("quality", "")
+        )
+
+    def estimate_values(self) -> tuple[str, str, str]:
+        """(model, quality, size) for a cost estimate from raw data, valid or not."""
+        raw = self.data if self.is_bound else {}
+        model = raw.get("model") or self.initial.get("model", "")
+        quality = raw.get("quality", "") if "quality" in self.fields else ""
+        size = raw.get("size") or self.initial.get("size", "")
+        return model, quality, size

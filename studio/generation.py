@@ -1,25 +1,267 @@
-"""Portrait generation workflow: queue a job, then run it in the worker."""
+"""Portrait generation workflow: queue jobs (with cost control), run them in the worker, recover lost ones.
+
+Billing policy, in one place:
+- A job is claimed with a token and a lease (Portrait.mark_running); only the holder of the claim may store
+  the image, so a job never gets two images however many workers touched it.
+- A worker that dies mid-job leaves its job RUNNING until the lease expires. recover_expired_jobs() then
+  puts jobs for a free provider (the local painter) back in the queue, and marks jobs for a paid provider
+  failed as "interrupted": the request may already have been billed, so it is never sent again without the
+  user pressing Retry. A late answer from the lost attempt is still kept (store_image accepts it).
+- Providers retry only errors that are safe to repeat (see providers.base.call_with_retries); a failure that
+  may have been billed fails the job with its message instead.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from django.utils import timezone
 
 from . import prompts
-from .models import Character, Portrait
-from .providers import get_provider
-from .providers.base import GenerationRequest, ProviderError
+from .models import Batch, Character, Portrait
+from .providers import UnknownProviderError, get_provider
+from .providers.base import GenerationRequest, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
+
+# Failures where the provider refused before making an image: they do not count towards the daily limits.
+NOTHING_MADE_ERRORS = ("moderation", "auth", "quota", "invalid_request", "model_unavailable", "rate_limited")
+INTERNAL_ERROR_MESSAGE = (
+    "Something went wrong in the studio while painting this portrait. "
+    "Try again; if it keeps happening, tell the studio admin."
+)
+
+
+class GenerationInputError(ValueError):
+    """A choice the provider cannot take (unknown provider or model); the message is for users."""
+
+
+class QuotaExceededError(Exception):
+    """Queueing would pass the user's daily image or spend limit; the message is for users."""
+
+
+class RetryRefusedError(Exception):
+    """The failed job cannot succeed by running it again as it is; the message is for users."""
 
 
 def new_seed() -> int:
     return random.randint(0, 2**31 - 1)
+
+
+# What to queue.
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Provider choices shared by every job of one click; blanks mean the provider's defaults."""
+
+    provider: str = ""
+    model: str = ""
+    size: str = ""
+    quality: str = ""
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    attributes: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedOptions:
+    backend: Provider
+    model: str
+    size: str
+    quality: str
+    style: str
+
+    @property
+    def unit_cost(self) -> Decimal:
+        return self.backend.estimate_cost(self.model, self.quality, self.size, 1)
+
+    def estimate(self, count: int) -> Decimal:
+        return self.backend.estimate_cost(self.model, self.quality, self.size, count)
+
+
+def resolve_options(options: JobOptions) -> ResolvedOptions:
+    """Fill in defaults and check the choices against the provider; raises GenerationInputError."""
+    try:
+        backend = get_provider(options.provider or settings.DEFAULT_IMAGE_PROVIDER)
+    except UnknownProviderError as error:
+        raise GenerationInputError(str(error)) from None
+    if not backend.is_configured():
+        raise GenerationInputError(
+            f"{backend.label} is not set up on this studio (no API key). Choose another provider."
+        )
+    model = options.model or backend.default_model
+    allowed_models = {value for value, _ in backend.models} | {backend.default_model}
+    if model not in allowed_models:
+        raise GenerationInputError(f'{backend.label} has no model called "{model}".')
+    # Sizes and qualities are offered as choices by the forms; each provider maps what it is given.
+    size = options.size or default_size(backend)
+    return ResolvedOptions(backend, model, size, options.quality, options.style)
+
+
+def default_size(backend: Provider) -> str:
+    if backend.name == "local" or not backend.sizes:
+        return f"{settings.PORTRAIT_SIZE}x{settings.PORTRAIT_SIZE}"
+    return backend.sizes[0][0]
+
+
+# Cost control.
+
+
+@dataclass(frozen=True)
+class Usage:
+    images: int
+    spend: Decimal
+
+
+def usage_today(owner: Any, *, exclude_pk: int | None = None) -> Usage:
+    """Images and estimated spend the user has queued today, except jobs that cost nothing."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    jobs = (
+        Portrait.objects.filter(owner=owner, created_at__gte=start)
+        .exclude(status=Portrait.Status.CANCELLED)
+        .exclude(status=Portrait.Status.FAILED, error_kind__in=NOTHING_MADE_ERRORS)
+    )
+    if exclude_pk is not None:
+        jobs = jobs.exclude(pk=exclude_pk)
+    totals = jobs.aggregate(images=models.Count("id"), spend=models.Sum("estimated_cost"))
+    return Usage(totals["images"], totals["spend"] or Decimal("0"))
+
+
+def daily_limits() -> tuple[int, Decimal]:
+    return settings.DAILY_IMAGE_LIMIT, Decimal(str(settings.DAILY_SPEND_LIMIT_USD))
+
+
+def _lock_owner(owner: Any) -> None:
+    """Serialise quota checks per user: a row lock on PostgreSQL; SQLite's IMMEDIATE transactions already
+    serialise every writer."""
+    list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk"))
+
+
+def check_quota(owner: Any, images: int, spend: Decimal, *, exclude_pk: int | None = None) -> None:
+    """Raise QuotaExceededError when queueing would pass a daily limit. Call inside the transaction that
+    creates the jobs, after _lock_owner, so two tabs cannot both pass the check."""
+    image_limit, spend_limit = daily_limits()
+    used = usage_today(owner, exclude_pk=exclude_pk)
+    if image_limit and used.images + images > image_limit:
+        left = max(image_limit - used.images, 0)
+        raise QuotaExceededError(
+            f"That would pass your daily limit of {image_limit} images: {used.images} queued today, "
+            f"{left} left, and this needs {images}. Choose fewer images or come back tomorrow."
+        )
+    if spend_limit and used.spend + spend > spend_limit:
+        left = max(spend_limit - used.spend, Decimal("0"))
+        raise QuotaExceededError(
+            f"That would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} estimated "
+            f"today, ${left:.2f} left, and this is estimated at ${spend:.2f}. "
+            "Choose fewer images, a cheaper model or quality, or come back tomorrow."
+        )
+
+
+# Queueing.
+
+
+def queue_jobs(
+    owner: Any,
+    specs: list[JobSpec],
+    options: JobOptions,
+    *,
+    character: Character | None = None,
+    batch_kind: str | None = None,
+) -> list[Portrait]:
+    """Check every prompt and the daily limits, then record the jobs (in a Batch when more than one, or
+    when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes."""
+    if not specs:
+        raise GenerationInputError("There is nothing to generate.")
+    resolved = resolve_options(options)
+    backend = resolved.backend
+    limit = backend.prompt_limit(resolved.model)
+    for spec in specs:
+        prompts.check_length(prompts.Prompt(spec.prompt, spec.negative_prompt), limit, where=backend.label)
+    unit_cost = resolved.unit_cost
+    parameters: dict[str, Any] = {"size": resolved.size}
+    if resolved.quality:
+        parameters["quality"] = resolved.quality
+    if resolved.style:
+        parameters["style"] = resolved.style
+    with transaction.atomic():
+        _lock_owner(owner)
+        check_quota(owner, len(specs), unit_cost * len(specs))
+        batch = None
+        if batch_kind or len(specs) > 1:
+            kind = batch_kind or (Batch.Kind.CHARACTER if character else Batch.Kind.QUICK)
+            batch = Batch.objects.create(owner=owner, character=character, kind=kind)
+        now = timezone.now()
+        portraits = Portrait.objects.bulk_create(
+            [
+                Portrait(
+                    owner=owner,
+                    character=character,
+                    character_version=character.version if character else None,
+                    batch=batch,
+                    prompt=spec.prompt,
+                    negative_prompt=spec.negative_prompt,
+                    provider=backend.name,
+                    model=resolved.model,
+                    seed=new_seed() if spec.seed is None else spec.seed,
+                    parameters=parameters | ({"attributes": spec.attributes} if spec.attributes else {}),
+                    estimated_cost=unit_cost,
+                    created_at=now,
+                )
+                for spec in specs
+            ]
+        )
+        for portrait in portraits:
+            _enqueue(portrait)
+    logger.info(
+        "generation.queued",
+        extra={
+            "jobs": len(portraits),
+            "portrait_ids": [portrait.pk for portrait in portraits],
+            "batch_id": batch.pk if batch else None,
+            "character_id": character.pk if character else None,
+            "owner_id": owner.pk,
+            "provider": backend.name,
+            "model": resolved.model,
+        },
+    )
+    return portraits
+
+
+def queue_character_portraits(
+    character: Character,
+    options: JobOptions | None = None,
+    *,
+    count: int = 1,
+    seed: int | None = None,
+    negative_prompt: str | None = None,
+) -> list[Portrait]:
+    """`count` variations of the character as it is now (seeds seed, seed+1, ... or random)."""
+    if not 1 <= count <= settings.BATCH_MAX_IMAGES:
+        raise GenerationInputError(f"Choose between 1 and {settings.BATCH_MAX_IMAGES} images.")
+    prompt = prompts.character_prompt(character)
+    negative = prompt.negative if negative_prompt is None else " ".join(negative_prompt.split())
+    attributes = character.attribute_values()
+    specs = [
+        JobSpec(prompt.text, negative, None if seed is None else seed + index, attributes)
+        for index in range(count)
+    ]
+    return queue_jobs(character.owner, specs, options or JobOptions(), character=character)
 
 
 def queue_character_portrait(
@@ -30,28 +272,9 @@ def queue_character_portrait(
     seed: int | None = None,
     size: str | None = None,
 ) -> Portrait:
-    """Record a queued portrait of the character as it is now and hand it to the worker."""
-    prompt = prompts.character_prompt(character)
-    backend = get_provider(provider or settings.DEFAULT_IMAGE_PROVIDER)
-    model_name = model or backend.default_model
-    prompts.check_length(prompt, backend.prompt_limit(model_name), where=backend.label)
-    portrait = Portrait.objects.create(
-        owner=character.owner,
-        character=character,
-        character_version=character.version,
-        prompt=prompt.text,
-        negative_prompt=prompt.negative,
-        provider=backend.name,
-        model=model_name,
-        seed=new_seed() if seed is None else seed,
-        parameters={
-            "size": size or f"{settings.PORTRAIT_SIZE}x{settings.PORTRAIT_SIZE}",
-            "attributes": character.attribute_values(),
-        },
-    )
-    _enqueue(portrait)
-    logger.info("generation.queued", extra=_fields(portrait))
-    return portrait
+    """One queued portrait of the character as it is now."""
+    options = JobOptions(provider=provider or "", model=model or "", size=size or "")
+    return queue_character_portraits(character, options, seed=seed)[0]
 
 
 def _enqueue(portrait: Portrait) -> None:
@@ -64,26 +287,53 @@ def _enqueue(portrait: Portrait) -> None:
     transaction.on_commit(send)
 
 
+def retry_portrait(portrait: Portrait) -> None:
+    """Queue a failed job again, as a new attempt on the same record; raises RetryRefusedError or
+    QuotaExceededError with a message for the user. Other portraits are never touched."""
+    if not portrait.can_retry:
+        if portrait.status == Portrait.Status.FAILED:
+            raise RetryRefusedError(
+                "Trying again would fail the same way. Use Remix to change the prompt or settings."
+            )
+        raise RetryRefusedError("Only a failed portrait can be tried again.")
+    try:
+        backend = get_provider(portrait.provider)
+    except UnknownProviderError as error:
+        raise RetryRefusedError(str(error)) from None
+    if not backend.is_configured():
+        raise RetryRefusedError(f"{backend.label} is still not set up on this studio (no API key).")
+    with transaction.atomic():
+        _lock_owner(portrait.owner)
+        check_quota(portrait.owner, 1, portrait.estimated_cost, exclude_pk=portrait.pk)
+        if not portrait.requeue():
+            raise RetryRefusedError("This portrait changed in the meantime; reload the page.")
+        _enqueue(portrait)
+
+
+def cancel_batch(batch: Batch) -> int:
+    """Cancel the batch's jobs that no worker has started; returns how many."""
+    return Portrait.objects.filter(batch=batch, status=Portrait.Status.QUEUED).update(
+        status=Portrait.Status.CANCELLED, finished_at=timezone.now()
+    )
+
+
+# Running.
+
+
 def run_portrait_job(portrait_id: int) -> str:
     """Run one queued portrait job; returns its final status. Never raises for provider failures."""
-    portrait = Portrait.objects.filter(pk=portrait_id).first()
-    if portrait is None or not portrait.mark_running():
+    claimed = Portrait.claim(portrait_id)
+    if claimed is None:  # cancelled, deleted, or already taken by another worker
         return "skipped"
-    backend = get_provider(portrait.provider)
-    request = GenerationRequest(
-        prompt=portrait.prompt,
-        negative_prompt=portrait.negative_prompt,
-        size=portrait.parameters.get("size", ""),
-        seed=portrait.seed,
-        model=portrait.model,
-        attributes=portrait.parameters.get("attributes") or None,
-    )
+    portrait, claim = claimed
     logger.info("generation.started", extra=_fields(portrait))
     started = time.monotonic()
     try:
-        result = backend.generate(request)
+        backend = get_provider(portrait.provider)
+        result = backend.generate(_request_for(portrait))
+        image = result.images[0]
     except ProviderError as error:
-        portrait.mark_failed(error.kind.value, error.message)
+        portrait.mark_failed(error.kind.value, error.message, claim=claim)
         logger.warning(
             "generation.failed",
             extra={
@@ -91,11 +341,34 @@ def run_portrait_job(portrait_id: int) -> str:
                 "duration_ms": _elapsed_ms(started),
                 "error_kind": error.kind.value,
                 "http_status": error.status,
+                # The provider's own words, short; keys in them are redacted by studio.logging.
+                "detail": (error.detail or "")[:300],
             },
         )
         return portrait.status
-    image = result.images[0]
-    portrait.store_image(image.data, metadata=_png_metadata(portrait))
+    except UnknownProviderError as error:
+        portrait.mark_failed("model_unavailable", str(error), claim=claim)
+        logger.warning(
+            "generation.failed",
+            extra={
+                **_fields(portrait),
+                "duration_ms": _elapsed_ms(started),
+                "error_kind": "model_unavailable",
+            },
+        )
+        return portrait.status
+    except Exception:
+        logger.exception(
+            "generation.failed",
+            extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": "internal"},
+        )
+        portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
+        return portrait.status
+    if not portrait.store_image(image.data, metadata=png_metadata(portrait), claim=claim):
+        logger.warning(
+            "generation.discarded", extra={**_fields(portrait), "reason": "another attempt owns it"}
+        )
+        return "discarded"
     logger.info(
         "generation.succeeded",
         extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "bytes": len(image.data)},
@@ -104,13 +377,14 @@ def run_portrait_job(portrait_id: int) -> str:
 
 
 def _fields(portrait: Portrait) -> dict[str, Any]:
-    """What a generation event says: never the prompt's image, a key or the provider's raw answer."""
+    """What a generation event says: never the prompt, the image, a key or the provider's raw answer."""
     return {
         "portrait_id": portrait.pk,
         "character_id": portrait.character_id,
         "owner_id": portrait.owner_id,
         "provider": portrait.provider,
         "model": portrait.model,
+        "attempt": portrait.attempts,
     }
 
 
@@ -118,14 +392,123 @@ def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _png_metadata(portrait: Portrait) -> dict[str, Any]:
-    return {
+def _request_for(portrait: Portrait) -> GenerationRequest:
+    return GenerationRequest(
+        prompt=portrait.prompt,
+        negative_prompt=portrait.negative_prompt,
+        size=portrait.parameters.get("size", ""),
+        quality=portrait.parameters.get("quality", ""),
+        style=portrait.parameters.get("style", ""),
+        seed=portrait.seed,
+        model=portrait.model,
+        attributes=portrait.parameters.get("attributes") or None,
+    )
+
+
+def png_metadata(portrait: Portrait) -> dict[str, Any]:
+    """What a portrait PNG carries in its text chunks; Remix reads it back (models.read_png_metadata)."""
+    metadata = {
         "prompt": portrait.prompt,
         "negative_prompt": portrait.negative_prompt,
         "provider": portrait.provider,
         "model": portrait.model,
         "seed": portrait.seed,
         "size": portrait.parameters.get("size", ""),
-        "character": portrait.character.name if portrait.character else "",
+        "quality": portrait.parameters.get("quality", ""),
+        "style": portrait.parameters.get("style", ""),
+        "character": _character_name(portrait),
         "character_version": portrait.character_version or "",
     }
+    return metadata
+
+
+def _character_name(portrait: Portrait) -> str:
+    if not portrait.character_id:
+        return ""
+    if Portrait.character.is_cached(portrait):
+        return portrait.character.name
+    # Only the name: a full Character row (every vocabulary field) is not needed to label a PNG.
+    return Character.objects.filter(pk=portrait.character_id).values_list("name", flat=True).first() or ""
+
+
+# Recovery of jobs whose worker died.
+
+
+@dataclass
+class Recovery:
+    requeued: list[int] = field(default_factory=list)
+    interrupted: list[int] = field(default_factory=list)
+
+
+def is_free(provider: str) -> bool:
+    """Jobs that cost nothing can be re-run without asking: the local painter."""
+    return provider == "local"
+
+
+def recover_expired_jobs(now: Any = None) -> Recovery:
+    """Pick up jobs whose worker vanished: RUNNING past their lease. See the billing policy above."""
+    now = now or timezone.now()
+    recovery = Recovery()
+    expired = Portrait.objects.filter(status=Portrait.Status.RUNNING, lease_expires_at__lt=now)
+    for portrait in expired.only("pk", "provider", "model", "claim_token", "attempts", "history"):
+        still_expired = Portrait.objects.filter(
+            pk=portrait.pk,
+            status=Portrait.Status.RUNNING,
+            claim_token=portrait.claim_token,
+            lease_expires_at__lt=now,
+        )
+        history = [
+            *portrait.history,
+            {"attempt": portrait.attempts, "outcome": "lease expired", "at": now.isoformat()},
+        ]
+        if is_free(portrait.provider):
+            if still_expired.update(
+                status=Portrait.Status.QUEUED,
+                claim_token="",
+                lease_expires_at=None,
+                started_at=None,
+                history=history,
+            ):
+                _enqueue(portrait)
+                recovery.requeued.append(portrait.pk)
+        elif still_expired.update(
+            status=Portrait.Status.FAILED,
+            error_kind=Portrait.INTERRUPTED,
+            error_message=interrupted_message(portrait.provider),
+            finished_at=now,
+            lease_expires_at=None,
+            history=history,
+        ):
+            recovery.interrupted.append(portrait.pk)
+    if recovery.requeued or recovery.interrupted:
+        logger.warning(
+            "generation.recovered",
+            extra={"requeued_ids": recovery.requeued, "interrupted_ids": recovery.interrupted},
+        )
+    return recovery
+
+
+def interrupted_message(provider: str) -> str:
+    try:
+        label = get_provider(provider).label
+    except UnknownProviderError:
+        label = "The image provider"
+    return (
+        f"The studio's worker stopped while {label} was painting this portrait. The request may already "
+        "have been billed, so it was not sent again automatically. Press Retry to send it again."
+    )
+
+
+_last_sweep = 0.0
+_sweep_lock = threading.Lock()
+
+
+def maybe_recover_expired_jobs() -> Recovery | None:
+    """recover_expired_jobs at most once per PORTRAIT_RECOVERY_INTERVAL seconds in this process."""
+    global _last_sweep
+    with _sweep_lock:
+        now = time.monotonic()
+        if now - _last_sweep < settings.PORTRAIT_RECOVERY_INTERVAL:
+            return None
+        _last_sweep = now
+    return recover_expired_jobs()

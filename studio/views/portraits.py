@@ -8,26 +8,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from ..access import get_owned_or_404
-from ..generation import queue_character_portrait
-from ..models import Character, Portrait
-from ..prompts import PromptTooLongError
-
-
-@login_required
-@require_POST
-def portrait_generate(request: HttpRequest, character_pk: int) -> HttpResponse:
-    character = get_owned_or_404(request, Character, pk=character_pk)
-    try:
-        portrait = queue_character_portrait(character)
-    except PromptTooLongError as error:
-        messages.error(request, str(error))
-        if request.htmx:
-            return HttpResponse("", headers={"HX-Reswap": "none"})
-        return redirect(character)
-    if request.htmx:
-        return render(request, "studio/character_detail.html#portrait_card", {"portrait": portrait})
-    messages.info(request, "Your portrait is queued; it will appear here when it is painted.")
-    return redirect(character)
+from ..models import Portrait
 
 
 @login_required

@@ -22,7 +22,13 @@ from django_typer.management import TyperCommand, command, initialize
 
 from studio import vocabulary
 from studio.demo import seed_demo
-from studio.generation import queue_character_portrait, run_portrait_job
+from studio.generation import (
+    GenerationInputError,
+    JobOptions,
+    QuotaExceededError,
+    queue_character_portraits,
+    run_portrait_job,
+)
 from studio.models import Character, Portrait
 from studio.prompts import PromptTooLongError
 from studio.providers import (
@@ -182,7 +188,7 @@ class Command(TyperCommand):
         character_id: int = typer.Argument(..., help="The character's id (see list-characters)."),
         provider: str = typer.Option("", help="Image provider (default: DEFAULT_IMAGE_PROVIDER)."),
         model: str = typer.Option("", help="Model of that provider (default: its configured model)."),
-        count: int = typer.Option(1, min=1, max=20, help="How many portraits."),
+        count: int = typer.Option(1, min=1, help="How many variations (at most BATCH_MAX_IMAGES)."),
         size: str = typer.Option("", help="WIDTHxHEIGHT, e.g. 1024x1536."),
         wait: bool = typer.Option(
             False, "--wait", help="Paint them in this process, with a progress bar, instead of the worker."
@@ -200,12 +206,10 @@ class Command(TyperCommand):
             raise CommandError(str(error)) from None
         if not backend.is_configured():
             raise CommandError(f"{backend.label} is not configured: set {backend.key_setting}.")
+        options = JobOptions(provider=name, model=model, size=size)
         try:
-            portraits = [
-                queue_character_portrait(character, provider=name, model=model or None, size=size or None)
-                for _ in range(count)
-            ]
-        except PromptTooLongError as error:
+            portraits = queue_character_portraits(character, options, count=count)
+        except (PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
             raise CommandError(str(error)) from None
         if wait:
             with typer.progressbar(portraits, label="Painting", file=sys.stderr) as progress:
@@ -339,3 +343,33 @@ class Command(TyperCommand):
         else:
             self.stdout.write("Demo data already present.")
         self.stdout.write(f"Log in at http://127.0.0.1:8000 as {result.email} / {result.password}")
+
+    @command(name="seed-portraits")
+    def seed_portraits_command(
+        self,
+        count: int = typer.Argument(..., min=1, help="How many synthetic portraits to create."),
+        user: str = typer.Option(..., "--user", help="Email of the user who will own them."),
+        characters: int = typer.Option(6, min=1, help="Characters to spread them over."),
+        public: float = typer.Option(0.2, min=0.0, max=1.0, help="Fraction made public (community)."),
+    ) -> None:
+        """Create N synthetic finished portraits fast (bulk inserts; they share a few real image files)."""
+        from django.contrib.auth import get_user_model
+
+        from studio.seeding import seed_portraits
+
+        owner = get_user_model().objects.filter(email__iexact=user).first()
+        if owner is None:
+            raise CommandError(f"No user with the email {user!r}. Sign up first or run `studio seed-demo`.")
+        created = seed_portraits(owner, count, characters=characters, public_fraction=public)
+        self.stdout.write(self.style.SUCCESS(f"Created {created} portraits for {owner.email}."))
+
+    @command(name="recover-jobs")
+    def recover_jobs_command(self) -> None:
+        """Pick up portrait jobs whose worker died: re-queue free ones, fail paid ones as interrupted."""
+        from studio.generation import recover_expired_jobs
+
+        recovery = recover_expired_jobs()
+        self.stdout.write(
+            f"Re-queued {len(recovery.requeued)} job(s); "
+            f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them)."
+        )

@@ -1,0 +1,264 @@
+"""Gallery pages with 100,000 portraits: keyset pagination against Django's OFFSET Paginator.
+
+python bench/gallery.py [--portraits 100000] [--requests 60] [--postgres URL|auto|off]
+
+Seeds one user's portraits (bulk inserts, shared real thumbnail files), then measures "My portraits" page 1
+(the full page) and page 2,000 (the HTMX scroll request whose cursor is row 47,976) through the test client
+with a logged-in user, and the same page 2,000 served with Paginator(...).page(2000) (COUNT + OFFSET) as the
+baseline, in the same run. Queries are counted with CaptureQueriesContext over the whole request, so they
+include the two that every logged-in request makes (session, user). SQLite always; PostgreSQL in a scratch
+database `dali_bench_gallery` (dropped at the end) when a server is reachable, with query plans printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+PAGE = 24
+TARGET_PAGE = 2000
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/dali_bench_gallery"
+
+
+def run(args: argparse.Namespace) -> None:
+    from _setup import budget, django_with_scratch_db, median, percentile
+
+    url = django_with_scratch_db("gallery", database_url=args.database_url)
+    vendor = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+    from django.conf import settings
+    from django.core.paginator import Paginator
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test import Client, RequestFactory
+    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.urls import reverse
+
+    from studio import galleries, painter
+    from studio.galleries import Cursor, Filters, Scope
+    from studio.models import encode_portrait_files
+    from studio.seeding import seed_portraits
+    from studio.tests.factories import UserFactory
+    from studio.views.galleries import CARD_FIELDS, attach_urls
+
+    # No collectstatic in a bench: plain static URLs instead of the production manifest.
+    override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ).enable()
+    user = UserFactory(email="bench@example.com")
+    started = time.perf_counter()
+    seed_portraits(user, args.portraits, characters=8, batch_size=5000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"[{vendor}] seeded {args.portraits} portraits in {time.perf_counter() - started:.1f} s")
+
+    client = Client()
+    client.force_login(user)
+    gallery = reverse("studio:my_gallery")
+    base = galleries.gallery_queryset(Scope.MINE, user, Filters())
+    skip = (TARGET_PAGE - 1) * PAGE  # rows before page 2000
+    anchor = base.select_related(None).only("id", "created_at")[skip - 1 : skip].get()  # row 47,976
+    cursor_url = f"{gallery}?after={Cursor.of(anchor).encode()}"
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "gallery-more"}
+
+    view_queries: dict[str, int] = {}
+    results = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "gallery-results"}
+    second_url = client.get(gallery).content.decode().split('gallery-more-link" href="')[1].split('"')[0]
+    second_url = second_url.replace("&amp;", "&")
+
+    # Baseline: the same page 2000 through Django's Paginator (COUNT(*) + OFFSET), same template and request.
+    request = RequestFactory().get(gallery, **htmx)
+    request.user = user
+    cards = base.only(*CARD_FIELDS)
+
+    def offset_page():
+        page = Paginator(cards, PAGE).page(TARGET_PAGE)
+        portraits = list(page.object_list)
+        attach_urls(portraits, own=True)
+        context = {"page": {"portraits": portraits}, "own": True, "user": user, "scope": "mine"}
+        return render_to_string("studio/gallery.html#page", context, request=request)
+
+    def keyset_page_direct():
+        page = galleries.keyset_page(cards, Cursor.of(anchor))
+        attach_urls(page.portraits, own=True)
+        context = {"page": page, "own": True, "user": user, "scope": "mine"}
+        return render_to_string("studio/gallery.html#page", context, request=request)
+
+    calls = {
+        "page1": lambda: client.get(gallery),
+        "page1_htmx": lambda: client.get(gallery, **results),
+        "page2": lambda: client.get(second_url, **htmx),
+        "page2000": lambda: client.get(cursor_url, **htmx),
+        "keyset_direct": keyset_page_direct,
+        "offset": offset_page,
+    }
+    # Interleaved rounds, so a noisy moment on the machine hits every variant alike.
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    queries: dict[str, int] = {}
+    responses: dict[str, object] = {}
+    for round_number in range(args.requests + 5):
+        for name, call in calls.items():
+            with CaptureQueriesContext(connection) as captured:
+                t0 = time.perf_counter()
+                responses[name] = call()
+                elapsed = (time.perf_counter() - t0) * 1000
+            if round_number >= 5:  # the first rounds warm caches and compile templates
+                samples[name].append(elapsed)
+            queries[name] = len(captured)
+            # The view's own queries: all but the session and user look-ups of every logged-in request.
+            view_queries[name] = sum(
+                1
+                for q in captured.captured_queries
+                if not any(t in q["sql"] for t in ("django_session", "accounts_user"))
+            )
+    page1, page1_queries, page1_response = samples["page1"], queries["page1"], responses["page1"]
+    page1_htmx, page1_htmx_queries = samples["page1_htmx"], queries["page1_htmx"]
+    page2, page2_queries = samples["page2"], queries["page2"]
+    page2000, page2000_queries, page2000_response = (
+        samples["page2000"],
+        queries["page2000"],
+        responses["page2000"],
+    )
+    keyset_direct, keyset_direct_queries = samples["keyset_direct"], queries["keyset_direct"]
+    offset, offset_queries = samples["offset"], queries["offset"]
+    assert page2000_response.content.count(b'class="col gallery-card"') == PAGE
+    first_of_2000 = base.select_related(None)[skip : skip + 1].get()
+    assert f'id="card-{first_of_2000.pk}"'.encode() in page2000_response.content, "keyset page 2000 is exact"
+
+    def line(name: str, samples: list[float], queries: int, size: int | None = None) -> None:
+        extra = f", {size / 1024:.1f} KB HTML" if size is not None else ""
+        print(
+            f"[{vendor}] {name}: p50 {median(samples):.2f} ms, p95 {percentile(samples, 0.95):.2f} ms, "
+            f"{queries} queries{extra}"
+        )
+
+    line("page 1 (full page)", page1, page1_queries, len(page1_response.content))
+    print(f"[{vendor}] page 1 (full page): {view_queries['page1']} of those queries are the view's own")
+    line("page 1 (HTMX, filter results)", page1_htmx, page1_htmx_queries)
+    line("page 2 (HTMX scroll)", page2, page2_queries)
+    line("page 2000 (HTMX scroll, keyset)", page2000, page2000_queries, len(page2000_response.content))
+    line("page 2000 keyset, view code only", keyset_direct, keyset_direct_queries)
+    line("page 2000 OFFSET Paginator, view code only (baseline)", offset, offset_queries)
+    print(
+        f"[{vendor}] page 2000: keyset {median(keyset_direct):.2f} ms vs OFFSET {median(offset):.2f} ms "
+        f"({median(offset) / median(keyset_direct):.1f}x slower with OFFSET)"
+    )
+
+    if connection.vendor == "postgresql" and args.explain:
+        explain_plans(user)
+
+    thumb_kb = 0.0
+    if args.check_thumbnail:
+        files = encode_portrait_files(
+            painter.render_png({"hair_color": "red", "background": "forest"}, 3, 1024)
+        )
+        thumb_kb = len(files.webp) / 1024
+        print(f"[{vendor}] painter 1024 px render -> WebP thumbnail {thumb_kb:.1f} KB")
+
+    tag = vendor.lower()
+    budget(
+        f"gallery page 1 queries in the view ({tag}, excl. session+user)", view_queries["page1"], "queries", 3
+    )
+    budget(f"gallery scroll page queries ({tag}, all incl. session+user)", page2000_queries, "queries", 3)
+    budget(f"gallery page 1 p50 ({tag}, full page)", median(page1), "ms", 20)
+    budget(f"gallery page 2000 p50 ({tag})", median(page2000), "ms", 20)
+    budget(f"gallery page 2000 / page 1 ({tag}, both HTMX)", median(page2000) / median(page1_htmx), "x", 1.3)
+    budget(f"gallery page 1 HTML ({tag})", len(page1_response.content) / 1024, "KB", 60)
+    if args.check_thumbnail:
+        budget("gallery thumbnail WebP", thumb_kb, "KB", 30)
+
+
+def explain_plans(user) -> None:
+    """The plan of each filter the UI offers, on PostgreSQL (an Index Scan, never a Seq Scan + Sort)."""
+    from django.http import QueryDict
+
+    from studio import galleries
+    from studio.galleries import Cursor, Filters, Scope
+
+    character = user.characters.first()
+    cases = {
+        "mine": "",
+        "character": f"character={character.pk}",
+        "provider": "provider=openai",
+        "status": "status=failed",
+        "liked": "liked=1",
+        "favourites": "favourites=1",
+        "date range": "date_from=2020-01-01&date_to=2020-12-31",
+        "search": "q=forest",
+        "provider+search": "provider=local&q=hair",
+    }
+    base = galleries.gallery_queryset(Scope.MINE, user, Filters())
+    anchor = base[40000:40001].get()
+    for name, query in [*cases.items(), ("community", None)]:
+        filters = Filters.from_query(QueryDict(query or ""))
+        scope = Scope.COMMUNITY if query is None else Scope.MINE
+        portraits = galleries.gallery_queryset(scope, user, filters)
+        portraits = portraits.filter(galleries._older_than(Cursor.of(anchor)))[: galleries.PAGE_SIZE + 1]
+        plan = portraits.explain(analyze=True)
+        lines = [row.strip() for row in plan.splitlines()]
+        scans = [row for row in lines if "Scan" in row][:3]
+        timing = next((row for row in lines if row.startswith("Execution Time")), "")
+        print(f"[PostgreSQL] plan {name}: {' | '.join(scans)} | {timing}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--portraits", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--postgres", default="auto", help="a server URL, 'auto' (try localhost) or 'off'")
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--check-thumbnail", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.database_url is not None or args.postgres == "child":
+        run(args)
+        return
+    # Each database runs in its own process: Django is set up once per process.
+    common = [sys.executable, __file__, "--portraits", str(args.portraits), "--requests", str(args.requests)]
+    subprocess.run([*common, "--database-url", "", "--check-thumbnail"], check=True)
+    pg_url = PG_DEFAULT if args.postgres == "auto" else args.postgres
+    if args.postgres != "off" and _create_pg(pg_url):
+        try:
+            subprocess.run([*common, "--database-url", pg_url, "--explain"], check=True)
+        finally:
+            _drop_pg(pg_url)
+
+
+def _admin_connection(url: str):
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    return psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+
+
+def _create_pg(url: str) -> bool:
+    name = url.rsplit("/", 1)[1]
+    try:
+        with _admin_connection(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+    except Exception as error:  # no server: SQLite figures only
+        print(f"PostgreSQL not reachable ({error.__class__.__name__}); SQLite figures only.")
+        return False
+
+
+def _drop_pg(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with _admin_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()

@@ -1,0 +1,193 @@
+"""Generation queue throughput: 200 jobs against a fake provider with 300 ms latency, W = 1, 2, 4 workers.
+
+Budgets: W workers reach >= 90 % of the ideal W / 0.3 s jobs per second, and the per-job overhead over
+the provider's latency (W x wall / jobs - 0.3 s: claiming, the task row, storing PNG + thumbnail) is
+<= 20 ms. Runs on a scratch SQLite file (WAL), then on PostgreSQL when one is reachable.
+
+python bench/queue.py [--jobs 200] [--latency 0.3] [--workers 1,2,4] [--database-url URL] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This script is called queue.py: keep its folder off the front of sys.path so `import queue` (used by the
+# standard library's thread pools) finds the standard module, not this file.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [entry for entry in sys.path if entry not in (_HERE, "")]
+import queue  # noqa: F401
+
+sys.path.append(_HERE)
+
+import argparse
+import os
+import subprocess
+import threading
+import time
+
+from _setup import budget, django_with_scratch_db
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/dali_bench_queue"
+LATENCY = 0.3
+
+
+def _bench_provider_class():
+    from studio.providers.base import GeneratedImage, GenerationRequest, GenerationResult, Provider
+    from studio.tests.fakes import png_bytes
+
+    class BenchProvider(Provider):
+        """An in-process fake: answers after LATENCY seconds with a small PNG, like a remote API."""
+
+        name = "bench"
+        label = "Bench fake"
+        models = (("fake-1", "Fake"),)
+        default_model_fallback = "fake-1"
+        retries = False
+
+        @property
+        def default_model(self) -> str:
+            return "fake-1"
+
+        def is_configured(self) -> bool:
+            return True
+
+        def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
+            time.sleep(LATENCY)
+            return GenerationResult([GeneratedImage(png_bytes(64, 64), "png")], self.name, model)
+
+    return BenchProvider
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=2
+        ) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'dali_bench_queue'").fetchone()
+            if exists:
+                conn.execute("DROP DATABASE dali_bench_queue WITH (FORCE)")
+            conn.execute("CREATE DATABASE dali_bench_queue")
+        return True
+    except Exception:
+        return False
+
+
+def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int]:
+    from django.db import connection
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    from studio.generation import JobOptions, JobSpec, queue_jobs
+    from studio.models import Portrait
+    from studio.tests.factories import UserFactory
+
+    owner = UserFactory()
+    specs = [JobSpec(f"bench prompt {i}", seed=i) for i in range(jobs)]
+    portraits = queue_jobs(owner, specs, JobOptions("bench", size="64x64"))
+    pool = [
+        Worker(
+            queue_names=["default"],
+            interval=interval,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"bench-{workers}-{n}",
+            excluded_queue_names=[],
+        )
+        for n in range(workers)
+    ]
+
+    def run(worker: Worker) -> None:
+        try:
+            worker.run()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(worker,), daemon=True) for worker in pool]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    batch = portraits[0].batch
+    active = Portrait.objects.filter(batch=batch, status__in=Portrait.ACTIVE_STATUSES)
+    while active.exists():
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    for worker in pool:
+        worker.running = False
+    for thread in threads:
+        thread.join(timeout=10)
+    succeeded = Portrait.objects.filter(batch=batch, status="succeeded").count()
+    return wall, succeeded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--interval", type=float, default=0.05, help="worker poll interval when idle (s)")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    global LATENCY
+    LATENCY = args.latency
+    os.environ["IMAGE_PROVIDERS"] = "local,bench"
+    os.environ["DAILY_IMAGE_LIMIT"] = "0"
+    os.environ["LOG_LEVEL"] = "ERROR"
+    url = django_with_scratch_db("queue", args.database_url)
+    from django.conf import settings
+
+    from studio import providers
+
+    settings.THUMBNAIL_SIZE = 64
+    providers.PROVIDERS["bench"] = f"{__name__}:BenchProvider"
+    sys.modules[__name__].BenchProvider = _bench_provider_class()  # type: ignore[attr-defined]
+
+    database = "postgresql" if url.startswith("postgres") else "sqlite"
+    all_ok = True
+    for workers in [int(w) for w in args.workers.split(",")]:
+        wall, succeeded = run_round(workers, args.jobs, args.interval)
+        rate = args.jobs / wall
+        ideal = workers / LATENCY
+        overhead_ms = (workers * wall / args.jobs - LATENCY) * 1000
+        print(
+            f"{database} W={workers}: {args.jobs} jobs ({succeeded} succeeded) in {wall:.2f} s, "
+            f"{rate:.2f} jobs/s, ideal {ideal:.2f}, ratio {rate / ideal:.3f}, "
+            f"overhead {overhead_ms:.1f} ms/job"
+        )
+        all_ok = all_ok and succeeded == args.jobs
+        budget(f"queue {database} W={workers} throughput / ideal", rate / ideal, "", 0.9, at_least=True)
+        budget(f"queue {database} W={workers} per-job overhead", overhead_ms, "ms", 20)
+    if not all_ok:
+        print("some jobs did not succeed", file=sys.stderr)
+        sys.exit(1)
+    if args.database_url is None and not args.no_postgres:
+        if _postgres_reachable():
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--database-url",
+                    POSTGRES_URL,
+                    "--jobs",
+                    str(args.jobs),
+                    "--latency",
+                    str(args.latency),
+                    "--workers",
+                    args.workers,
+                    "--interval",
+                    str(args.interval),
+                ],
+                check=True,
+            )
+        else:
+            print("PostgreSQL not reachable at 127.0.0.1:5432: skipped")
+
+
+if __name__ == "__main__":
+    main()

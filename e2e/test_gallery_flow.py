@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from studio.models import Portrait
+from studio.seeding import seed_portraits
+
+pytestmark = pytest.mark.e2e
+
+
+def scroll_to_the_end(page) -> None:
+    for _ in range(12):
+        if page.locator("#gallery-end").count():
+            return
+        page.locator(".gallery-card").last.scroll_into_view_if_needed()
+        page.mouse.wheel(0, 4000)
+        page.wait_for_timeout(150)
+    raise AssertionError("the gallery never reached its end")
+
+
+def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_server, signed_in):
+    seed_portraits(signed_in, 100, characters=3, public_fraction=0)
+    page.goto(f"{live_server.url}/studio/gallery/")
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator(".gallery-card")).to_have_count(24)
+
+    # Infinite scroll: every card once, appended without a reload.
+    scroll_to_the_end(page)
+    expect(page.locator(".gallery-card")).to_have_count(100)
+    ids = page.locator(".gallery-card").evaluate_all("cards => cards.map(c => c.id)")
+    assert len(set(ids)) == 100
+    assert page.evaluate("window.__sameDocument === true")
+
+    # Filter by provider: the grid is replaced through HTMX and the URL says so.
+    page.get_by_label("Provider").select_option("local")
+    expect(page).to_have_url(re.compile(r"provider=local"))
+    local = Portrait.objects.filter(owner=signed_in, provider="local").count()
+    expect(page.locator(".gallery-card")).to_have_count(min(local, 24))
+    assert page.evaluate("window.__sameDocument === true")
+    page.get_by_role("link", name="Clear").click()  # a plain link: a fresh page
+    expect(page.locator(".gallery-card")).to_have_count(24)
+    page.evaluate("window.__sameDocument = true")
+
+    # Like the first card: its count changes in place.
+    first = page.locator(".gallery-card").first
+    like = first.locator(".like-button")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    like.click()
+    expect(first.locator(".like-button")).to_have_attribute("aria-pressed", "true")
+    expect(first.locator(".like-count")).to_have_text("1")
+
+    # The lightbox: open, step with the arrow keys, close with Escape.
+    card_ids = page.locator(".gallery-card").evaluate_all("cards => cards.map(c => c.id.slice(5))")
+    first.locator("a[data-lightbox]").click()
+    lightbox = page.locator("#lightbox")
+    expect(lightbox).to_be_visible()
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[0])
+    expect(lightbox.get_by_text("Provider / model")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[1])
+    page.keyboard.press("ArrowRight")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[2])
+    page.keyboard.press("ArrowLeft")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[1])
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+
+    # Bulk delete three: click one, shift-click the third.
+    boxes = page.locator(".gallery-select")
+    boxes.nth(0).click()
+    boxes.nth(2).click(modifiers=["Shift"])
+    expect(page.locator("#selected-count")).to_have_text("3 selected")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete selected").click()
+    expect(page.locator(".gallery-card")).to_have_count(21)
+    for pk in card_ids[:3]:
+        expect(page.locator(f"#card-{pk}")).to_have_count(0)
+    assert Portrait.objects.filter(owner=signed_in).count() == 97
+    assert page.evaluate("window.__sameDocument === true")

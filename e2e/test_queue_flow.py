@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from studio.tests.fakes import FakeOpenAI, openai_error
+
+pytestmark = pytest.mark.e2e
+
+
+def test_quick_generate_paints_three_prompts_with_the_local_painter(
+    page, live_server, signed_in, task_worker
+):
+    page.goto(f"{live_server.url}/studio/generate/")
+    page.evaluate("window.__sameDocument = true")
+    page.get_by_label("Prompt 1", exact=True).fill("a lighthouse at dusk, oil painting")
+    page.get_by_role("button", name="Add prompt").click()
+    page.get_by_label("Prompt 2", exact=True).fill("a red fox in snow")
+    page.get_by_role("button", name="Add prompt").click()
+    page.get_by_label("Prompt 3", exact=True).fill("an old sailor with a white beard")
+    expect(page.get_by_label("Prompt 1", exact=True)).to_have_value("a lighthouse at dusk, oil painting")
+    page.get_by_label("Size").select_option("512x512")
+    page.get_by_role("button", name="Generate", exact=True).click()
+
+    cards = page.locator(".batch-grid .portrait-card-col")
+    expect(cards).to_have_count(3)
+    for index in range(3):
+        expect(cards.nth(index)).to_have_attribute("data-status", "succeeded", timeout=30_000)
+    expect(page.locator(".batch-progress")).to_contain_text("3 / 3")
+    expect(page.locator("#queue-badge .badge")).to_have_count(0)
+    assert page.evaluate("window.__sameDocument === true"), "the portraits appeared without a page reload"
+
+
+def test_a_provider_error_is_shown_on_the_card_as_its_message(
+    page, live_server, signed_in, task_worker, settings
+):
+    from studio.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=signed_in, name="Ivo Brand")
+    with FakeOpenAI() as fake:
+        settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = fake.api_key, f"{fake.url}/v1"
+        fake.push(
+            openai_error(
+                400,
+                "Your request was rejected as a result of our safety system.",
+                code="content_policy_violation",
+            )
+        )
+        page.goto(f"{live_server.url}{character.get_absolute_url()}")
+        page.get_by_label("Provider").select_option("openai")
+        expect(page.get_by_label("Model")).to_have_value("gpt-image-2")
+        page.get_by_label("Quality").select_option("low")
+        expect(page.locator("#cost-estimate")).to_contain_text("$0.006")
+        page.get_by_role("button", name="Queue variations").click()
+        card = page.locator(".portrait-card-col").first
+        expect(card).to_have_attribute("data-status", "failed", timeout=20_000)
+        expect(card.locator(".portrait-error")).to_contain_text("OpenAI's safety system declined this prompt")
+        expect(card.get_by_role("button", name="Retry")).to_have_count(0)

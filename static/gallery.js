@@ -1,0 +1,83 @@
+// Galleries: the lightbox (with arrow-key navigation) and bulk selection. Without JS, cards link to the
+// portrait page and the bulk form posts the ticked boxes.
+(function () {
+  "use strict";
+
+  var lastChecked = null;
+  var lightboxUrl = null;
+
+  function lightbox() { return document.getElementById("lightbox"); }
+  function modal() { return window.bootstrap ? bootstrap.Modal.getOrCreateInstance(lightbox()) : null; }
+  function lightboxOpen() { var el = lightbox(); return !!el && el.classList.contains("show"); }
+
+  function openLightbox(url) {
+    var body = document.getElementById("lightbox-body");
+    if (!body || !window.htmx || !modal()) return false;
+    lightboxUrl = url;
+    body.setAttribute("aria-busy", "true");
+    htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
+      body.removeAttribute("aria-busy");
+      if (!lightboxOpen()) modal().show();
+    });
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-lightbox]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    if (openLightbox(link.getAttribute("href"))) event.preventDefault();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (!lightboxOpen() || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.matches && event.target.matches("input, textarea, select")) return;
+    var which = event.key === "ArrowLeft" ? "[data-lightbox-prev]" : event.key === "ArrowRight" ? "[data-lightbox-next]" : null;
+    if (!which) return;
+    var link = document.querySelector("#lightbox-body " + which);
+    if (link) { event.preventDefault(); openLightbox(link.getAttribute("href")); }
+  });
+
+  // After a change made inside the lightbox: close it on delete, refresh it otherwise.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("#lightbox-body form");
+    if (!form || !event.detail.successful || form.closest("[hx-target='this']")) return;
+    if (form.hasAttribute("data-close-lightbox")) { modal().hide(); }
+    else if (lightboxUrl && form.querySelector("[name=action]")) { openLightbox(lightboxUrl); }
+  });
+
+  // Bulk selection: click, shift-click for a range, select all loaded.
+  function boxes() { return Array.prototype.slice.call(document.querySelectorAll(".gallery-select")); }
+  function updateCount() {
+    var label = document.getElementById("selected-count");
+    if (!label) return;
+    var count = boxes().filter(function (box) { return box.checked; }).length;
+    label.textContent = count ? count + " selected" : "Tick portraits to act on them (shift-click selects a range).";
+    document.querySelectorAll(".gallery-bulk [name=action]").forEach(function (button) { button.disabled = count === 0; });
+  }
+  document.addEventListener("click", function (event) {
+    var box = event.target.closest(".gallery-select");
+    if (box) {
+      if (event.shiftKey && lastChecked && lastChecked !== box && document.contains(lastChecked)) {
+        var all = boxes();
+        var a = all.indexOf(lastChecked), b = all.indexOf(box);
+        all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (other) { other.checked = box.checked; });
+      }
+      lastChecked = box;
+      updateCount();
+      return;
+    }
+    if (event.target.closest("#select-all")) {
+      var list = boxes();
+      var every = list.length > 0 && list.every(function (b) { return b.checked; });
+      list.forEach(function (b) { b.checked = !every; });
+      updateCount();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var selectAll = document.getElementById("select-all");
+    if (selectAll) selectAll.hidden = false;
+    updateCount();
+  });
+  document.addEventListener("htmx:afterSettle", updateCount);
+  document.body && document.body.addEventListener("portraitsChanged", updateCount);
+})();

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_link(context: dict[str, Any], url_name: str, label: str, css: str = "nav-link") -> SafeString:
+    """A navigation link marked active (and aria-current) on its own page."""
+    url = reverse(url_name)
+    request = context.get("request")
+    if request is not None and request.path == url:
+        return format_html('<a class="{} active" href="{}" aria-current="page">{}</a>', css, url, label)
+    return format_html('<a class="{}" href="{}">{}</a>', css, url, label)

@@ -1,0 +1,332 @@
+"""Gallery pages through the client: scoping, community visibility, scroll pages, filters, likes, bulk."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from studio.models import Portrait
+from studio.tests.factories import CharacterFactory, PortraitFactory
+from studio.tests.test_galleries import make_portraits, png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def painted(owner, colour="red", **fields) -> Portrait:
+    character = fields.pop("character", None) or CharacterFactory(owner=owner)
+    portrait = PortraitFactory(character=character, **fields)
+    portrait.store_image(png_bytes(colour))
+    return portrait
+
+
+def card_ids(html: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'id="card-(\d+)"', html)]
+
+
+def test_it_shows_my_portraits_and_nobody_elses(logged_in_client, user, other_user):
+    mine = painted(user)
+    theirs = painted(other_user, visibility="public")
+    response = logged_in_client.get(reverse("studio:my_gallery"))
+    assert card_ids(response.text) == [mine.pk]
+    assert reverse("studio:portrait_thumbnail", args=[mine.pk]) in response.text
+    assert f"card-{theirs.pk}" not in response.text
+    assert 'loading="lazy"' in response.text and 'width="32" height="32"' in response.text
+
+
+def test_it_never_shows_the_full_image_on_a_card(logged_in_client, user):
+    portrait = painted(user)
+    response = logged_in_client.get(reverse("studio:my_gallery"))
+    assert reverse("studio:portrait_image", args=[portrait.pk]) not in response.text
+
+
+def test_it_asks_anonymous_visitors_to_log_in_for_private_galleries(client, user):
+    character = CharacterFactory(owner=user)
+    for url in (
+        reverse("studio:my_gallery"),
+        reverse("studio:character_gallery", args=[character.pk]),
+        reverse("studio:gallery_stats"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_it_hides_another_users_character_gallery_and_lightbox(logged_in_client, other_user):
+    theirs = painted(other_user, visibility="public")
+    assert (
+        logged_in_client.get(reverse("studio:character_gallery", args=[theirs.character.pk])).status_code
+        == 404
+    )
+    assert logged_in_client.get(reverse("studio:gallery_portrait", args=[theirs.pk])).status_code == 404
+
+
+def test_it_shows_a_characters_gallery_with_only_its_portraits(logged_in_client, user):
+    character = CharacterFactory(owner=user, name="Iris Vane")
+    own = painted(user, character=character)
+    painted(user)
+    response = logged_in_client.get(reverse("studio:character_gallery", args=[character.pk]))
+    assert card_ids(response.text) == [own.pk]
+    assert "Iris Vane" in response.text
+
+
+def test_anonymous_visitors_browse_only_public_portraits_in_the_community(client, user, other_user):
+    public = painted(user, visibility="public")
+    public_character = CharacterFactory(owner=other_user, visibility="public")
+    through_character = painted(other_user, character=public_character)
+    private = painted(user)
+    unfinished = PortraitFactory(character=CharacterFactory(owner=user), visibility="public")
+    response = client.get(reverse("studio:community_gallery"))
+    assert response.status_code == 200
+    assert sorted(card_ids(response.text)) == sorted([public.pk, through_character.pk])
+    assert f"card-{private.pk}" not in response.text and f"card-{unfinished.pk}" not in response.text
+    assert reverse("studio:community_thumbnail", args=[public.pk]) in response.text
+    assert "gallery-select" not in response.text  # no bulk selection for other people's portraits
+
+
+def test_public_files_and_pages_serve_only_public_portraits(client, user):
+    public = painted(user, visibility="public")
+    private = painted(user)
+    thumb = client.get(reverse("studio:community_thumbnail", args=[public.pk]))
+    assert b"".join(thumb.streaming_content)[8:12] == b"WEBP"
+    assert client.get(reverse("studio:community_image", args=[public.pk])).status_code == 200
+    assert client.get(reverse("studio:community_portrait", args=[public.pk])).status_code == 200
+    for route in ("studio:community_thumbnail", "studio:community_image", "studio:community_portrait"):
+        assert client.get(reverse(route, args=[private.pk])).status_code == 404
+
+
+def test_making_a_character_private_takes_its_portraits_out_of_the_community(client, user):
+    character = CharacterFactory(owner=user, visibility="public")
+    portrait = painted(user, character=character)
+    assert card_ids(client.get(reverse("studio:community_gallery")).text) == [portrait.pk]
+    character.visibility = "private"
+    character.save()
+    assert card_ids(client.get(reverse("studio:community_gallery")).text) == []
+
+
+def test_it_scrolls_with_htmx_pages_that_link_to_the_next_one(logged_in_client, user, htmx_headers):
+    portraits = make_portraits(user, 30, status="succeeded")
+    first = logged_in_client.get(reverse("studio:my_gallery"))
+    assert len(card_ids(first.text)) == 24
+    assert 'hx-trigger="revealed"' in first.text
+    next_url = re.search(r'<a class="btn btn-outline-secondary gallery-more-link" href="([^"]+)"', first.text)
+    assert next_url, "a real Load more link for browsers without JS"
+    url = next_url.group(1).replace("&amp;", "&")
+    with CaptureQueriesContext(connection) as queries:
+        second = logged_in_client.get(url, HTTP_HX_TARGET="gallery-more", **htmx_headers)
+    assert len(queries) <= 3  # session, user, one portraits query
+    assert "<html" not in second.text
+    assert len(card_ids(second.text)) == 6
+    assert set(card_ids(first.text)) | set(card_ids(second.text)) == {p.pk for p in portraits}
+    assert "That's all of them." in second.text and "revealed" not in second.text
+
+
+def test_the_load_more_link_works_without_javascript(logged_in_client, user):
+    make_portraits(user, 26)
+    first = logged_in_client.get(reverse("studio:my_gallery"), {"provider": "local"})
+    url = re.search(r'gallery-more-link" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    assert "provider=local" in url
+    second = logged_in_client.get(url)
+    assert "<html" in second.text and len(card_ids(second.text)) == 2
+
+
+def test_a_garbled_cursor_shows_the_first_page(logged_in_client, user):
+    make_portraits(user, 3)
+    response = logged_in_client.get(reverse("studio:my_gallery"), {"after": "%%%garbage"})
+    assert response.status_code == 200 and len(card_ids(response.text)) == 3
+
+
+def test_it_filters_by_provider_status_character_and_date(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    local = PortraitFactory(character=character, provider="local", status="succeeded")
+    remote = PortraitFactory(character=character, provider="openai", status="failed")
+    other = PortraitFactory(character=CharacterFactory(owner=user), provider="openai", status="succeeded")
+    url = reverse("studio:my_gallery")
+    assert card_ids(logged_in_client.get(url, {"provider": "local"}).text) == [local.pk]
+    assert card_ids(logged_in_client.get(url, {"status": "failed"}).text) == [remote.pk]
+    assert card_ids(logged_in_client.get(url, {"character": other.character_id}).text) == [other.pk]
+    today = local.created_at.date().isoformat()
+    assert len(card_ids(logged_in_client.get(url, {"date_from": today, "date_to": today}).text)) == 3
+    assert card_ids(logged_in_client.get(url, {"date_to": "2001-01-01"}).text) == []
+
+
+def test_filters_update_only_the_results_through_htmx(logged_in_client, user, htmx_headers):
+    wanted = PortraitFactory(character=CharacterFactory(owner=user), prompt="A pirate with a parrot.")
+    PortraitFactory(character=CharacterFactory(owner=user), prompt="A queen in a castle.")
+    response = logged_in_client.get(
+        reverse("studio:my_gallery"), {"q": "parrot"}, HTTP_HX_TARGET="gallery-results", **htmx_headers
+    )
+    assert card_ids(response.text) == [wanted.pk]
+    assert '<form method="get"' not in response.text
+
+
+def test_it_says_when_no_portrait_matches(logged_in_client, user):
+    PortraitFactory(character=CharacterFactory(owner=user))
+    response = logged_in_client.get(reverse("studio:my_gallery"), {"q": "zeppelin"})
+    assert "No portrait matches these filters" in response.text
+
+
+def test_it_ignores_a_bad_filter_with_a_message_instead_of_failing(logged_in_client, user):
+    response = logged_in_client.get(reverse("studio:my_gallery"), {"date_from": "soon", "character": "x"})
+    assert response.status_code == 200
+    assert "Ignored a filter" in response.text
+
+
+def test_liking_updates_the_count_in_place(logged_in_client, user, other_user, htmx_headers):
+    portrait = painted(other_user, visibility="public")
+    url = reverse("studio:portrait_like", args=[portrait.pk])
+    response = logged_in_client.post(url, **htmx_headers)
+    assert 'aria-pressed="true"' in response.text
+    assert '<span class="like-count">1</span>' in response.text
+    response = logged_in_client.post(url, **htmx_headers)
+    assert 'aria-pressed="false"' in response.text
+    assert '<span class="like-count">0</span>' in response.text
+
+
+def test_it_liked_by_me_and_favourites_filters(logged_in_client, user):
+    liked, starred, plain = (painted(user) for _ in range(3))
+    logged_in_client.post(reverse("studio:portrait_like", args=[liked.pk]))
+    logged_in_client.post(reverse("studio:portrait_favourite", args=[starred.pk]))
+    url = reverse("studio:my_gallery")
+    assert card_ids(logged_in_client.get(url, {"liked": "1"}).text) == [liked.pk]
+    assert card_ids(logged_in_client.get(url, {"favourites": "1"}).text) == [starred.pk]
+    assert plain.pk in card_ids(logged_in_client.get(url).text)
+
+
+def test_nobody_can_like_or_star_a_private_portrait_of_someone_else(logged_in_client, other_user):
+    private = painted(other_user)
+    for route in ("studio:portrait_like", "studio:portrait_favourite"):
+        assert logged_in_client.post(reverse(route, args=[private.pk])).status_code == 404
+    assert private.likes.count() == 0
+
+
+def test_anonymous_visitors_are_asked_to_log_in_to_like(client, user):
+    public = painted(user, visibility="public")
+    response = client.post(reverse("studio:portrait_like", args=[public.pk]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_favourites_are_private(client, logged_in_client, user, other_user):
+    public = painted(user, visibility="public")
+    logged_in_client.post(reverse("studio:portrait_favourite", args=[public.pk]))
+    client.force_login(other_user)
+    assert card_ids(client.get(reverse("studio:community_gallery"), {"favourites": "1"}).text) == []
+
+
+def test_bulk_delete_removes_only_my_portraits(logged_in_client, user, other_user, htmx_headers):
+    mine = [painted(user) for _ in range(3)]
+    keep = painted(user)
+    theirs = painted(other_user)
+    ids = [p.pk for p in mine] + [theirs.pk]
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {"action": "delete", "ids": ids}, **htmx_headers
+    )
+    assert response.status_code == 200
+    for portrait in mine:
+        assert f'id="card-{portrait.pk}" hx-swap-oob="delete"' in response.text
+    assert "Deleted 3 portraits." in response.text
+    assert set(Portrait.objects.values_list("pk", flat=True)) == {keep.pk, theirs.pk}
+
+
+def test_bulk_visibility_without_javascript_redirects_back(logged_in_client, user, other_user):
+    mine = painted(user)
+    theirs = painted(other_user)
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"),
+        {"action": "public", "ids": [mine.pk, theirs.pk], "next": "/studio/gallery/?provider=local"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/studio/gallery/?provider=local"
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.is_public and mine.visibility == "public"
+    assert not theirs.is_public
+    logged_in_client.post(reverse("studio:gallery_bulk"), {"action": "private", "ids": [mine.pk]})
+    mine.refresh_from_db()
+    assert not mine.is_public
+
+
+def test_bulk_rejects_unknown_actions_and_empty_selections(logged_in_client, user, other_user):
+    theirs = painted(other_user)
+    url = reverse("studio:gallery_bulk")
+    response = logged_in_client.post(url, {"action": "explode", "ids": [theirs.pk]}, follow=True)
+    assert "Choose what to do" in response.text
+    response = logged_in_client.post(url, {"action": "delete", "ids": [theirs.pk]}, follow=True)
+    assert "Select at least one of your portraits" in response.text
+    assert Portrait.objects.filter(pk=theirs.pk).exists()
+
+
+def test_bulk_download_streams_a_zip_of_my_selected_portraits(logged_in_client, user, other_user):
+    character = CharacterFactory(owner=user, name="Iris Vane")
+    mine = [painted(user, colour=colour, character=character) for colour in ("red", "blue")]
+    theirs = painted(other_user)
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {"action": "zip", "ids": [p.pk for p in [*mine, theirs]]}
+    )
+    assert response.streaming
+    assert response["Content-Type"] == "application/zip"
+    assert "attachment" in response["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert sorted(archive.namelist()) == sorted(f"iris-vane-{p.pk}.png" for p in mine)
+
+
+def test_the_lightbox_shows_metadata_actions_and_neighbours(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user, name="Iris Vane")
+    older, middle, newer = make_portraits(user, 3, tie_every=1, character=character)[::-1]
+    middle.store_image(png_bytes())
+    response = logged_in_client.get(reverse("studio:gallery_portrait", args=[middle.pk]), **htmx_headers)
+    assert "<html" not in response.text
+    for text in (middle.prompt, "local", "painter-v1", str(middle.seed), "32x32", "Iris Vane", "Download"):
+        assert text in response.text
+    assert reverse("studio:portrait_image", args=[middle.pk]) in response.text
+    assert (
+        f'href="{reverse("studio:gallery_portrait", args=[newer.pk])}" data-lightbox data-lightbox-prev'
+        in (response.text)
+    )
+    assert (
+        f'href="{reverse("studio:gallery_portrait", args=[older.pk])}" data-lightbox data-lightbox-next'
+        in (response.text)
+    )
+    assert "Make public" in response.text and "Remix" in response.text and "Delete" in response.text
+
+
+def test_the_lightbox_steps_within_the_current_filters(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    first, _skipped, last = make_portraits(user, 3, tie_every=1, character=character)
+    _skipped.provider = "openai"
+    _skipped.save()
+    response = logged_in_client.get(
+        reverse("studio:gallery_portrait", args=[first.pk]), {"provider": "local"}
+    )
+    assert f"{reverse('studio:gallery_portrait', args=[last.pk])}?provider=local" in response.text
+
+
+def test_the_community_lightbox_has_no_owner_actions(client, user):
+    public = painted(user, visibility="public")
+    response = client.get(reverse("studio:community_portrait", args=[public.pk]))
+    assert reverse("studio:community_image", args=[public.pk]) in response.text
+    assert "Make private" not in response.text and "Delete" not in response.text
+
+
+def test_the_stats_page_charts_my_characters_and_portraits(logged_in_client, user):
+    character = CharacterFactory(owner=user, hair_color="auburn")
+    liked = painted(user, character=character, provider="openai")
+    PortraitFactory(character=character, provider="local")
+    logged_in_client.post(reverse("studio:portrait_like", args=[liked.pk]))
+    response = logged_in_client.get(reverse("studio:gallery_stats"))
+    assert response.status_code == 200
+    assert response.text.count("<svg") == 4
+    assert "Hair colour: Auburn" in response.text
+    assert '<th scope="row">openai</th><td>1</td>' in response.text
+    assert reverse("studio:gallery_portrait", args=[liked.pk]) in response.text
+
+
+def test_the_navigation_links_the_galleries(logged_in_client, user):
+    response = logged_in_client.get(reverse("studio:character_list"))
+    for name in ("My portraits", "Community", "Stats"):
+        assert f">{name}</a>" in response.text
+    logged_in_client.logout()
+    assert ">Community</a>" in logged_in_client.get("/").text

@@ -1,0 +1,87 @@
+"""The providers settings page: what is enabled and configured (never the keys), prices, model checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ..providers import PROVIDERS, enabled_names, get_provider
+from ..providers.base import MISSING_KEY, ErrorKind, ProviderError
+from ..providers.pricing import image_prices
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    name: str
+    label: str
+    enabled: bool
+    configured: bool
+    key_setting: str
+    base_url: str
+    default_model: str
+    timeout: float
+    prices: list[tuple[str, str, str, Decimal]]
+
+
+def _rows() -> list[ProviderRow]:
+    enabled = enabled_names()
+    prices = image_prices()
+    rows = []
+    for name in PROVIDERS:
+        provider = get_provider(name) if name in enabled else None
+        provider_prices = sorted(
+            (key[1], key[2] or "any", key[3] if len(key) > 3 else "any", value)
+            for key, value in prices.items()
+            if key[0] == name
+        )
+        rows.append(
+            ProviderRow(
+                name=name,
+                label=provider.label if provider else name,
+                enabled=provider is not None,
+                configured=bool(provider and provider.is_configured()),
+                key_setting=provider.key_setting if provider else "",
+                base_url=getattr(provider, "base_url", "") if provider else "",
+                default_model=provider.default_model if provider else "",
+                timeout=provider.timeout if provider else settings.PROVIDER_TIMEOUT,
+                prices=provider_prices,
+            )
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def provider_settings(request: HttpRequest) -> HttpResponse:
+    return render(request, "studio/provider_settings.html", {"providers": _rows()})
+
+
+@login_required
+@require_GET
+def openai_models(request: HttpRequest) -> HttpResponse:
+    """GET /v1/models on demand: the image models this key can use, with shutdown warnings."""
+    listing, error = None, ""
+    if "openai" not in enabled_names():
+        error = "OpenAI is not enabled on this studio (IMAGE_PROVIDERS)."
+    else:
+        provider = get_provider("openai")
+        try:
+            if not provider.is_configured():
+                raise provider.error(ErrorKind.AUTH, MISSING_KEY)
+            listing = provider.list_image_models()
+        except ProviderError as exc:
+            error = exc.message
+    if error:
+        messages.error(request, error)
+    context = {"providers": _rows(), "listing": listing, "models_error": error, "checked": True}
+    template_name = "studio/provider_settings.html"
+    if request.htmx:
+        template_name += "#openai_models"
+    return render(request, template_name, context)
