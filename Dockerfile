@@ -1,19 +1,25 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build wheels in one stage, run as a non-root user in a slim one.
+# `docker build --build-arg EXTRAS=s3 .` adds django-storages for S3-compatible media storage.
 FROM python:3.11-slim AS build
+ARG EXTRAS=""
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml ./
 RUN python -m venv /venv && /venv/bin/pip install --upgrade pip
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+RUN EXTRAS="$EXTRAS" python - <<'PY' > /tmp/requirements.txt
+import os, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+requirements = list(project["dependencies"])
+for extra in filter(None, os.environ["EXTRAS"].split(",")):
+    requirements += project["optional-dependencies"][extra.strip()]
+print("\n".join(requirements))
 PY
 RUN /venv/bin/pip install -r /tmp/requirements.txt
 
 FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/venv/bin:$PATH" \
-    DJANGO_SETTINGS_MODULE=site_config.settings MEDIA_ROOT=/data/media
+    DJANGO_SETTINGS_MODULE=site_config.settings MEDIA_ROOT=/data/media WEB_CONCURRENCY=3
 RUN groupadd --system dali && useradd --system --gid dali --home /app dali \
  && mkdir -p /app /data/media && chown -R dali:dali /data
 COPY --from=build /venv /venv
@@ -23,4 +29,9 @@ COPY --chown=dali:dali . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER dali
 EXPOSE 8000
-CMD ["gunicorn", "site_config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# The process answers /healthz without touching the database (see studio/views/health.py).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "deploy/healthcheck.py"]
+# gunicorn reads WEB_CONCURRENCY for its worker count; the access log carries the request id.
+CMD ["gunicorn", "site_config.wsgi:application", "--bind", "0.0.0.0:8000", "--timeout", "60", \
+     "--access-logfile", "-", "--access-logformat", "%(h)s \"%(r)s\" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s"]

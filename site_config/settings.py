@@ -96,11 +96,15 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "studio",
 ]
 
 MIDDLEWARE = [
+    "studio.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -200,6 +204,76 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 
+# Social login: a provider is offered (its button shown) only when its client id and secret are set. No
+# SocialApp rows in the database: the apps live here, so a deployment is configured by its environment alone.
+GITHUB_CLIENT_ID = env_str("GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env_str("GITHUB_CLIENT_SECRET")
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET")
+# Any OpenID Connect provider (Keycloak, Authentik, Auth0, ...): OIDC_SERVER_URL is the issuer URL (its
+# /.well-known/openid-configuration is fetched), OIDC_NAME the button's label.
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_SERVER_URL = env_str("OIDC_SERVER_URL")
+OIDC_NAME = env_str("OIDC_NAME", "Single sign-on")
+# The id in the callback URL to register at the provider: /accounts/oidc/<OIDC_PROVIDER_ID>/login/callback/
+OIDC_PROVIDER_ID = env_str("OIDC_PROVIDER_ID", "oidc")
+
+
+def social_providers(
+    *,
+    github: tuple[str, str] = ("", ""),
+    google: tuple[str, str] = ("", ""),
+    oidc: tuple[str, str] = ("", ""),
+    oidc_server_url: str = "",
+    oidc_name: str = "Single sign-on",
+    oidc_provider_id: str = "oidc",
+) -> dict[str, dict]:
+    """allauth's SOCIALACCOUNT_PROVIDERS for the providers that have a client id and secret."""
+    providers: dict[str, dict] = {}
+    if all(github):
+        providers["github"] = {
+            "APPS": [{"client_id": github[0], "secret": github[1]}],
+            "SCOPE": ["read:user", "user:email"],
+        }
+    if all(google):
+        providers["google"] = {
+            "APPS": [{"client_id": google[0], "secret": google[1]}],
+            "SCOPE": ["profile", "email"],
+            "AUTH_PARAMS": {"access_type": "online"},
+            "OAUTH_PKCE_ENABLED": True,
+        }
+    if all(oidc) and oidc_server_url:
+        providers["openid_connect"] = {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": oidc_provider_id,
+                    "name": oidc_name,
+                    "client_id": oidc[0],
+                    "secret": oidc[1],
+                    "settings": {"server_url": oidc_server_url},
+                }
+            ],
+        }
+    return providers
+
+
+SOCIALACCOUNT_PROVIDERS = social_providers(
+    github=(GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET),
+    google=(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET),
+    oidc=(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET),
+    oidc_server_url=OIDC_SERVER_URL,
+    oidc_name=OIDC_NAME,
+    oidc_provider_id=OIDC_PROVIDER_ID,
+)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SOCIALACCOUNT_REQUESTS_TIMEOUT", 10)  # seconds, calls to providers
+# A social login whose email is taken by another account asks the user to sign in and connect instead of
+# merging silently: providers do not all verify email addresses.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = True
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -221,8 +295,34 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Media storage: the local filesystem (a volume in compose.yaml) by default. Several web machines share media
+# through S3-compatible object storage (AWS S3, MinIO, Cloudflare R2, ...): `pip install .[s3]` and set
+# STORAGE_BACKEND=storages.backends.s3.S3Storage with the AWS_* variables below. Portraits are served through
+# the app's owner-checked views, so the bucket stays private.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")  # empty for AWS itself
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")  # empty: boto3's usual chain (instance role, ~/.aws)
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
+AWS_LOCATION = env_str("AWS_LOCATION", "media")  # key prefix inside the bucket
+_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
+    _default_storage["OPTIONS"] = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "endpoint_url": AWS_S3_ENDPOINT_URL or None,
+        "region_name": AWS_S3_REGION_NAME or None,
+        "access_key": AWS_ACCESS_KEY_ID or None,
+        "secret_key": AWS_SECRET_ACCESS_KEY or None,
+        "location": AWS_LOCATION,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
 STORAGES = {
-    "default": {"BACKEND": env_str("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if (DEBUG or TESTING)
@@ -302,11 +402,22 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# Logging (studio/logging.py): event lines with fields and the request id; LOG_FORMAT=json for one JSON object
+# per line. Values of secret-named settings are scrubbed from every formatted line.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "studio.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "studio.logging.PlainFormatter"},
+        "json": {"()": "studio.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -318,6 +429,8 @@ CHARACTER_IMPORT_PREVIEW_ROWS = env_int("CHARACTER_IMPORT_PREVIEW_ROWS", 1000)  
 # CSV files with more rows than this are committed by the background task (the page shows a progress bar).
 CHARACTER_IMPORT_BACKGROUND_ROWS = env_int("CHARACTER_IMPORT_BACKGROUND_ROWS", 2000)
 CHARACTER_CARD_MAX_BYTES = env_int("CHARACTER_CARD_MAX_BYTES", 20 * 1024 * 1024)
+# Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
+READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
 
 # Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)

@@ -4,10 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from studio.views import pages
+from studio.views import health, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("accounts/profile/", account_views.profile, name="account_profile"),
+    path("accounts/profile/export.json", account_views.export_characters, name="account_export"),
+    path("accounts/profile/delete/", account_views.delete_account, name="account_delete"),
     path("accounts/token/", account_views.api_token, name="account_api_token"),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("studio.urls")),

@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class StudioConfig(AppConfig):
     name = "studio"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import logging, signals
+
+        logging.connect_signals()
+        signals.connect()

@@ -229,11 +229,16 @@ def queue_jobs(
         for portrait in portraits:
             _enqueue(portrait)
     logger.info(
-        "generation queued jobs=%s batch=%s provider=%s model=%s",
-        len(portraits),
-        batch.pk if batch else None,
-        backend.name,
-        resolved.model,
+        "generation.queued",
+        extra={
+            "jobs": len(portraits),
+            "portrait_ids": [portrait.pk for portrait in portraits],
+            "batch_id": batch.pk if batch else None,
+            "character_id": character.pk if character else None,
+            "owner_id": owner.pk,
+            "provider": backend.name,
+            "model": resolved.model,
+        },
     )
     return portraits
 
@@ -321,6 +326,7 @@ def run_portrait_job(portrait_id: int) -> str:
     if claimed is None:  # cancelled, deleted, or already taken by another worker
         return "skipped"
     portrait, claim = claimed
+    logger.info("generation.started", extra=_fields(portrait))
     started = time.monotonic()
     try:
         backend = get_provider(portrait.provider)
@@ -329,30 +335,61 @@ def run_portrait_job(portrait_id: int) -> str:
     except ProviderError as error:
         portrait.mark_failed(error.kind.value, error.message, claim=claim)
         logger.warning(
-            "generation failed portrait=%s provider=%s kind=%s detail=%s",
-            portrait.pk,
-            portrait.provider,
-            error.kind.value,
-            error.detail,
+            "generation.failed",
+            extra={
+                **_fields(portrait),
+                "duration_ms": _elapsed_ms(started),
+                "error_kind": error.kind.value,
+                "http_status": error.status,
+                # The provider's own words, short; keys in them are redacted by studio.logging.
+                "detail": (error.detail or "")[:300],
+            },
         )
         return portrait.status
     except UnknownProviderError as error:
         portrait.mark_failed("model_unavailable", str(error), claim=claim)
+        logger.warning(
+            "generation.failed",
+            extra={
+                **_fields(portrait),
+                "duration_ms": _elapsed_ms(started),
+                "error_kind": "model_unavailable",
+            },
+        )
         return portrait.status
     except Exception:
-        logger.exception("generation crashed portrait=%s provider=%s", portrait.pk, portrait.provider)
+        logger.exception(
+            "generation.failed",
+            extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": "internal"},
+        )
         portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
         return portrait.status
     if not portrait.store_image(image.data, metadata=png_metadata(portrait), claim=claim):
-        logger.warning("generation result discarded portrait=%s: another attempt owns the job", portrait.pk)
+        logger.warning(
+            "generation.discarded", extra={**_fields(portrait), "reason": "another attempt owns it"}
+        )
         return "discarded"
     logger.info(
-        "generation succeeded portrait=%s provider=%s duration=%.2fs",
-        portrait.pk,
-        portrait.provider,
-        time.monotonic() - started,
+        "generation.succeeded",
+        extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "bytes": len(image.data)},
     )
     return portrait.status
+
+
+def _fields(portrait: Portrait) -> dict[str, Any]:
+    """What a generation event says: never the prompt, the image, a key or the provider's raw answer."""
+    return {
+        "portrait_id": portrait.pk,
+        "character_id": portrait.character_id,
+        "owner_id": portrait.owner_id,
+        "provider": portrait.provider,
+        "model": portrait.model,
+        "attempt": portrait.attempts,
+    }
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def _request_for(portrait: Portrait) -> GenerationRequest:
@@ -445,7 +482,8 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
             recovery.interrupted.append(portrait.pk)
     if recovery.requeued or recovery.interrupted:
         logger.warning(
-            "recovered expired jobs requeued=%s interrupted=%s", recovery.requeued, recovery.interrupted
+            "generation.recovered",
+            extra={"requeued_ids": recovery.requeued, "interrupted_ids": recovery.interrupted},
         )
     return recovery
 

@@ -220,11 +220,14 @@ def call_with_retries(
                 raise
             delay = retry_delay(attempt, error.retry_after, base_delay, max_delay, jitter)
             logger.info(
-                "provider retry provider=%s kind=%s attempt=%s delay=%.2fs",
-                error.provider,
-                error.kind.value,
-                attempt,
-                delay,
+                "generation.retry",
+                extra={
+                    "provider": error.provider,
+                    "model": error.model,
+                    "error_kind": error.kind.value,
+                    "attempt": attempt,
+                    "delay_ms": round(delay * 1000),
+                },
             )
             sleep(delay)
             attempt += 1

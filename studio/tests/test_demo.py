@@ -24,3 +24,13 @@ def test_it_seeds_only_once(capsys):
     call_command("studio", "seed-demo", "--portraits", "1")
     assert Character.objects.count() == 3
     assert "already present" in capsys.readouterr().out
+
+
+def test_it_imports_and_exports_through_the_studio_command_group(user, tmp_path, capsys):
+    source = tmp_path / "cast.csv"
+    source.write_text("name,hair colour\nIvo,Red\n", encoding="utf-8")
+    call_command("studio", "import", str(source), "--owner", user.email)
+    assert Character.objects.get(owner=user, name="Ivo").hair_color == "red"
+    target = tmp_path / "out.json"
+    call_command("studio", "export", str(target), "--owner", user.email)
+    assert '"Ivo"' in target.read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -44,3 +45,60 @@ def test_it_fails_loudly_on_a_malformed_boolean():
     result = _manage("check", DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def _settings_in_subprocess(env: dict[str, str], expression: str) -> subprocess.CompletedProcess[str]:
+    script = (
+        "import django, json; django.setup(); from django.conf import settings;"
+        f"print(json.dumps({expression}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "site_config.settings", "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_configures_s3_compatible_media_storage_from_the_environment():
+    result = _settings_in_subprocess(
+        {
+            "STORAGE_BACKEND": "storages.backends.s3.S3Storage",
+            "AWS_STORAGE_BUCKET_NAME": "dali-media",
+            "AWS_S3_ENDPOINT_URL": "http://minio:9000",
+        },
+        'settings.STORAGES["default"]',
+    )
+    assert result.returncode == 0, result.stderr
+    storage = json.loads(result.stdout)
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "dali-media"
+    assert storage["OPTIONS"]["endpoint_url"] == "http://minio:9000"
+    assert storage["OPTIONS"]["default_acl"] == "private"
+
+
+def test_it_refuses_s3_storage_without_a_bucket():
+    result = _settings_in_subprocess({"STORAGE_BACKEND": "storages.backends.s3.S3Storage"}, "1")
+    assert result.returncode != 0
+    assert "set AWS_STORAGE_BUCKET_NAME" in result.stderr
+
+
+def test_it_reads_social_providers_and_log_format_from_the_environment():
+    result = _settings_in_subprocess(
+        {
+            "GITHUB_CLIENT_ID": "gh-id",
+            "GITHUB_CLIENT_SECRET": "gh-secret",
+            "OIDC_CLIENT_ID": "kc-id",
+            "OIDC_CLIENT_SECRET": "kc-secret",
+            "OIDC_SERVER_URL": "https://sso.example.com/realms/team",
+            "OIDC_NAME": "Keycloak",
+            "LOG_FORMAT": "json",
+        },
+        '[sorted(settings.SOCIALACCOUNT_PROVIDERS), settings.LOGGING["handlers"]["console"]["formatter"]]',
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["github", "openid_connect"], "json"]
+    bad = _settings_in_subprocess({"LOG_FORMAT": "xml"}, "1")
+    assert "LOG_FORMAT must be plain or json" in bad.stderr
