@@ -84,3 +84,26 @@ def test_it_runs_queued_jobs_through_the_database_worker(user):
     portrait.refresh_from_db()
     assert portrait.status == "succeeded"
     assert portrait.attempts == 1
+
+
+def test_it_keeps_a_providers_png_pixels_and_adds_the_parameters_without_re_encoding():
+    from studio.models import encode_portrait_files
+    from studio.painter import render_png
+
+    original = render_png({"hair_color": "red"}, seed=3, size=96)
+    files = encode_portrait_files(original, {"prompt": "Ünïcode prompt", "seed": 3})
+    assert read_png_metadata(files.png) == {"prompt": "Ünïcode prompt", "seed": "3"}
+    with Image.open(io.BytesIO(files.png)) as stored, Image.open(io.BytesIO(original)) as source:
+        assert stored.tobytes() == source.tobytes()
+    # Only the text chunks were added: the compressed pixel data is byte-for-byte the provider's.
+    assert original[33:] in files.png
+
+
+def test_it_converts_a_jpeg_from_a_provider_into_a_png_with_the_parameters():
+    from studio.models import encode_portrait_files
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(buffer, "JPEG")
+    files = encode_portrait_files(buffer.getvalue(), {"provider": "stability"})
+    assert files.png.startswith(b"\x89PNG") and (files.width, files.height) == (40, 30)
+    assert read_png_metadata(files.png) == {"provider": "stability"}
