@@ -46,5 +46,6 @@ def median(samples: list[float]) -> float:
 def budget(name: str, value: float, unit: str, limit: float, *, at_least: bool = False) -> bool:
     ok = value >= limit if at_least else value <= limit
     sign = ">=" if at_least else "<="
-    print(f"budget: {name} = {value:.3g} {unit} (limit {sign} {limit:g} {unit}) {'ok' if ok else 'over'}")
+    suffix = f" {unit}" if unit else ""
+    print(f"budget: {name} = {value:.3g}{suffix} (limit {sign} {limit:g}{suffix}) {'ok' if ok else 'over'}")
     return ok

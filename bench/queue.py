@@ -1,5 +1,6 @@
 """Generation queue throughput: 200 jobs against a fake provider with 300 ms latency, W = 1, 2, 4 workers.
 
+Each worker is its own process, as `manage.py db_worker` is deployed.
 Budgets: W workers reach >= 90 % of the ideal W / 0.3 s jobs per second, and the per-job overhead over
 the provider's latency (W x wall / jobs - 0.3 s: claiming, the task row, storing PNG + thumbnail) is
 <= 20 ms. Runs on a scratch SQLite file (WAL), then on PostgreSQL when one is reachable.
@@ -23,10 +24,9 @@ sys.path.append(_HERE)
 import argparse
 import os
 import subprocess
-import threading
 import time
 
-from _setup import budget, django_with_scratch_db
+from _setup import ROOT, budget, django_with_scratch_db
 
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/dali_bench_queue"
 LATENCY = 0.3
@@ -75,50 +75,80 @@ def _postgres_reachable() -> bool:
         return False
 
 
-def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int]:
-    from django.db import connection
+def _register_bench_provider() -> None:
+    from django.conf import settings
+
+    from studio import providers
+
+    settings.THUMBNAIL_SIZE = 64
+    providers.PROVIDERS["bench"] = f"{__name__}:BenchProvider"
+    sys.modules[__name__].BenchProvider = _bench_provider_class()  # type: ignore[attr-defined]
+
+
+def worker_process(worker_id: str, interval: float) -> None:
+    """One `db_worker` process, as deployed, with the bench provider registered (DATABASE_URL from env)."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    _register_bench_provider()
     from django_tasks_db.management.commands.db_worker import Worker
 
+    worker = Worker(
+        queue_names=["default"],
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    print("ready", flush=True)
+    worker.run()
+
+
+def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int]:
+    """W worker processes (separate interpreters, as `manage.py db_worker` runs in production)."""
     from studio.generation import JobOptions, JobSpec, queue_jobs
     from studio.models import Portrait
     from studio.tests.factories import UserFactory
 
-    owner = UserFactory()
-    specs = [JobSpec(f"bench prompt {i}", seed=i) for i in range(jobs)]
-    portraits = queue_jobs(owner, specs, JobOptions("bench", size="64x64"))
     pool = [
-        Worker(
-            queue_names=["default"],
-            interval=interval,
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=f"bench-{workers}-{n}",
-            excluded_queue_names=[],
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--worker-id",
+                f"bench-{workers}-{n}",
+                "--latency",
+                str(LATENCY),
+                "--interval",
+                str(interval),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for n in range(workers)
     ]
-
-    def run(worker: Worker) -> None:
-        try:
-            worker.run()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(worker,), daemon=True) for worker in pool]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    batch = portraits[0].batch
-    active = Portrait.objects.filter(batch=batch, status__in=Portrait.ACTIVE_STATUSES)
-    while active.exists():
-        time.sleep(0.05)
-    wall = time.perf_counter() - started
-    for worker in pool:
-        worker.running = False
-    for thread in threads:
-        thread.join(timeout=10)
+    try:
+        for process in pool:  # wait until every worker has started Django and is polling
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        owner = UserFactory()
+        specs = [JobSpec(f"bench prompt {i}", seed=i) for i in range(jobs)]
+        started = time.perf_counter()
+        portraits = queue_jobs(owner, specs, JobOptions("bench", size="64x64"))
+        batch = portraits[0].batch
+        active = Portrait.objects.filter(batch=batch, status__in=Portrait.ACTIVE_STATUSES)
+        while active.exists():
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+    finally:
+        for process in pool:
+            process.terminate()
+        for process in pool:
+            process.wait(timeout=20)
     succeeded = Portrait.objects.filter(batch=batch, status="succeeded").count()
     return wall, succeeded
 
@@ -133,20 +163,18 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.05, help="worker poll interval when idle (s)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--worker-id", help=argparse.SUPPRESS)  # internal: run as one worker process
     args = parser.parse_args()
     global LATENCY
     LATENCY = args.latency
+    if args.worker_id:
+        worker_process(args.worker_id, args.interval)
+        return
     os.environ["IMAGE_PROVIDERS"] = "local,bench"
     os.environ["DAILY_IMAGE_LIMIT"] = "0"
     os.environ["LOG_LEVEL"] = "ERROR"
     url = django_with_scratch_db("queue", args.database_url)
-    from django.conf import settings
-
-    from studio import providers
-
-    settings.THUMBNAIL_SIZE = 64
-    providers.PROVIDERS["bench"] = f"{__name__}:BenchProvider"
-    sys.modules[__name__].BenchProvider = _bench_provider_class()  # type: ignore[attr-defined]
+    _register_bench_provider()
 
     database = "postgresql" if url.startswith("postgres") else "sqlite"
     all_ok = True
