@@ -10,6 +10,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# `python bench/NAME.py` puts bench/ first on sys.path, where bench/queue.py would shadow the standard
+# library's `queue` (used by Django's thread pools): move bench/ to the end once _setup is imported.
+_BENCH = str(Path(__file__).resolve().parent)
+if _BENCH in sys.path:
+    sys.path.remove(_BENCH)
+    sys.path.append(_BENCH)
+
 
 def django_with_scratch_db(name: str, database_url: str | None = None) -> str:
     """Point Django at a fresh scratch database (SQLite file unless a URL is given) and migrate it."""
