@@ -38,7 +38,7 @@ test: install browsers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 lint: install
 	$(VENV)/bin/ruff check .
