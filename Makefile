@@ -53,7 +53,7 @@ vendor:
 	rm -rf /tmp/dali-vendor && mkdir -p /tmp/dali-vendor
 	cd /tmp/dali-vendor && npm pack htmx.org@2 bootstrap@5 bootstrap-icons@1 >/dev/null && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp /tmp/dali-vendor/htmx.org-*/package/dist/htmx.min.js static/django_htmx/htmx-2.min.js
-	cp /tmp/dali-vendor/bootstrap-*/package/dist/css/bootstrap.min.css /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/js/bootstrap.bundle.min.js static/vendor/bootstrap/
+	cp /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/css/bootstrap.min.css* /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/
 	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
 	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/fonts/bootstrap-icons.woff* static/vendor/bootstrap-icons/fonts/
 
