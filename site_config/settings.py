@@ -351,7 +351,7 @@ THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
 GALLERY_BULK_LIMIT = env_int("GALLERY_BULK_LIMIT", 2000)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
 # Image providers: keys come from the environment only; a provider without its key is not offered.
-IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface")
+IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface,patterns")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
 # gpt-image-1 was shut down on 2026-10-23 and dall-e-2/3 on 2026-05-12; gpt-image-2 is current.

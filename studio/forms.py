@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator, RegexValidator
 
-from . import frames, vocabulary
+from . import frames, patterns, vocabulary
 from .models import Character
 
 # The edit form's sections, in the order a person thinks about a character.
@@ -240,3 +240,54 @@ class GeneratorForm(forms.Form):
         quality = raw.get("quality", "") if "quality" in self.fields else ""
         size = raw.get("size") or self.initial.get("size", "")
         return model, quality, size
+
+
+class PatternForm(forms.Form):
+    """The options of one procedural pattern (studio.patterns)."""
+
+    kind = forms.ChoiceField(label="Pattern", choices=patterns.KINDS, initial="mandala")
+    width = forms.IntegerField(
+        label="Width (pixels)", min_value=patterns.MIN_SIDE, max_value=patterns.MAX_SIDE, initial=1024
+    )
+    height = forms.IntegerField(
+        label="Height (pixels)", min_value=patterns.MIN_SIDE, max_value=patterns.MAX_SIDE, initial=1024
+    )
+    primary = forms.RegexField(
+        label="Primary colour",
+        regex=r"^#[0-9a-fA-F]{6}\Z",
+        initial=patterns.DEFAULT_PRIMARY,
+        error_messages={"invalid": "Enter a colour like #3b2a80."},
+        widget=forms.TextInput(attrs={"type": "color", "class": "form-control form-control-color"}),
+    )
+    secondary = forms.RegexField(
+        label="Secondary colour",
+        regex=r"^#[0-9a-fA-F]{6}\Z",
+        initial=patterns.DEFAULT_SECONDARY,
+        error_messages={"invalid": "Enter a colour like #f4b942."},
+        widget=forms.TextInput(attrs={"type": "color", "class": "form-control form-control-color"}),
+    )
+    seed = forms.IntegerField(label="Seed", min_value=0, max_value=2**31 - 1, initial=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def options(self) -> patterns.PatternOptions:
+        data = self.cleaned_data
+        return patterns.PatternOptions(
+            kind=data["kind"],
+            width=data["width"],
+            height=data["height"],
+            primary=data["primary"].lower(),
+            secondary=data["secondary"].lower(),
+            seed=data["seed"],
+        )
+
+    @classmethod
+    def from_query(cls, query: Any) -> PatternForm:
+        """A bound form from the query string, falling back to the initial values for missing keys."""
+        data = {name: field.initial for name, field in cls.base_fields.items()}
+        data.update({name: query[name] for name in cls.base_fields if query.get(name)})
+        return cls(data)

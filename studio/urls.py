@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import characters, frames, galleries, generate, imports, portraits, provider_settings, queue
+from .views import characters, frames, galleries, generate, imports, lab, portraits, provider_settings, queue
 
 app_name = "studio"
 
@@ -52,6 +52,10 @@ urlpatterns = [
     path("community/<int:pk>/", galleries.community_portrait, name="community_portrait"),
     path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
     path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
+    path("lab/patterns/", lab.patterns_page, name="patterns"),
+    path("lab/patterns/preview.png", lab.pattern_preview, name="pattern_preview"),
+    path("lab/patterns/create/", lab.pattern_create, name="pattern_create"),
+    path("lab/styles/", lab.style_lab, name="style_lab"),
     path("settings/providers/", provider_settings.provider_settings, name="provider_settings"),
     path("settings/providers/openai/models/", provider_settings.openai_models, name="openai_models"),
 ]
