@@ -9,6 +9,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A script's own folder is sys.path[0], where bench/queue.py would shadow the standard library's queue
+# (which asgiref imports); this module is already loaded, so the scripts no longer need that entry.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 
 
 def django_with_scratch_db(name: str, database_url: str | None = None) -> str:

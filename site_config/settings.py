@@ -363,6 +363,9 @@ HUGGINGFACE_API_TOKEN = env_str("HUGGINGFACE_API_TOKEN")
 HUGGINGFACE_BASE_URL = env_str("HUGGINGFACE_BASE_URL", "https://router.huggingface.co")
 HUGGINGFACE_MODEL = env_str("HUGGINGFACE_MODEL", "black-forest-labs/FLUX.1-schnell")
 HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  # seconds per cold-model wait
+# The style lab (optional extra "lab": PyTorch): limits on the images a style learns from.
+LAB_MAX_UPLOAD_BYTES = env_int("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+LAB_MAX_IMAGE_PIXELS = env_int("LAB_MAX_IMAGE_PIXELS", 40_000_000)  # refuses decompression bombs
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
