@@ -14,6 +14,9 @@ from torch.nn import functional
 from .nets import Discriminator, NetConfig, StyleNet, pick_device, vae_loss
 
 BATCH_SIZE = 16
+# A small style still gets enough optimiser steps per epoch: its images are repeated towards this many
+# samples (a whole number of times, so 50 images or more are seen once per epoch).
+MIN_SAMPLES_PER_EPOCH = 96
 # on_epoch(epoch, mean_loss) -> False to stop (the user cancelled).
 EpochCallback = Callable[[int, float], bool]
 
@@ -58,7 +61,8 @@ def train(
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         net.train()
-        order = torch.randperm(len(data), generator=shuffle).to(device)
+        repeats = max(1, MIN_SAMPLES_PER_EPOCH // len(data))
+        order = torch.cat([torch.randperm(len(data), generator=shuffle) for _ in range(repeats)]).to(device)
         total, count = 0.0, 0
         for start in range(0, len(data), BATCH_SIZE):
             batch = data[order[start : start + BATCH_SIZE]]
