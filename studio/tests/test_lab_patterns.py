@@ -153,3 +153,21 @@ def test_it_refuses_to_create_a_pattern_with_bad_options(logged_in_client, user)
 def test_it_keeps_the_lab_pages_behind_login(client) -> None:
     for name in ("studio:patterns", "studio:pattern_preview", "studio:style_lab"):
         assert client.get(reverse(name)).status_code == 302
+
+
+def test_it_paints_a_characters_portrait_as_a_pattern_through_the_normal_queue(user) -> None:
+    from studio.generation import queue_character_portrait, run_portrait_job
+    from studio.tests.factories import CharacterFactory
+
+    portrait = queue_character_portrait(
+        CharacterFactory(owner=user), provider="patterns", model="noise", seed=4, size="512x512"
+    )
+
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    portrait.refresh_from_db()
+    assert (portrait.provider, portrait.model, portrait.width, portrait.height) == (
+        "patterns",
+        "noise",
+        512,
+        512,
+    )

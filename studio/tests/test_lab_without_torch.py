@@ -39,7 +39,8 @@ def test_it_still_draws_patterns_without_torch(logged_in_client, without_torch) 
 def test_it_never_imports_torch_when_the_app_loads() -> None:
     code = (
         "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_config.settings');"
-        "django.setup(); import site_config.urls, studio.views.lab, studio.tasks;"
+        "django.setup(); import site_config.urls, studio.views.lab, studio.tasks, studio.lab.tasks;"
+        "import studio.providers.patterns, studio.lab.styles;"
         "print('torch' in sys.modules)"
     )
     env = {**os.environ, "DEBUG": "1"}

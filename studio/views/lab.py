@@ -138,7 +138,7 @@ def style_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def style_add_portraits(request: HttpRequest, pk: int) -> HttpResponse:
     style = get_owned_or_404(request, Style, pk=pk)
-    ids = [int(value) for value in request.POST.getlist("portrait") if value.isdigit()]
+    ids = [int(value) for value in request.POST.getlist("portrait") if value.isascii() and value.isdigit()]
     portraits = Portrait.objects.filter(owner=request.user, pk__in=ids)
     try:
         if not ids:
@@ -288,7 +288,11 @@ def style_interpolate_save(request: HttpRequest, pk: int) -> HttpResponse:
     form = StyleInterpolateForm(request.POST)
     index = request.POST.get("index", "")
     try:
-        if not form.is_valid() or not index.isdigit() or int(index) >= form.cleaned_data["steps"]:
+        if (
+            not form.is_valid()
+            or not (index.isascii() and index.isdigit())
+            or int(index) >= form.cleaned_data["steps"]
+        ):
             raise styles.StyleError("That interpolation step does not exist.")
         start, end = _interpolation_sources(request, run, form)
         latents = styles.interpolation_latents(
