@@ -11,9 +11,12 @@ PORT   ?= 8000
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The pinned torch (the "lab" extra) goes in first: it resolves to a local CPU build, where an unpinned or
+# newer torch pulls several GB of CUDA packages.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)

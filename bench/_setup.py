@@ -9,6 +9,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A script's own folder is sys.path[0], where bench/queue.py would shadow the standard library's queue
+# (which asgiref imports); this module is already loaded, so the scripts no longer need that entry.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 
 # `python bench/NAME.py` puts bench/ first on sys.path, where bench/queue.py would shadow the standard
 # library's `queue` (used by Django's thread pools): move bench/ to the end once _setup is imported.

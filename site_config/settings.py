@@ -351,7 +351,7 @@ THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
 GALLERY_BULK_LIMIT = env_int("GALLERY_BULK_LIMIT", 2000)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
 # Image providers: keys come from the environment only; a provider without its key is not offered.
-IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface")
+IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface,patterns")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
 # gpt-image-1 was shut down on 2026-10-23 and dall-e-2/3 on 2026-05-12; gpt-image-2 is current.
@@ -363,6 +363,9 @@ HUGGINGFACE_API_TOKEN = env_str("HUGGINGFACE_API_TOKEN")
 HUGGINGFACE_BASE_URL = env_str("HUGGINGFACE_BASE_URL", "https://router.huggingface.co")
 HUGGINGFACE_MODEL = env_str("HUGGINGFACE_MODEL", "black-forest-labs/FLUX.1-schnell")
 HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  # seconds per cold-model wait
+# The style lab (optional extra "lab": PyTorch): limits on the images a style learns from.
+LAB_MAX_UPLOAD_BYTES = env_int("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+LAB_MAX_IMAGE_PIXELS = env_int("LAB_MAX_IMAGE_PIXELS", 40_000_000)  # refuses decompression bombs
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt

@@ -336,7 +336,8 @@ def _clean_id(raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 18:
+    # isdigit() alone accepts "¹" and other Unicode digits that int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise _CellProblem(f"“{text}” is not a character id (a whole number).")
     return int(text)
 

@@ -45,6 +45,7 @@ PROVIDERS: dict[str, str] = {
     "openai": "studio.providers.openai_images:OpenAIProvider",
     "stability": "studio.providers.stability:StabilityProvider",
     "huggingface": "studio.providers.huggingface:HuggingFaceProvider",
+    "patterns": "studio.providers.patterns:PatternsProvider",
 }
 
 

@@ -175,9 +175,15 @@ def test_it_lists_every_enabled_provider_and_only_configured_ones_as_choices(set
     settings.STABILITY_API_KEY = ""
     settings.HUGGINGFACE_API_TOKEN = ""
 
-    assert [p.name for p in available_providers()] == ["local", "openai", "stability", "huggingface"]
-    assert [p.name for p in configured_providers()] == ["local", "openai"]
-    assert provider_choices() == [("local", "Local painter"), ("openai", "OpenAI")]
+    assert [p.name for p in available_providers()] == [
+        "local",
+        "openai",
+        "stability",
+        "huggingface",
+        "patterns",
+    ]
+    assert [p.name for p in configured_providers()] == ["local", "openai", "patterns"]
+    assert provider_choices() == [("local", "Local painter"), ("openai", "OpenAI"), ("patterns", "Patterns")]
 
 
 def test_it_refuses_providers_that_are_not_enabled(settings) -> None:

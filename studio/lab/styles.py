@@ -1,0 +1,359 @@
+"""Style workflows: adding images, queueing and running training, generating, interpolating, the latent map.
+
+This module loads without PyTorch; the functions that need it import studio.lab.nets/training inside.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from studio.models import Portrait, Style, StyleImage, StyleModel
+
+from . import LabUnavailableError, available
+
+if TYPE_CHECKING:
+    from .nets import StyleNet
+
+logger = logging.getLogger(__name__)
+
+STORED_SIDE = 128
+OUTPUT_SIDE = 256
+MIN_IMAGES, MAX_IMAGES = 5, 200
+LATENT_DIM = 32
+PROVIDER = "style"
+
+
+class StyleError(ValueError):
+    """A problem the user can fix; the message is ready to show."""
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+# Images.
+
+
+def prepare_image(data: bytes, name: str = "image") -> bytes:
+    """An upload as a 128x128 RGB PNG (centre-cropped); refuses non-images and decompression bombs."""
+    max_bytes = int(_setting("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    max_pixels = int(_setting("LAB_MAX_IMAGE_PIXELS", 40_000_000))
+    if len(data) > max_bytes:
+        raise StyleError(f"{name} is larger than {max_bytes // (1024 * 1024)} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise StyleError(
+                        f"{name} is {width}×{height} pixels; the most the lab reads is {max_pixels:,}."
+                    )
+                image.draft("RGB", (STORED_SIDE * 2, STORED_SIDE * 2))
+                image = ImageOps.exif_transpose(image).convert("RGB")
+                fitted = ImageOps.fit(image, (STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)
+    except StyleError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise StyleError(f"{name} is not an image the lab can read (PNG, JPEG, WebP or GIF).") from error
+    except (OSError, ValueError, SyntaxError) as error:
+        raise StyleError(f"{name} is damaged or truncated and could not be read.") from error
+    buffer = io.BytesIO()
+    fitted.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _room(style: Style, adding: int) -> None:
+    if style.images.count() + adding > MAX_IMAGES:
+        raise StyleError(
+            f"A style holds at most {MAX_IMAGES} images; {style.name} has {style.images.count()}."
+        )
+
+
+def add_uploads(style: Style, files: Sequence[tuple[str, bytes]]) -> list[StyleImage]:
+    """Add uploaded files (name, bytes); all or nothing, so one bad file never leaves half a batch."""
+    _room(style, len(files))
+    prepared = [(name, prepare_image(data, f'"{name}"')) for name, data in files]
+    return [_store(style, png, original_name=name[:255]) for name, png in prepared]
+
+
+def add_portraits(style: Style, portraits: Iterable[Portrait]) -> list[StyleImage]:
+    chosen = [portrait for portrait in portraits if portrait.image]
+    _room(style, len(chosen))
+    added = []
+    for portrait in chosen:
+        with portrait.image.open("rb") as file:
+            png = prepare_image(file.read(), f"Portrait {portrait.pk}")
+        added.append(_store(style, png, source_portrait=portrait, original_name=f"Portrait {portrait.pk}"))
+    return added
+
+
+def _store(style: Style, png: bytes, **fields: Any) -> StyleImage:
+    image = StyleImage(style=style, **fields)
+    image.image.save("image.png", ContentFile(png), save=False)
+    image.save()
+    return image
+
+
+def load_training_images(style: Style, size: int) -> np.ndarray:
+    """The style's images as float32 (N, 3, size, size) in [0, 1]."""
+    arrays = []
+    for item in style.images.all():
+        with item.image.open("rb") as file, Image.open(file) as image:
+            resized = image.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
+            arrays.append(np.asarray(resized, dtype=np.float32).transpose(2, 0, 1) / 255.0)
+    return np.stack(arrays) if arrays else np.zeros((0, 3, size, size), np.float32)
+
+
+# Training.
+
+
+def start_training(style: Style, *, method: str, image_size: int, epochs: int, seed: int = 0) -> StyleModel:
+    if not available():
+        raise LabUnavailableError
+    count = style.images.count()
+    if count < MIN_IMAGES:
+        raise StyleError(f"A style needs at least {MIN_IMAGES} images to train; {style.name} has {count}.")
+    run = StyleModel.objects.create(
+        owner=style.owner, style=style, method=method, image_size=image_size, epochs=epochs, seed=seed
+    )
+    transaction.on_commit(lambda: _enqueue(run))
+    return run
+
+
+def _enqueue(run: StyleModel) -> None:
+    from .tasks import train_style_model
+
+    result = train_style_model.enqueue(run.pk)
+    StyleModel.objects.filter(pk=run.pk).update(task_id=str(result.id)[:64])
+
+
+def run_training(run_id: int) -> str:
+    """The task body: train, reporting each epoch to the row, stopping when the user cancels."""
+    import torch
+
+    from .nets import NetConfig, save_bytes
+    from .training import TrainingCancelledError, train
+
+    claimed = StyleModel.objects.filter(pk=run_id, status=StyleModel.Status.QUEUED).update(
+        status=StyleModel.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"
+    run = StyleModel.objects.select_related("style").get(pk=run_id)
+    losses: list[float] = []
+
+    def on_epoch(epoch: int, loss: float) -> bool:
+        losses.append(round(loss, 6))
+        StyleModel.objects.filter(pk=run_id).update(epoch=epoch, losses=losses)
+        return not StyleModel.objects.filter(pk=run_id, cancel_requested=True).exists()
+
+    try:
+        images = torch.from_numpy(load_training_images(run.style, run.image_size))
+        config = NetConfig(method=run.method, image_size=run.image_size, latent_dim=LATENT_DIM)
+        result = train(images, config, epochs=run.epochs, seed=run.seed, on_epoch=on_epoch)
+    except TrainingCancelledError:
+        StyleModel.objects.filter(pk=run_id).update(
+            status=StyleModel.Status.CANCELLED, finished_at=timezone.now()
+        )
+        return "cancelled"
+    except Exception as error:
+        logger.exception("style model %s failed", run_id)
+        StyleModel.objects.filter(pk=run_id).update(
+            status=StyleModel.Status.FAILED, error_message=str(error)[:500], finished_at=timezone.now()
+        )
+        return "failed"
+    metadata = {
+        "method": run.method,
+        "epochs": run.epochs,
+        "final_loss": result.losses[-1],
+        "duration": result.duration,
+        "image_size": run.image_size,
+        "images": len(images),
+        "seed": run.seed,
+    }
+    run.weights.save("weights.pt", ContentFile(save_bytes(result.net, metadata)), save=False)
+    StyleModel.objects.filter(pk=run_id).update(
+        weights=run.weights.name,
+        status=StyleModel.Status.SUCCEEDED,
+        final_loss=result.losses[-1],
+        duration=result.duration,
+        device=result.device,
+        finished_at=timezone.now(),
+    )
+    return "succeeded"
+
+
+# Using a trained model.
+
+_NETS: OrderedDict[tuple[int, str], StyleNet] = OrderedDict()
+
+
+def load_net(run: StyleModel) -> StyleNet:
+    """The trained network, kept in a small per-process cache (keyed by the weights file)."""
+    if not available():
+        raise LabUnavailableError
+    if run.status != StyleModel.Status.SUCCEEDED or not run.weights:
+        raise StyleError("This style model has not finished training.")
+    from .nets import load_bytes, pick_device
+
+    key = (run.pk, run.weights.name)
+    if key not in _NETS:
+        with run.weights.open("rb") as file:
+            _NETS[key], _metadata = load_bytes(file.read(), pick_device())
+        while len(_NETS) > 4:
+            _NETS.popitem(last=False)
+    _NETS.move_to_end(key)
+    return _NETS[key]
+
+
+def decode_png(run: StyleModel, latents: np.ndarray) -> list[bytes]:
+    """PNG bytes (upscaled to 256 pixels) for each latent vector."""
+    import torch
+
+    from .nets import decode
+
+    net = load_net(run)
+    images = decode(net, torch.from_numpy(np.asarray(latents, dtype=np.float32)))
+    pixels = (images.clamp(0, 1).numpy().transpose(0, 2, 3, 1) * 255).round().astype(np.uint8)
+    result = []
+    for array in pixels:
+        image = Image.fromarray(array, "RGB").resize((OUTPUT_SIDE, OUTPUT_SIDE), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        result.append(buffer.getvalue())
+    return result
+
+
+def sample_latents(count: int, creativity: float, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal((count, LATENT_DIM)) * creativity).astype(np.float32)
+
+
+def save_artwork(run: StyleModel, latent: Sequence[float], png: bytes, **extra: Any) -> Portrait:
+    from studio.generation import png_metadata
+
+    method = run.get_method_display()
+    portrait = Portrait.objects.create(
+        owner=run.owner,
+        prompt=f"{run.style.name} style ({method})",
+        provider=PROVIDER,
+        model=run.method,
+        parameters={
+            "size": f"{OUTPUT_SIDE}x{OUTPUT_SIDE}",
+            "method": run.method,
+            "style": run.style_id,
+            "style_model": run.pk,
+            "latent": [round(float(value), 6) for value in latent],
+            **extra,
+        },
+        seed=int(extra.get("seed", 0)),
+        status=Portrait.Status.RUNNING,
+        attempts=1,
+        started_at=timezone.now(),
+    )
+    portrait.store_image(png, metadata=png_metadata(portrait))
+    return portrait
+
+
+def generate(run: StyleModel, *, count: int, creativity: float, seed: int) -> list[Portrait]:
+    latents = sample_latents(count, creativity, seed)
+    pngs = decode_png(run, latents)
+    return [
+        save_artwork(run, latent, png, creativity=creativity, seed=seed + index)
+        for index, (latent, png) in enumerate(zip(latents, pngs, strict=True))
+    ]
+
+
+def artworks(run: StyleModel):
+    return Portrait.objects.filter(owner=run.owner, provider=PROVIDER, parameters__style_model=run.pk)
+
+
+def interpolation_latents(start: Sequence[float], end: Sequence[float], steps: int) -> np.ndarray:
+    """steps latents from start to end inclusive, in a straight line (the endpoints are the sources)."""
+    a, b = np.asarray(start, np.float32), np.asarray(end, np.float32)
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    latents = a + (b - a) * weights
+    latents[0], latents[-1] = a, b
+    return latents
+
+
+def latent_of(portrait: Portrait) -> list[float]:
+    latent = portrait.parameters.get("latent")
+    if not isinstance(latent, list) or len(latent) != LATENT_DIM:
+        raise StyleError(f"Portrait {portrait.pk} was not made by a style model.")
+    return latent
+
+
+# The latent map.
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    x: float
+    y: float
+    kind: str  # "training" or "generated"
+    label: str
+    thumb_url: str
+    href: str
+
+
+def pca_2d(vectors: np.ndarray) -> np.ndarray:
+    """The first two principal components of each row (zeros where there is no spread)."""
+    centred = vectors - vectors.mean(axis=0, keepdims=True)
+    if len(vectors) < 2:
+        return np.zeros((len(vectors), 2), np.float32)
+    _u, _s, components = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ components[:2].T
+    if projected.shape[1] < 2:
+        projected = np.pad(projected, ((0, 0), (0, 2 - projected.shape[1])))
+    return projected
+
+
+def _pixels(file: Any, side: int = 32) -> np.ndarray:
+    with file.open("rb") as handle, Image.open(handle) as image:
+        return np.asarray(image.convert("RGB").resize((side, side)), dtype=np.float32).ravel() / 255.0
+
+
+def latent_map(style: Style, *, limit: int = 300) -> list[MapPoint]:
+    """Training and generated images of a style projected to 2-D by PCA of their pixels, scaled to [0, 1]."""
+    from django.urls import reverse
+
+    items: list[tuple[np.ndarray, str, str, str, str]] = []
+    for image in style.images.all()[:limit]:
+        url = reverse("studio:style_image", args=[image.pk])
+        items.append((_pixels(image.image), "training", image.original_name or "Training image", url, url))
+    generated = Portrait.objects.filter(
+        owner=style.owner, provider=PROVIDER, parameters__style=style.pk, status=Portrait.Status.SUCCEEDED
+    )[:limit]
+    for portrait in generated:
+        items.append(
+            (
+                _pixels(portrait.image),
+                "generated",
+                f"Generated #{portrait.pk}",
+                reverse("studio:portrait_thumbnail", args=[portrait.pk]),
+                portrait.get_absolute_url(),
+            )
+        )
+    if not items:
+        return []
+    coordinates = pca_2d(np.stack([item[0] for item in items]))
+    low, high = coordinates.min(axis=0), coordinates.max(axis=0)
+    scaled = (coordinates - low) / np.where(high - low > 1e-9, high - low, 1.0)
+    return [
+        MapPoint(float(x), float(y), kind, label, thumb, href)
+        for (x, y), (_vector, kind, label, thumb, href) in zip(scaled, items, strict=True)
+    ]
