@@ -2,24 +2,33 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-app-$(SUM)
+DEV    := $(VENV)/.installed-dev-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install browsers bench lint format vendor clean
+.PHONY: run test install install-dev browsers bench lint format vendor clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# The pinned torch (the "lab" extra) goes in first: it resolves to a local CPU build, where an unpinned or
-# newer torch pulls several GB of CUDA packages.
+# `make run` needs only the app's own dependencies.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-app-* && touch $(STAMP)
+
+# Tests, benchmarks and lint add the dev tools and the art lab's PyTorch. The pinned torch goes in first: it
+# resolves to a local CPU build, where an unpinned or newer torch pulls several GB of CUDA packages.
+$(DEV): $(STAMP)
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[dev,lab]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-dev-* && touch $(DEV)
 
 install: $(STAMP)
+
+install-dev: $(DEV)
 
 # The whole app on SQLite with the local painter: web server and task worker, stopped together by Ctrl-C.
 run: install
@@ -32,22 +41,22 @@ run: install
 		wait'
 
 # A browser for the Playwright suite: Debian's chromium when present, else Playwright's own build.
-browsers: install
+browsers: install-dev
 	@if [ -x /usr/bin/chromium ] || [ -n "$$PLAYWRIGHT_CHROMIUM" ]; then echo "browser: using $${PLAYWRIGHT_CHROMIUM:-/usr/bin/chromium}"; \
 	else $(PY) -m playwright install chromium; fi
 
 # Every test: unit, integration and the Playwright e2e suite. DATABASE_URL selects PostgreSQL.
-test: install browsers
+test: install-dev browsers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install-dev
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 

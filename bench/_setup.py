@@ -13,13 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # (which asgiref imports); this module is already loaded, so the scripts no longer need that entry.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 
-# `python bench/NAME.py` puts bench/ first on sys.path, where bench/queue.py would shadow the standard
-# library's `queue` (used by Django's thread pools): move bench/ to the end once _setup is imported.
-_BENCH = str(Path(__file__).resolve().parent)
-if _BENCH in sys.path:
-    sys.path.remove(_BENCH)
-    sys.path.append(_BENCH)
-
 
 def django_with_scratch_db(name: str, database_url: str | None = None) -> str:
     """Point Django at a fresh scratch database (SQLite file unless a URL is given) and migrate it."""
