@@ -10,14 +10,17 @@
   function modal() { return window.bootstrap ? bootstrap.Modal.getOrCreateInstance(lightbox()) : null; }
   function lightboxOpen() { var el = lightbox(); return !!el && el.classList.contains("show"); }
 
-  function openLightbox(url) {
+  // stepping: the lightbox is already open (arrow keys, refresh). Only a first open shows the modal, so a
+  // step still loading when the user presses Escape can never reopen it.
+  function openLightbox(url, stepping) {
     var body = document.getElementById("lightbox-body");
     if (!body || !window.htmx || !modal()) return false;
     lightboxUrl = url;
     body.setAttribute("aria-busy", "true");
     htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
       body.removeAttribute("aria-busy");
-      if (!lightboxOpen()) modal().show();
+      if (!stepping && !lightboxOpen()) modal().show();
+      else if (lightboxOpen()) lightbox().focus();  // the swapped-out content had the focus
     });
     return true;
   }
@@ -31,10 +34,11 @@
   document.addEventListener("keydown", function (event) {
     if (!lightboxOpen() || event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.target.matches && event.target.matches("input, textarea, select")) return;
+    if (event.key === "Escape") { event.preventDefault(); modal().hide(); return; }
     var which = event.key === "ArrowLeft" ? "[data-lightbox-prev]" : event.key === "ArrowRight" ? "[data-lightbox-next]" : null;
     if (!which) return;
     var link = document.querySelector("#lightbox-body " + which);
-    if (link) { event.preventDefault(); openLightbox(link.getAttribute("href")); }
+    if (link) { event.preventDefault(); openLightbox(link.getAttribute("href"), true); }
   });
 
   // After a change made inside the lightbox: close it on delete, refresh it otherwise.
@@ -42,7 +46,7 @@
     var form = event.detail.elt.closest && event.detail.elt.closest("#lightbox-body form");
     if (!form || !event.detail.successful || form.closest("[hx-target='this']")) return;
     if (form.hasAttribute("data-close-lightbox")) { modal().hide(); }
-    else if (lightboxUrl && form.querySelector("[name=action]")) { openLightbox(lightboxUrl); }
+    else if (lightboxUrl && form.querySelector("[name=action]")) { openLightbox(lightboxUrl, true); }
   });
 
   // Bulk selection: click, shift-click for a range, select all loaded.
