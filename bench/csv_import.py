@@ -21,6 +21,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import _setup  # noqa: F401  (first: keeps bench/queue.py from shadowing the standard library's queue)
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "bench" / ".scratch"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
