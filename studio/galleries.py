@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
+from .access import parse_id
 from .models import Favourite, Like, Portrait
 
 PAGE_SIZE = 24
@@ -265,7 +266,7 @@ def toggle_favourite(user: Any, portrait: Portrait) -> bool:
 
 def owned_selection(user: Any, ids: list[str]) -> QuerySet[Portrait]:
     """The user's own portraits among the ids posted; anyone else's ids are silently ignored."""
-    clean = {int(value) for value in ids if str(value).isdigit()}
+    clean = {pk for pk in map(parse_id, ids) if pk is not None}
     clean = set(sorted(clean)[: settings.GALLERY_BULK_LIMIT])
     return Portrait.objects.filter(owner=user, pk__in=clean)
 

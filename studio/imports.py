@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import vocabulary as v
+from .access import parse_id
 from .models import Character, Portrait, Visibility
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -336,10 +337,10 @@ def _clean_id(raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    # isdigit() alone accepts "¹" and other Unicode digits that int() refuses.
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    pk = parse_id(text)
+    if pk is None:
         raise _CellProblem(f"“{text}” is not a character id (a whole number).")
-    return int(text)
+    return pk
 
 
 def _clean_text(raw: str) -> str:

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from ..access import get_owned_or_404
+from ..access import get_owned_or_404, parse_id
 from ..forms import GeneratorForm
 from ..generation import (
     GenerationInputError,
@@ -166,7 +166,7 @@ def _validate_rows(rows: list[QuickRow], limit: int, where: str) -> list[JobSpec
     return specs
 
 
-def _remix_initial(request: HttpRequest, pk: str) -> tuple[QuickRow, dict[str, Any]]:
+def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, Any]]:
     """Prefill from a portrait: its PNG's text chunks when it has an image, else its record."""
     portrait = get_owned_or_404(request, Portrait, pk=pk)
     values = {
@@ -192,8 +192,9 @@ def quick_generate(request: HttpRequest) -> HttpResponse:
     batch = None
     if request.method == "GET":
         rows, initial = [QuickRow()], {}
-        if request.GET.get("remix", "").isdigit():
-            row, initial = _remix_initial(request, request.GET["remix"])
+        remix = parse_id(request.GET.get("remix", ""))
+        if remix is not None:
+            row, initial = _remix_initial(request, remix)
             rows = [row]
         generator = GeneratorForm(initial=initial, per_row=True)
         if initial and generator.backend.name != initial.get("provider"):
@@ -208,8 +209,8 @@ def quick_generate(request: HttpRequest) -> HttpResponse:
                 messages.warning(request, f"One batch takes at most {settings.QUICK_MAX_PROMPTS} prompts.")
             return _quick_page(request, generator, rows, None, partial="rows")
         if "_remove" in request.POST:
-            index = int(request.POST["_remove"]) if request.POST["_remove"].isdigit() else -1
-            if 0 <= index < len(rows):
+            index = parse_id(request.POST["_remove"])
+            if index is not None and index < len(rows):
                 del rows[index]
             return _quick_page(request, generator, rows or [QuickRow(autofocus=True)], None, partial="rows")
         batch, rows = _queue_quick(request, generator, rows)

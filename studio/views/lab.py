@@ -16,7 +16,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_POST
 
 from studio import lab, patterns
-from studio.access import get_owned_or_404
+from studio.access import get_owned_or_404, parse_id
 from studio.forms import PatternForm, StyleForm, StyleGenerateForm, StyleInterpolateForm, StyleTrainForm
 from studio.lab import styles
 from studio.models import Portrait, Style, StyleImage, StyleModel
@@ -138,7 +138,7 @@ def style_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def style_add_portraits(request: HttpRequest, pk: int) -> HttpResponse:
     style = get_owned_or_404(request, Style, pk=pk)
-    ids = [int(value) for value in request.POST.getlist("portrait") if value.isascii() and value.isdigit()]
+    ids = [pk for pk in map(parse_id, request.POST.getlist("portrait")) if pk is not None]
     portraits = Portrait.objects.filter(owner=request.user, pk__in=ids)
     try:
         if not ids:
@@ -286,25 +286,21 @@ def style_interpolate(request: HttpRequest, pk: int) -> HttpResponse:
 def style_interpolate_save(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_owned_or_404(request, StyleModel.objects.select_related("style"), pk=pk)
     form = StyleInterpolateForm(request.POST)
-    index = request.POST.get("index", "")
+    index = parse_id(request.POST.get("index", ""))
     try:
-        if (
-            not form.is_valid()
-            or not (index.isascii() and index.isdigit())
-            or int(index) >= form.cleaned_data["steps"]
-        ):
+        if not form.is_valid() or index is None or index >= form.cleaned_data["steps"]:
             raise styles.StyleError("That interpolation step does not exist.")
         start, end = _interpolation_sources(request, run, form)
         latents = styles.interpolation_latents(
             styles.latent_of(start), styles.latent_of(end), form.cleaned_data["steps"]
         )
-        latent = latents[int(index)]
+        latent = latents[index]
         png = styles.decode_png(run, latent[None, :])[0]
     except (lab.LabUnavailableError, styles.StyleError) as error:
         messages.error(request, str(error))
         return redirect(run)
-    portrait = styles.save_artwork(run, latent, png, interpolated_from=[start.pk, end.pk], step=int(index))
-    messages.success(request, f"Saved step {int(index) + 1} as a new artwork.")
+    portrait = styles.save_artwork(run, latent, png, interpolated_from=[start.pk, end.pk], step=index)
+    messages.success(request, f"Saved step {index + 1} as a new artwork.")
     if request.htmx:
         return HttpResponse(status=204)
     return redirect(portrait)
