@@ -37,6 +37,10 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
+    # Bumped whenever one of the user's characters is added, renamed or deleted: the character lists that
+    # filters show are cached under it (studio.galleries.character_choices), so a page that already loads
+    # the user row needs no query to know whether its cached list is current.
+    characters_version = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -49,6 +53,11 @@ class User(AbstractUser):
     @property
     def short_name(self) -> str:
         return self.display_name or self.email.split("@", 1)[0]
+
+    @classmethod
+    def characters_changed(cls, user_id: int) -> None:
+        """Mark the user's character list as changed (see characters_version)."""
+        cls.objects.filter(pk=user_id).update(characters_version=models.F("characters_version") + 1)
 
 
 class ApiToken(models.Model):

@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest
@@ -26,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from .access import parse_id
-from .models import Favourite, Like, Portrait
+from .models import Character, Favourite, Like, Portrait
 
 PAGE_SIZE = 24
 
@@ -194,6 +195,21 @@ def gallery_queryset(scope: str, user: Any, filters: Filters) -> QuerySet[Portra
         if filters.liked or filters.favourites:
             portraits = portraits.none()
     return portraits.select_related("character").order_by("-created_at", "-id")
+
+
+def character_choices(user: Any) -> list[tuple[int, str]]:
+    """(id, name) of the user's characters, by name, for the character filter.
+
+    Cached under the user's characters_version, which every add, rename and delete bumps: the user row is
+    loaded by every request anyway, so a current list costs no query, and a stale one is never read (the
+    key changes), even from a per-process cache.
+    """
+    key = f"gallery:characters:{user.pk}:{user.characters_version}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = list(Character.objects.filter(owner=user).order_by("name", "id").values_list("id", "name"))
+        cache.set(key, choices, timeout=24 * 3600)
+    return choices
 
 
 @dataclass

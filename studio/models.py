@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
@@ -55,6 +56,7 @@ class Character(models.Model):
     PROMPT_FIELDS: tuple[str, ...] = (*vocabulary.NAMES, "distinguishing_features", "negative_prompt")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
         loaded = getattr(self, "_loaded_prompt_state", None)
         if loaded is not None and loaded != self.prompt_state():
             self.version += 1
@@ -66,6 +68,10 @@ class Character(models.Model):
         if getattr(self, "_loaded_visibility", self.visibility) != self.visibility:
             Portrait.sync_public_flags(Portrait.objects.filter(character=self))
         self._loaded_visibility = self.visibility
+        # A name we did not load may have changed: count it as a change of the owner's character list.
+        if adding or getattr(self, "_loaded_name", None) != self.name:
+            get_user_model().characters_changed(self.owner_id)
+        self._loaded_name = self.name
 
     def get_absolute_url(self) -> str:
         return reverse("studio:character_detail", args=[self.pk])
@@ -78,6 +84,8 @@ class Character(models.Model):
         instance._loaded_prompt_state = instance.prompt_state() if loaded_all else None
         if "visibility" in field_names:
             instance._loaded_visibility = instance.visibility
+        if "name" in field_names:
+            instance._loaded_name = instance.name
         return instance
 
     def prompt_state(self) -> tuple[Any, ...]:
@@ -544,6 +552,11 @@ class Favourite(models.Model):
 # Files under this folder are shared by many rows (seeded benchmark and demo portraits) and never deleted
 # with one of them.
 SHARED_FILES_PREFIX = "portraits/shared/"
+
+
+@receiver(post_delete, sender=Character)
+def _character_list_changed(sender: type[Character], instance: Character, **kwargs: Any) -> None:
+    get_user_model().characters_changed(instance.owner_id)
 
 
 @receiver(post_delete, sender=Portrait)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from studio.models import Portrait
-from studio.tests.factories import CharacterFactory, PortraitFactory
+from studio.tests.factories import CharacterFactory, PortraitFactory, UserFactory
 from studio.tests.test_galleries import make_portraits, png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +330,41 @@ def test_the_navigation_links_the_galleries(logged_in_client, user):
         assert f">{name}</a>" in response.text
     logged_in_client.logout()
     assert ">Community</a>" in logged_in_client.get("/").text
+
+
+def character_options(html: str) -> list[str]:
+    select = re.search(r'<select[^>]*id="gallery-character".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select)
+
+
+def test_the_full_page_needs_three_queries_once_the_character_list_is_known(logged_in_client, user):
+    make_portraits(user, 5, status="succeeded")
+    PortraitFactory(owner=user, character=None, provider="patterns", model="mandala", status="succeeded")
+    url = reverse("studio:my_gallery")
+    logged_in_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = logged_in_client.get(url)
+    assert len(queries) == 3, [q["sql"] for q in queries]  # session, user, one portraits query
+    assert len(card_ids(response.text)) == 6
+    assert "Pattern: mandala" in response.text  # a card without a character names how it was made
+
+
+def test_the_character_filter_follows_adds_renames_and_deletes_at_once(logged_in_client, user):
+    from studio.imports import commit
+
+    CharacterFactory(owner=user, name="Ann")
+    url = reverse("studio:my_gallery")
+    assert character_options(logged_in_client.get(url).text) == ["Ann"]
+    bob = CharacterFactory(owner=user, name="Bob")
+    CharacterFactory(owner=UserFactory(), name="Not mine")
+    assert character_options(logged_in_client.get(url).text) == ["Ann", "Bob"]
+    bob.name = "Abe"
+    bob.save()
+    assert character_options(logged_in_client.get(url).text) == ["Abe", "Ann"]
+    bob.delete()
+    assert character_options(logged_in_client.get(url).text) == ["Ann"]
+    commit(b"name\nCleo\n", user)  # imports write with raw SQL
+    assert character_options(logged_in_client.get(url).text) == ["Ann", "Cleo"]
+    ann = user.characters.get(name="Ann")
+    commit(f"id,name\n{ann.pk},Anna\n".encode(), user)
+    assert character_options(logged_in_client.get(url).text) == ["Anna", "Cleo"]

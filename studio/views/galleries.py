@@ -30,6 +30,8 @@ CARD_FIELDS = (
     "character__id",
     "character__name",
     "seed",
+    "provider",  # with model: how a portrait without a character was made (Portrait.method_label)
+    "model",
     "status",
     "thumbnail",
     "width",
@@ -102,10 +104,7 @@ def _gallery(
         context.update(
             providers=_provider_options(),
             statuses=Portrait.Status.choices,
-            # Lazy: evaluated only by the full page's filter form, never by a scroll page.
-            characters=Character.objects.filter(owner=request.user).only("id", "name").order_by("name")
-            if scope == Scope.MINE
-            else (),
+            characters=galleries.character_choices(request.user) if scope == Scope.MINE else (),
         )
         for error in filters.errors:
             messages.warning(request, f"Ignored a filter. {error}")
