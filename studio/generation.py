@@ -226,8 +226,7 @@ def queue_jobs(
                 for spec in specs
             ]
         )
-        for portrait in portraits:
-            _enqueue(portrait)
+        _enqueue_all(portraits)
     logger.info(
         "generation.queued",
         extra={
@@ -277,7 +276,38 @@ def queue_character_portrait(
     return queue_character_portraits(character, options, seed=seed)[0]
 
 
+def _tasks_share_the_database() -> bool:
+    from django_tasks_db.backend import DatabaseBackend
+
+    from .tasks import generate_portrait
+
+    return isinstance(generate_portrait.get_backend(), DatabaseBackend)
+
+
+def _enqueue_all(portraits: list[Portrait]) -> None:
+    """Hand the jobs to the worker.
+
+    With the database backend the task rows are written in the caller's transaction: they commit (or roll
+    back) with the portraits, in one commit for the whole batch, where enqueueing after the commit cost
+    two commits per job (~4 ms each on PostgreSQL with synchronous commit: 1.6 s for 200 jobs). Any other
+    backend (RQ) hands the job to a worker at once, so it is sent only after the portraits are committed.
+    """
+    from .tasks import generate_portrait
+
+    if not _tasks_share_the_database():
+        for portrait in portraits:
+            _enqueue_after_commit(portrait)
+        return
+    for portrait in portraits:
+        portrait.task_id = str(generate_portrait.enqueue(portrait.pk).id)
+    Portrait.objects.bulk_update(portraits, ["task_id"], batch_size=500)
+
+
 def _enqueue(portrait: Portrait) -> None:
+    _enqueue_all([portrait])
+
+
+def _enqueue_after_commit(portrait: Portrait) -> None:
     from .tasks import generate_portrait
 
     def send() -> None:
@@ -462,14 +492,18 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
             {"attempt": portrait.attempts, "outcome": "lease expired", "at": now.isoformat()},
         ]
         if is_free(portrait.provider):
-            if still_expired.update(
-                status=Portrait.Status.QUEUED,
-                claim_token="",
-                lease_expires_at=None,
-                started_at=None,
-                history=history,
-            ):
-                _enqueue(portrait)
+            # One transaction: a job is never left queued without a task to run it.
+            with transaction.atomic():
+                requeued = still_expired.update(
+                    status=Portrait.Status.QUEUED,
+                    claim_token="",
+                    lease_expires_at=None,
+                    started_at=None,
+                    history=history,
+                )
+                if requeued:
+                    _enqueue(portrait)
+            if requeued:
                 recovery.requeued.append(portrait.pk)
         elif still_expired.update(
             status=Portrait.Status.FAILED,

@@ -219,3 +219,26 @@ def test_the_cli_recovers_expired_jobs(user):
     call_command("studio", "recover-jobs", stdout=out)
     assert "Re-queued 1 job(s)" in out.getvalue()
     assert Portrait.objects.get(pk=portrait.pk).status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_and_its_tasks_are_committed_together(user):
+    from django.core.management import call_command
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    specs = [JobSpec(f"prompt {n}", seed=n) for n in range(3)]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue_jobs(user, specs, JobOptions("local", size="64x64"))
+        raise RuntimeError("the request failed after queueing")
+    assert not Portrait.objects.exists() and not DBTaskResult.objects.exists()
+
+    with transaction.atomic():
+        portraits = queue_jobs(user, specs, JobOptions("local", size="64x64"))
+        # Written in the same transaction, not after it: one commit for the batch.
+        assert DBTaskResult.objects.filter(pk__in=[p.task_id for p in portraits]).count() == 3
+    tasks = {str(task.pk): task.args_kwargs["args"] for task in DBTaskResult.objects.all()}
+    assert {p.task_id: [p.pk] for p in Portrait.objects.all()} == tasks and len(tasks) == 3
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    assert sorted(Portrait.objects.values_list("status", flat=True)) == ["succeeded"] * 3
+    assert {p.pk for p in portraits} == set(Portrait.objects.values_list("pk", flat=True))
