@@ -242,3 +242,29 @@ def test_a_batch_and_its_tasks_are_committed_together(user):
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     assert sorted(Portrait.objects.values_list("status", flat=True)) == ["succeeded"] * 3
     assert {p.pk for p in portraits} == set(Portrait.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+def test_only_the_task_rows_bookkeeping_skips_the_wait_for_the_disk(user):
+    """django-tasks' claim and finish of its own row commit asynchronously; the portraits never do."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        [portrait] = queue_jobs(user, [JobSpec("a lighthouse")], JobOptions("local", size="64x64"))
+        assert synchronous_commit() == "on"  # the new jobs and their task rows commit durably
+    task_row = DBTaskResult.objects.get(pk=portrait.task_id)
+    with transaction.atomic():
+        task_row.claim("worker-1")
+        assert synchronous_commit() == "off"  # for this transaction only
+    assert synchronous_commit() == "on"
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    task_row.set_successful("succeeded")
+    assert synchronous_commit() == "on"  # put back after the autocommitted update
+    assert DBTaskResult.objects.get(pk=task_row.pk).status == "SUCCESSFUL"
