@@ -480,7 +480,7 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
     now = now or timezone.now()
     recovery = Recovery()
     expired = Portrait.objects.filter(status=Portrait.Status.RUNNING, lease_expires_at__lt=now)
-    for portrait in expired.only("pk", "provider", "model", "claim_token", "attempts", "history"):
+    for portrait in expired.only("pk", "provider", "model", "claim_token", "attempts", "history", "task_id"):
         still_expired = Portrait.objects.filter(
             pk=portrait.pk,
             status=Portrait.Status.RUNNING,
@@ -491,35 +491,56 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
             *portrait.history,
             {"attempt": portrait.attempts, "outcome": "lease expired", "at": now.isoformat()},
         ]
-        if is_free(portrait.provider):
-            # One transaction: a job is never left queued without a task to run it.
-            with transaction.atomic():
-                requeued = still_expired.update(
+        free = is_free(portrait.provider)
+        # One transaction: a requeued job always has a task to run it, and the dead worker's task row is
+        # closed only when the job really was recovered.
+        with transaction.atomic():
+            if free:
+                recovered = still_expired.update(
                     status=Portrait.Status.QUEUED,
                     claim_token="",
                     lease_expires_at=None,
                     started_at=None,
                     history=history,
                 )
-                if requeued:
+            else:
+                recovered = still_expired.update(
+                    status=Portrait.Status.FAILED,
+                    error_kind=Portrait.INTERRUPTED,
+                    error_message=interrupted_message(portrait.provider),
+                    finished_at=now,
+                    lease_expires_at=None,
+                    history=history,
+                )
+            if recovered:
+                _close_lost_task_row(portrait.task_id, now)
+                if free:
                     _enqueue(portrait)
-            if requeued:
-                recovery.requeued.append(portrait.pk)
-        elif still_expired.update(
-            status=Portrait.Status.FAILED,
-            error_kind=Portrait.INTERRUPTED,
-            error_message=interrupted_message(portrait.provider),
-            finished_at=now,
-            lease_expires_at=None,
-            history=history,
-        ):
-            recovery.interrupted.append(portrait.pk)
+        if recovered:
+            (recovery.requeued if free else recovery.interrupted).append(portrait.pk)
     if recovery.requeued or recovery.interrupted:
         logger.warning(
             "generation.recovered",
             extra={"requeued_ids": recovery.requeued, "interrupted_ids": recovery.interrupted},
         )
     return recovery
+
+
+LOST_TASK_MESSAGE = "The worker running this task stopped; the portrait job was recovered (see its history)."
+
+
+def _close_lost_task_row(task_id: str, now: Any) -> None:
+    """Mark the dead worker's task row failed, so the task list never shows it running for ever."""
+    if not task_id or not _tasks_share_the_database():
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
+        status="FAILED",
+        finished_at=now,
+        exception_class_path="studio.generation.WorkerLost",
+        traceback=LOST_TASK_MESSAGE,
+    )
 
 
 def interrupted_message(provider: str) -> str:

@@ -58,13 +58,20 @@ def test_it_checks_every_prompt_length_before_queueing_anything(user):
 
 
 def test_a_worker_that_died_mid_job_has_its_free_job_picked_up_again(user):
+    from django_tasks_db.models import DBTaskResult
+
     portrait = queue_character_portraits(CharacterFactory(owner=user))[0]
+    lost_task = DBTaskResult.objects.get(pk=portrait.task_id)
+    lost_task.claim("worker-that-dies")
     assert portrait.mark_running() is not None  # the worker claimed it, then died
     assert recover_expired_jobs().requeued == []  # the lease has not expired yet
     _expire(portrait)
     assert recover_expired_jobs().requeued == [portrait.pk]
     portrait.refresh_from_db()
     assert portrait.status == "queued"
+    lost_task.refresh_from_db()
+    assert lost_task.status == "FAILED" and "worker running this task stopped" in lost_task.traceback
+    assert DBTaskResult.objects.get(pk=portrait.task_id).status == "READY"  # a new task runs it again
     assert run_portrait_job(portrait.pk) == "succeeded"
     portrait.refresh_from_db()
     assert portrait.attempts == 2
@@ -72,10 +79,15 @@ def test_a_worker_that_died_mid_job_has_its_free_job_picked_up_again(user):
 
 
 def test_a_lost_paid_job_is_failed_as_interrupted_rather_than_billed_twice(user, fake_openai):
+    from django_tasks_db.models import DBTaskResult
+
     portrait = queue_jobs(user, [JobSpec("a fox")], JobOptions("openai"))[0]
+    DBTaskResult.objects.get(pk=portrait.task_id).claim("worker-that-dies")
     portrait.mark_running()
     _expire(portrait)
     assert recover_expired_jobs().interrupted == [portrait.pk]
+    assert DBTaskResult.objects.get(pk=portrait.task_id).status == "FAILED"
+    assert not DBTaskResult.objects.filter(status="READY").exists()  # never sent again by itself
     portrait.refresh_from_db()
     assert portrait.status == "failed"
     assert portrait.error_kind == "interrupted"
