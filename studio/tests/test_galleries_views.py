@@ -187,6 +187,22 @@ def test_liking_updates_the_count_in_place(logged_in_client, user, other_user, h
     assert '<span class="like-count">0</span>' in response.text
 
 
+def test_like_and_favourite_buttons_work_without_javascript(logged_in_client, user, other_user):
+    portrait = painted(other_user, visibility="public")
+    gallery = reverse("studio:community_gallery")
+    page = logged_in_client.get(gallery).text
+    like_url = reverse("studio:portrait_like", args=[portrait.pk])
+    # Each button submits the page's one card-actions form (CSRF token, way back) to its own URL.
+    assert f'form="card-actions" formaction="{like_url}"' in page
+    form = re.search(r'<form id="card-actions" method="post"[^>]*>(.*?)</form>', page).group(1)
+    assert 'name="csrfmiddlewaretoken"' in form and f'name="next" value="{gallery}"' in form
+    response = logged_in_client.post(like_url, {"next": gallery})
+    assert response.status_code == 302 and response["Location"] == gallery
+    assert 'aria-pressed="true"' in logged_in_client.get(gallery).text
+    lightbox = logged_in_client.get(reverse("studio:community_portrait", args=[portrait.pk])).text
+    assert '<form id="card-actions"' in lightbox and f'formaction="{like_url}"' in lightbox
+
+
 def test_it_liked_by_me_and_favourites_filters(logged_in_client, user):
     liked, starred, plain = (painted(user) for _ in range(3))
     logged_in_client.post(reverse("studio:portrait_like", args=[liked.pk]))

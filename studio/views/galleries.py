@@ -62,6 +62,7 @@ def attach_urls(portraits: list[Portrait], *, own: bool, query: str = "") -> Non
         for attribute, (prefix, suffix) in parts.items():
             setattr(portrait, attribute, f"{prefix}{portrait.pk}{suffix}")
         portrait.detail_url += detail_suffix
+        portrait.title = portrait.character.name if portrait.character_id else portrait.method_label
 
 
 def _provider_options() -> list[tuple[str, str]]:
