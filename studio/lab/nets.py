@@ -23,13 +23,18 @@ class NetConfig:
     method: str = "vae"  # "vae" or "dcgan"
     image_size: int = 64
     latent_dim: int = 32
-    width: int = 32  # channels of the first conv layer; doubled per layer, capped at 8 x width
+    width: int = 24  # channels of the first conv layer; doubled per layer, capped at 8 x width
+    # "upsample": nearest-neighbour doubling then a 3x3 conv, free of the checkerboard that strided
+    # transposed convs paint (bilinear doubling blurs more); "transpose" is what older weights files hold.
+    decoder: str = "upsample"
 
     def __post_init__(self) -> None:
         if self.image_size not in SIZES:
             raise ValueError(f"image_size must be one of {SIZES}")
         if self.method not in ("vae", "dcgan"):
             raise ValueError("method must be vae or dcgan")
+        if self.decoder not in ("upsample", "transpose"):
+            raise ValueError("decoder must be upsample or transpose")
 
     @property
     def levels(self) -> int:
@@ -61,7 +66,13 @@ def _up(config: NetConfig) -> tuple[nn.Linear, nn.Sequential, int]:
     for index, current in enumerate(channels):
         last = index == len(channels) - 1
         following = 3 if last else channels[index + 1]
-        layers.append(nn.ConvTranspose2d(current, following, 4, 2, 1))
+        if config.decoder == "upsample":
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(current, following, 3, 1, 1),
+            ]
+        else:
+            layers.append(nn.ConvTranspose2d(current, following, 4, 2, 1))
         if not last:
             layers += [nn.BatchNorm2d(following), nn.ReLU(inplace=True)]
     layers.append(nn.Sigmoid())
@@ -91,12 +102,25 @@ class VAE(nn.Module):
         return self.decode(latent), mu, logvar
 
 
-def vae_loss(images: torch.Tensor, reconstruction: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor):
-    """Per-image binary cross-entropy plus the KL divergence to the unit Gaussian."""
+# The decoder is read as a Gaussian with this standard deviation per pixel: the squared error is weighed
+# against the KL term as if pixels were known to about +-0.1. Binary cross-entropy weighs it like a deviation
+# of ~0.4, so the KL term wins and every image decodes to the blurry average (posterior collapse).
+PIXEL_SIGMA = 0.1
+
+
+def vae_loss(
+    images: torch.Tensor,
+    reconstruction: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    beta: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, reconstruction term, KL term) per image: Gaussian reconstruction error plus beta x KL."""
     count = images.shape[0]
-    recon = functional.binary_cross_entropy(reconstruction, images, reduction="sum") / count
+    recon = functional.mse_loss(reconstruction, images, reduction="sum") / (2 * PIXEL_SIGMA**2) / count
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / count
-    return recon + kl
+    return recon + beta * kl, recon, kl
 
 
 class Generator(nn.Module):
@@ -132,9 +156,40 @@ class StyleNet(nn.Module):
         else:
             self.generator = Generator(config)
             self.discriminator = Discriminator(config)
+        # Where new latents are drawn: mean + scale @ noise. The unit Gaussian for a DCGAN; for a VAE, a
+        # Gaussian fitted to the training images' codes after training (fit_latent_prior), since with a few
+        # dozen images those codes fill only part of the unit Gaussian and the rest decodes to mud.
+        self.register_buffer("latent_mean", torch.zeros(config.latent_dim))
+        self.register_buffer("latent_scale", torch.eye(config.latent_dim))
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         return self.vae.decode(latent) if self.config.method == "vae" else self.generator(latent)
+
+    def latents_from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Latents for (N, latent_dim) standard normal noise (scaled by the caller's creativity)."""
+        mean, scale = self.latent_mean.cpu(), self.latent_scale.cpu()
+        return mean + noise.float().cpu() @ scale.T
+
+    @torch.no_grad()
+    def fit_latent_prior(self, images: torch.Tensor, batch_size: int = 64) -> None:
+        """Fit latent_mean/latent_scale to the VAE's posterior over images (and their mirror images)."""
+        self.eval()
+        device = self.latent_mean.device
+        mus, variances = [], []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size].to(device).float()
+            for view in (batch, batch.flip(3)):
+                mu, logvar = self.vae.encode(view)
+                mus.append(mu)
+                variances.append(logvar.exp())
+        mu, variance = torch.cat(mus).double(), torch.cat(variances).double()
+        # The aggregate posterior's covariance: the spread of the codes plus each code's own variance.
+        spread = torch.cov(mu.T) if len(mu) > 1 else torch.zeros(len(mu[0]), len(mu[0]), device=device)
+        covariance = spread + torch.diag(variance.mean(0))
+        eye = torch.eye(len(covariance), dtype=covariance.dtype, device=device)
+        scale = torch.linalg.cholesky(covariance + 1e-6 * eye)
+        self.latent_mean.copy_(mu.mean(0).float())
+        self.latent_scale.copy_(scale.float())
 
 
 def pick_device() -> torch.device:
@@ -151,10 +206,24 @@ def save_bytes(net: StyleNet, metadata: dict[str, Any] | None = None) -> bytes:
 def load_bytes(data: bytes, device: torch.device | None = None) -> tuple[StyleNet, dict[str, Any]]:
     # weights_only: a weights file never runs code when it is read.
     payload = torch.load(io.BytesIO(data), map_location=device or "cpu", weights_only=True)
-    net = StyleNet(NetConfig(**payload["config"]))
-    net.load_state_dict(payload["state"])
+    # Files written before the upsampling decoder and the fitted latent prior still load, as they were.
+    config = NetConfig(**{"decoder": "transpose", **payload["config"]})
+    net = StyleNet(config)
+    state = dict(payload["state"])
+    state.setdefault("latent_mean", torch.zeros(config.latent_dim))
+    state.setdefault("latent_scale", torch.eye(config.latent_dim))
+    net.load_state_dict(state)
     net.to(device or "cpu").eval()
     return net, payload.get("metadata", {})
+
+
+@torch.no_grad()
+def reconstruct(net: StyleNet, images: torch.Tensor) -> torch.Tensor:
+    """A VAE's decoding of each image's code (the posterior mean), on the CPU."""
+    net.eval()
+    device = next(net.parameters()).device
+    mu, _logvar = net.vae.encode(images.to(device).float())
+    return net.vae.decode(mu).cpu()
 
 
 @torch.no_grad()

@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from studio import lab
 from studio.models import Portrait, Style, StyleImage, StyleModel
 
-from . import LabUnavailableError, available
+from . import LabUnavailableError, available, samples_per_epoch
 
 if TYPE_CHECKING:
     from .nets import StyleNet
@@ -119,6 +120,36 @@ def load_training_images(style: Style, size: int) -> np.ndarray:
 
 
 # Training.
+
+# Seconds to push one image through a network and back during training on 2 busy CPU cores (measured on
+# the reference machine, with headroom for a shared one); a CUDA GPU is counted GPU_SPEEDUP times faster.
+CPU_SECONDS_PER_SAMPLE = {
+    "vae": {32: 0.003, 64: 0.008, 128: 0.033},
+    "dcgan": {32: 0.0035, 64: 0.01, 128: 0.043},
+}
+GPU_SPEEDUP = 20
+
+
+def default_image_size() -> int:
+    """128 pixels where a GPU trains in seconds; 64 on a CPU, where 128 takes about four times as long."""
+    return 128 if lab.gpu_present() else 64
+
+
+def estimate_training_seconds(*, method: str, image_size: int, image_count: int, epochs: int) -> float:
+    per_sample = CPU_SECONDS_PER_SAMPLE.get(method, CPU_SECONDS_PER_SAMPLE["vae"]).get(image_size, 0.05)
+    if lab.gpu_present():
+        per_sample /= GPU_SPEEDUP
+    return per_sample * samples_per_epoch(max(image_count, MIN_IMAGES)) * epochs
+
+
+def describe_duration(seconds: float) -> str:
+    """A rough duration for people: "under a minute", "about 3 minutes", "about 1.5 hours"."""
+    if seconds < 50:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"about {seconds / 3600:.1f} hours"
 
 
 def start_training(style: Style, *, method: str, image_size: int, epochs: int, seed: int = 0) -> StyleModel:
@@ -238,8 +269,13 @@ def decode_png(run: StyleModel, latents: np.ndarray) -> list[bytes]:
     return result
 
 
-def sample_latents(count: int, creativity: float, seed: int) -> np.ndarray:
-    return (np.random.default_rng(seed).standard_normal((count, LATENT_DIM)) * creativity).astype(np.float32)
+def sample_latents(run: StyleModel, count: int, creativity: float, seed: int) -> np.ndarray:
+    """count latents drawn where the model's images live; creativity scales their spread around the mean."""
+    import torch
+
+    noise = np.random.default_rng(seed).standard_normal((count, LATENT_DIM)) * creativity
+    latents = load_net(run).latents_from_noise(torch.from_numpy(noise.astype(np.float32)))
+    return latents.numpy().astype(np.float32)
 
 
 def save_artwork(run: StyleModel, latent: Sequence[float], png: bytes, **extra: Any) -> Portrait:
@@ -269,7 +305,7 @@ def save_artwork(run: StyleModel, latent: Sequence[float], png: bytes, **extra: 
 
 
 def generate(run: StyleModel, *, count: int, creativity: float, seed: int) -> list[Portrait]:
-    latents = sample_latents(count, creativity, seed)
+    latents = sample_latents(run, count, creativity, seed)
     pngs = decode_png(run, latents)
     return [
         save_artwork(run, latent, png, creativity=creativity, seed=seed + index)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from studio.lab import styles  # noqa: E402
-from studio.lab.nets import NetConfig, StyleNet, decode, load_bytes, save_bytes  # noqa: E402
+from studio.lab.nets import NetConfig, StyleNet, decode, load_bytes, reconstruct, save_bytes  # noqa: E402
 from studio.lab.training import TrainingCancelledError, train  # noqa: E402
 
 
@@ -110,3 +112,71 @@ def test_it_interpolates_from_one_latent_exactly_to_the_other() -> None:
     assert torch.allclose(strip[0], decode(net, torch.from_numpy(start[None]))[0], atol=1e-5)
     assert torch.allclose(strip[-1], decode(net, torch.from_numpy(end[None]))[0], atol=1e-5)
     assert not torch.equal(strip[2], strip[0])
+
+
+def distinct_images(size: int = 16) -> torch.Tensor:
+    """Six images that differ everywhere: each its own background, with a block of another colour."""
+    colours = [
+        (0.9, 0.1, 0.1),
+        (0.1, 0.8, 0.2),
+        (0.1, 0.2, 0.9),
+        (0.9, 0.9, 0.1),
+        (0.9, 0.2, 0.9),
+        (0.1, 0.9, 0.9),
+    ]
+    images = np.zeros((len(colours), 3, size, size), np.float32)
+    for index, colour in enumerate(colours):
+        images[index] = np.asarray(colour, np.float32)[:, None, None]
+        top, left = (index % 3) * size // 4, (index // 3) * size // 2
+        images[index, :, top : top + size // 2, left : left + size // 2] = 1 - images[index, :, :1, :1]
+    return torch.from_numpy(images)
+
+
+def per_image_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return ((a - b) ** 2).mean(dim=(1, 2, 3))
+
+
+@pytest.fixture(scope="module")
+def distinct_vae():
+    """A VAE trained briefly (about a second) on six distinct images; the pre-fix training collapsed it."""
+    config = NetConfig(method="vae", image_size=16, latent_dim=8, width=16)
+    return train(distinct_images(), config, epochs=8, seed=0, device=torch.device("cpu")).net
+
+
+def test_it_learns_each_image_rather_than_the_average_one(distinct_vae) -> None:
+    images = distinct_images()
+
+    reconstructions = reconstruct(distinct_vae, images)
+
+    own = per_image_mse(reconstructions, images)
+    mean_image = images.mean(0, keepdim=True).expand_as(images)
+    # A collapsed VAE decodes every image to about the mean image; this one draws each image back.
+    assert torch.all(own < per_image_mse(reconstructions, mean_image))
+    assert own.mean() < 0.5 * per_image_mse(mean_image, images).mean()
+
+
+def test_it_samples_images_that_differ_from_one_another(distinct_vae) -> None:
+    images = distinct_images()
+    noise = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+
+    samples = decode(distinct_vae, distinct_vae.latents_from_noise(noise))
+
+    assert samples.std(0).mean() > 0.25 * images.std(0).mean()
+    # New latents are drawn where the training images' codes are, not from the unit Gaussian.
+    assert not torch.equal(distinct_vae.latent_scale, torch.eye(8))
+
+
+def test_it_still_loads_a_weights_file_from_before_the_fitted_prior() -> None:
+    old = StyleNet(NetConfig(method="vae", image_size=16, latent_dim=8, width=8, decoder="transpose"))
+    payload = {
+        "config": {"method": "vae", "image_size": 16, "latent_dim": 8, "width": 8},
+        "state": {k: v for k, v in old.state_dict().items() if not k.startswith("latent_")},
+        "metadata": {},
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+
+    loaded, _metadata = load_bytes(buffer.getvalue())
+
+    latent = torch.randn(2, 8)
+    assert torch.equal(decode(loaded, loaded.latents_from_noise(latent)), decode(old, latent))
