@@ -313,11 +313,22 @@ class StyleTrainForm(BootstrapForm):
     image_size = forms.TypedChoiceField(
         label="Image size",
         coerce=int,
-        choices=[(32, "32×32"), (64, "64×64"), (128, "128×128 (slow)")],
+        choices=[(32, "32×32 (a quick sketch)"), (64, "64×64"), (128, "128×128 (sharper, 4× the time)")],
         initial=64,
     )
     epochs = forms.IntegerField(label="Epochs", min_value=1, max_value=500, initial=60)
     seed = forms.IntegerField(label="Seed", min_value=0, max_value=2**31 - 1, initial=0)
+
+    def __init__(self, *args: Any, default_size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if default_size is not None:
+            self.fields["image_size"].initial = default_size
+
+    def choice(self, name: str) -> Any:
+        """The value the user picked (cleaned), or the initial one while the form is unbound or invalid."""
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data[name]
+        return self.fields[name].initial
 
 
 class StyleGenerateForm(BootstrapForm):

@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
-from studio import patterns
+from studio import lab, patterns
 from studio.lab import styles
 from studio.models import Portrait, Style, StyleModel
 
@@ -317,3 +319,67 @@ def test_it_projects_with_pca_onto_the_direction_of_most_spread() -> None:
 
     assert projected.shape == (4, 2)
     assert np.all(np.diff(np.abs(projected[:, 0] - projected[0, 0])) > 0)
+
+
+def test_it_says_how_long_training_takes_and_updates_it_as_the_form_changes(
+    logged_in_client, filled_style, htmx_headers
+) -> None:
+    pytest.importorskip("torch")
+    url = reverse("studio:style_detail", args=[filled_style.pk])
+
+    page = logged_in_client.get(url).content.decode()
+    estimate = logged_in_client.get(
+        url, {"method": "vae", "image_size": 128, "epochs": 60, "seed": 0}, **htmx_headers
+    ).content.decode()
+
+    assert '<option value="64" selected>64×64</option>' in page
+    assert "Training 60 epochs at 64×64 takes <strong>about 1 minute</strong> on this studio's CPU" in page
+    assert estimate.strip().startswith('<p class="form-text mt-0" id="train-estimate"')
+    assert "Training 60 epochs at 128×128 takes <strong>about 5 minutes</strong>" in estimate
+
+
+def test_it_trains_at_128_pixels_by_default_when_a_gpu_is_present(
+    logged_in_client, filled_style, monkeypatch
+) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.setattr(lab, "gpu_present", lambda: True)
+
+    page = logged_in_client.get(reverse("studio:style_detail", args=[filled_style.pk])).content.decode()
+
+    assert '<option value="128" selected>' in page
+    assert "Training 60 epochs at 128×128 takes <strong>under a minute</strong> on this studio's GPU" in page
+
+
+def test_it_refuses_an_image_size_the_lab_does_not_train(logged_in_client, filled_style) -> None:
+    response = logged_in_client.post(
+        reverse("studio:style_train", args=[filled_style.pk]),
+        {"method": "vae", "image_size": 96, "epochs": 2, "seed": 0},
+    )
+
+    assert response.status_code == 400
+    assert "Select a valid choice. 96 is not one of the available choices." in response.content.decode()
+    assert not StyleModel.objects.exists()
+
+
+def test_it_shows_the_time_left_from_the_runs_own_pace(logged_in_client, user, filled_style) -> None:
+    run = StyleModel.objects.create(
+        owner=user,
+        style=filled_style,
+        status=StyleModel.Status.RUNNING,
+        epoch=3,
+        epochs=10,
+        losses=[3, 2, 1.5],
+        started_at=timezone.now() - timedelta(seconds=30),
+    )
+
+    html = logged_in_client.get(run.get_absolute_url()).content.decode()
+
+    assert "Epoch 3 of 10, about 1 minute left." in html
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(20, "under a minute"), (70, "about 1 minute"), (150, "about 2 minutes"), (9000, "about 2.5 hours")],
+)
+def test_it_describes_durations_roughly(seconds, words) -> None:
+    assert styles.describe_duration(seconds) == words

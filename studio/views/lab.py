@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studio import lab, patterns
@@ -91,17 +92,38 @@ def style_create(request: HttpRequest) -> HttpResponse:
     return render(request, STYLES_TEMPLATE, _styles_context(request, form), status=400)
 
 
+def _train_form(data: Any = None) -> StyleTrainForm:
+    default_size = styles.default_image_size() if lab.available() else None
+    return StyleTrainForm(data, default_size=default_size)
+
+
+def _train_estimate(form: StyleTrainForm, image_count: int) -> dict[str, Any]:
+    method, size, epochs = form.choice("method"), form.choice("image_size"), form.choice("epochs")
+    seconds = styles.estimate_training_seconds(
+        method=method, image_size=size, image_count=image_count, epochs=epochs
+    )
+    return {
+        "duration": styles.describe_duration(seconds),
+        "size": size,
+        "epochs": epochs,
+        "device": "GPU" if lab.gpu_present() else "CPU",
+    }
+
+
 def _style_context(request: HttpRequest, style: Style, **extra: Any) -> dict[str, Any]:
     runs = style.models.all()
+    image_count = style.images.count()
+    train_form = extra.pop("train_form", None) or _train_form()
     return {
         "style": style,
         "lab_available": lab.available(),
         "images": style.images.all(),
-        "image_count": style.images.count(),
+        "image_count": image_count,
         "min_images": styles.MIN_IMAGES,
         "max_images": styles.MAX_IMAGES,
         "runs": runs,
-        "train_form": extra.pop("train_form", None) or StyleTrainForm(),
+        "train_form": train_form,
+        "train_estimate": _train_estimate(train_form, image_count),
         "portraits": Portrait.objects.filter(owner=request.user, status=Portrait.Status.SUCCEEDED)
         .exclude(provider=styles.PROVIDER)
         .select_related("character")[:60],
@@ -113,6 +135,10 @@ def _style_context(request: HttpRequest, style: Style, **extra: Any) -> dict[str
 @require_GET
 def style_detail(request: HttpRequest, pk: int) -> HttpResponse:
     style = get_owned_or_404(request, Style, pk=pk)
+    if request.htmx and "image_size" in request.GET:
+        # The train form changed: only the time estimate is redrawn.
+        context = _style_context(request, style, train_form=_train_form(request.GET))
+        return render(request, STYLE_TEMPLATE + "#train-estimate", context)
     return render(request, STYLE_TEMPLATE, _style_context(request, style))
 
 
@@ -164,7 +190,7 @@ def style_image(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def style_train(request: HttpRequest, pk: int) -> HttpResponse:
     style = get_owned_or_404(request, Style, pk=pk)
-    form = StyleTrainForm(request.POST)
+    form = _train_form(request.POST)
     if form.is_valid():
         try:
             run = styles.start_training(style, **form.cleaned_data)
@@ -179,10 +205,28 @@ def style_train(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, STYLE_TEMPLATE, _style_context(request, style, train_form=form), status=400)
 
 
+def _time_left(run: StyleModel) -> str:
+    """A rough time to the end of an active run, from its own pace once an epoch is done."""
+    if not run.is_active:
+        return ""
+    if run.epoch and run.started_at:
+        per_epoch = (timezone.now() - run.started_at).total_seconds() / run.epoch
+        seconds = per_epoch * (run.epochs - run.epoch)
+    else:
+        seconds = styles.estimate_training_seconds(
+            method=run.method,
+            image_size=run.image_size,
+            image_count=run.style.images.count(),
+            epochs=run.epochs,
+        )
+    return styles.describe_duration(seconds) + " left"
+
+
 def _run_context(request: HttpRequest, run: StyleModel, **extra: Any) -> dict[str, Any]:
     artworks = styles.artworks(run)[:48] if run.status == StyleModel.Status.SUCCEEDED else []
     return {
         "run": run,
+        "time_left": _time_left(run),
         "style": run.style,
         "lab_available": lab.available(),
         "curve": loss_curve(run.losses),
