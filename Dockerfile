@@ -1,13 +1,20 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: build wheels in one stage, run as a non-root user in a slim one.
 # `docker build --build-arg EXTRAS=s3 .` adds django-storages for S3-compatible media storage.
+# `docker build --build-arg WITH_LAB=1 .` adds the art lab's style models (PyTorch, the `lab` extra): the
+# pinned torch comes first from PyTorch's CPU wheel index (a few hundred MB; PyPI's build pulls several GB of
+# CUDA packages), then the extra's requirements, which it already satisfies. For a CUDA image, point
+# TORCH_INDEX_URL at a CUDA wheel index (e.g. https://download.pytorch.org/whl/cu128).
 FROM python:3.11-slim AS build
 ARG EXTRAS=""
+ARG WITH_LAB=0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml ./
 RUN python -m venv /venv && /venv/bin/pip install --upgrade pip
-RUN EXTRAS="$EXTRAS" python - <<'PY' > /tmp/requirements.txt
+RUN if [ "$WITH_LAB" = "1" ]; then /venv/bin/pip install --index-url "$TORCH_INDEX_URL" "torch==2.13.0"; fi
+RUN EXTRAS="$EXTRAS$( [ "$WITH_LAB" = "1" ] && echo ,lab )" python - <<'PY' > /tmp/requirements.txt
 import os, tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 requirements = list(project["dependencies"])
