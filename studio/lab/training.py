@@ -20,7 +20,8 @@ from .nets import Discriminator, NetConfig, StyleNet, pick_device, vae_loss
 VAE_BATCH_SIZE = 8
 GAN_BATCH_SIZE = 16
 # The VAE's KL weight rises from 0 to VAE_BETA over the first KL_WARMUP of the steps, so the encoder learns
-# to tell the images apart before the prior pulls their codes together; a beta below 1 keeps them apart.
+# to tell the images apart before the prior pulls their codes together. The reconstruction's pixel sigma
+# (nets.PIXEL_SIGMA) already tips the balance towards the images, so the full KL term is kept at the end.
 VAE_BETA = 1.0
 KL_WARMUP = 0.3
 VAE_LEARNING_RATE = 2e-3
