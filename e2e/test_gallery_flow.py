@@ -67,6 +67,11 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[1])
     page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
+    # Escape while the lightbox is still fading in closes it too.
+    first.locator("a[data-lightbox]").click()
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[0])
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
 
     # Bulk delete three: click one, shift-click the third.
     boxes = page.locator(".gallery-select")
