@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-app-$(SUM)
 DEV    := $(VENV)/.installed-dev-$(SUM)
+BENCH  := $(VENV)/.installed-bench-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -25,6 +26,11 @@ $(DEV): $(STAMP)
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[dev,lab]"
 	rm -f $(VENV)/.installed-dev-* && touch $(DEV)
+
+# The benchmarks add their baselines (django-import-export for bench/csv_import.py).
+$(BENCH): $(DEV)
+	$(PY) -m pip install --quiet -e ".[dev,lab,bench]"
+	rm -f $(VENV)/.installed-bench-* && touch $(BENCH)
 
 install: $(STAMP)
 
@@ -49,7 +55,7 @@ browsers: install-dev
 test: install-dev browsers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
+bench: $(BENCH)
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
 
 lint: install-dev
