@@ -29,39 +29,26 @@ def _character_deleted(sender: type[Character], instance: Character, **kwargs: A
 
 
 # A worker commits four times per job: django-tasks claims its task row and later marks it finished, and
-# the portrait is claimed (Portrait.claim, before a paid call) and then gets its image (store_image). With
-# PostgreSQL's synchronous commit each of those waits for a WAL flush (~4 ms on a small VM's disk: 16 ms
-# of a job's 20 ms overhead budget). Only the portrait's two commits guard the user's bill; the task
-# row's two can be committed asynchronously (synchronous_commit = off: the commit is acknowledged before
-# the WAL reaches the disk; a database crash within a few hundred milliseconds may forget it, never
-# corrupts anything). A forgotten claim of a task row makes a worker run the task again, and
-# Portrait.claim then refuses the job (it is no longer queued): no second paid call. A forgotten
-# "finished" leaves a finished task row looking running, as a dead worker does. Creating task rows is
-# left alone: they commit with their portraits (generation._enqueue_all).
+# the portrait is claimed (Portrait.claim, before a paid call) and then gets its image (store_image). Each
+# synchronous commit on PostgreSQL waits for a WAL flush (0.4 ms on a quiet machine here, 4 ms under
+# load). Only the portrait's commits guard the user's bill, so django-tasks' claim transaction commits
+# asynchronously (synchronous_commit = off, for that transaction only: a database crash within a few
+# hundred milliseconds may forget it, never corrupts anything). A forgotten claim makes a worker run the
+# task again, and Portrait.claim then refuses the job (it is no longer queued): no second paid call.
+# The "finished" update is a lone autocommitted statement, where SET LOCAL cannot reach, and is left
+# synchronous rather than flipping the session's setting and having to restore it.
 
 
 def _task_row_update_started(sender: type[DBTaskResult], instance: DBTaskResult, **kwargs: Any) -> None:
     if instance._state.adding or kwargs.get("update_fields") is None:
-        return
+        return  # new task rows commit with their portraits (generation._enqueue_all)
     connection = connections[kwargs["using"]]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block:  # django-tasks' claim: a transaction of its own
+    if connection.vendor == "postgresql" and connection.in_atomic_block:  # django-tasks' claim
+        with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
-        else:  # marking the row finished: one autocommitted UPDATE; put back by _task_row_updated
-            cursor.execute("SET synchronous_commit = off")
-            instance._synchronous_commit_off = True
-
-
-def _task_row_updated(sender: type[DBTaskResult], instance: DBTaskResult, **kwargs: Any) -> None:
-    if instance.__dict__.pop("_synchronous_commit_off", False):
-        with connections[kwargs["using"]].cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
 
 
 def connect() -> None:
     pre_save.connect(_task_row_update_started, sender=DBTaskResult, dispatch_uid="studio.task_row_commit")
-    post_save.connect(_task_row_updated, sender=DBTaskResult, dispatch_uid="studio.task_row_committed")
     post_save.connect(_character_saved, sender=Character, dispatch_uid="studio.character_saved")
     post_delete.connect(_character_deleted, sender=Character, dispatch_uid="studio.character_deleted")

@@ -258,8 +258,8 @@ def test_a_batch_and_its_tasks_are_committed_together(user):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
-def test_only_the_task_rows_bookkeeping_skips_the_wait_for_the_disk(user):
-    """django-tasks' claim and finish of its own row commit asynchronously; the portraits never do."""
+def test_only_the_task_rows_claim_skips_the_wait_for_the_disk(user):
+    """django-tasks' claim of its own row commits asynchronously; the portraits never do."""
     from django.db import transaction
     from django_tasks_db.models import DBTaskResult
 
@@ -278,5 +278,5 @@ def test_only_the_task_rows_bookkeeping_skips_the_wait_for_the_disk(user):
     assert synchronous_commit() == "on"
     assert run_portrait_job(portrait.pk) == "succeeded"
     task_row.set_successful("succeeded")
-    assert synchronous_commit() == "on"  # put back after the autocommitted update
+    assert synchronous_commit() == "on"
     assert DBTaskResult.objects.get(pk=task_row.pk).status == "SUCCESSFUL"

@@ -75,7 +75,9 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
                 extra = {"line": error.line} if error.line is not None else {}
                 return error_response(error.message, error.status, **extra)
 
-        # The CSRF middleware must not reject token requests; session requests are checked in `wrapped`.
+        # Exempt only for Bearer-token callers: a browser never attaches that header on its own, so a forged
+        # cross-site request cannot carry it and CSRF does not apply. Session (cookie) requests still get
+        # Django's CSRF check, in `wrapped` (_csrf_rejects); tests cover both.
         return csrf_exempt(wrapped)
 
     return decorate
