@@ -205,9 +205,18 @@ class Portrait(models.Model):
     # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
     INTERRUPTED = "interrupted"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits")
+    # No single-column indexes on owner and character: the composite gallery indexes below start with them
+    # and serve every lookup and cascade, and each extra index is one more write on every status change.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portraits", db_index=False
+    )
     character = models.ForeignKey(
-        Character, null=True, blank=True, on_delete=models.CASCADE, related_name="portraits"
+        Character,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="portraits",
+        db_index=False,
     )
     character_version = models.PositiveIntegerField(null=True, blank=True)
     prompt = models.TextField()
@@ -522,13 +531,15 @@ def read_png_metadata(data: bytes) -> dict[str, str]:
 class Like(models.Model):
     """One per user per portrait; Portrait.like_count is its denormalised count."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    # user_id leads the unique (user, portrait) index, which serves it; portrait_id has the FK's own index.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes", db_index=False
+    )
     portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="likes")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "portrait", name="unique_like_per_user")]
-        indexes = [models.Index(fields=["portrait"], name="like_portrait")]
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.portrait_id}"
@@ -537,13 +548,15 @@ class Like(models.Model):
 class Favourite(models.Model):
     """A private star: only its owner sees it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    # user_id leads the unique (user, portrait) index, which serves it; portrait_id has the FK's own index.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites", db_index=False
+    )
     portrait = models.ForeignKey(Portrait, on_delete=models.CASCADE, related_name="favourites")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "portrait", name="unique_favourite_per_user")]
-        indexes = [models.Index(fields=["portrait"], name="favourite_portrait")]
 
     def __str__(self) -> str:
         return f"{self.user_id} starred {self.portrait_id}"
