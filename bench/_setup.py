@@ -46,9 +46,26 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def budget(name: str, value: float, unit: str, limit: float, *, at_least: bool = False) -> bool:
+# The names of the budgets this process found over, for exit_code().
+_over: list[str] = []
+
+
+def budget_line(name: str, value: float, unit: str, limit: float, *, at_least: bool = False) -> str:
+    """The `budget: ...` line DESIGN.md section 4 describes; an over budget is remembered for exit_code()."""
     ok = value >= limit if at_least else value <= limit
+    if not ok:
+        _over.append(name)
     sign = ">=" if at_least else "<="
     suffix = f" {unit}" if unit else ""
-    print(f"budget: {name} = {value:.3g}{suffix} (limit {sign} {limit:g}{suffix}) {'ok' if ok else 'over'}")
-    return ok
+    return f"budget: {name} = {value:.3g}{suffix} (limit {sign} {limit:g}{suffix}) {'ok' if ok else 'over'}"
+
+
+def budget(name: str, value: float, unit: str, limit: float, *, at_least: bool = False) -> bool:
+    line = budget_line(name, value, unit, limit, at_least=at_least)
+    print(line)
+    return line.endswith(" ok")
+
+
+def exit_code() -> int:
+    """1 when any budget printed by this process was over (so `make bench` reports it), else 0."""
+    return 1 if _over else 0

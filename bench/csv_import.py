@@ -21,7 +21,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import _setup  # noqa: F401  (first: keeps bench/queue.py from shadowing the standard library's queue)
+from _setup import budget_line, exit_code  # first: keeps bench/queue.py from shadowing the stdlib's queue
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "bench" / ".scratch"
@@ -202,12 +202,6 @@ def _drop_postgres() -> None:
         connection.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
 
 
-def _line(name: str, value: float, unit: str, limit: float, at_most: bool = True) -> str:
-    ok = value <= limit if at_most else value >= limit
-    sign = "<=" if at_most else ">="
-    return f"budget: {name} = {value:.2f} {unit} (limit {sign} {limit:g} {unit}) {'ok' if ok else 'over'}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
@@ -266,18 +260,20 @@ def main() -> None:
             if "10000" in by_size:
                 ten = by_size["10000"]
                 lines.append(
-                    _line(f"csv preview 10k ({backend})", ten["preview_s"], "s", PREVIEW_10K_LIMIT_S)
+                    budget_line(f"csv preview 10k ({backend})", ten["preview_s"], "s", PREVIEW_10K_LIMIT_S)
                 )
-                lines.append(_line(f"csv commit 10k ({backend})", ten["commit_s"], "s", COMMIT_10K_LIMIT_S))
+                lines.append(
+                    budget_line(f"csv commit 10k ({backend})", ten["commit_s"], "s", COMMIT_10K_LIMIT_S)
+                )
                 if "baseline_commit_s" in ten:
                     speedup = ten["baseline_commit_s"] / ten["commit_s"]
                     lines.append(
-                        _line(
+                        budget_line(
                             f"csv speed vs django-import-export ({backend})",
                             speedup,
                             "x",
                             SPEEDUP_LIMIT,
-                            False,
+                            at_least=True,
                         )
                     )
             if "10000" in by_size and "100000" in by_size:
@@ -287,7 +283,7 @@ def main() -> None:
                     extra = by_size["100000"][f"{phase}_peak_mb"] - by_size["10000"][f"{phase}_peak_mb"]
                     per_row = max(extra, 0) * 1e6 / 90_000
                     lines.append(
-                        _line(
+                        budget_line(
                             f"csv {phase} memory per extra row 10k->100k ({backend})",
                             per_row,
                             "B",
@@ -304,3 +300,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.exit(exit_code())

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import budget, django_with_scratch_db, median
+from _setup import budget, django_with_scratch_db, exit_code, median
 
 PREVIEW_LIMIT_S = 1.0  # upload + preview partial of the large file, as the workflow's own budget
 COMMIT_LIMIT_S = 1.0  # synchronous commit at the background threshold
@@ -94,3 +94,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.exit(exit_code())

@@ -17,9 +17,10 @@ import argparse
 import importlib.util
 import io
 import random
+import sys
 import time
 
-from _setup import budget, django_with_scratch_db, median
+from _setup import budget, django_with_scratch_db, exit_code, median
 
 
 def bench_patterns() -> None:
@@ -171,3 +172,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.exit(exit_code())

@@ -6,9 +6,10 @@ python bench/preview.py [--requests 200]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from _setup import budget, django_with_scratch_db, median, percentile
+from _setup import budget, django_with_scratch_db, exit_code, median, percentile
 
 
 def main() -> None:
@@ -63,3 +64,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.exit(exit_code())

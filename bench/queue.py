@@ -26,7 +26,7 @@ import os
 import subprocess
 import time
 
-from _setup import ROOT, budget, django_with_scratch_db
+from _setup import ROOT, budget, django_with_scratch_db, exit_code
 
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/dali_bench_queue"
 LATENCY = 0.3
@@ -195,9 +195,10 @@ def main() -> None:
     if not all_ok:
         print("some jobs did not succeed", file=sys.stderr)
         sys.exit(1)
+    code = exit_code()
     if args.database_url is None and not args.no_postgres:
         if _postgres_reachable():
-            subprocess.run(
+            postgres = subprocess.run(
                 [
                     sys.executable,
                     __file__,
@@ -212,11 +213,12 @@ def main() -> None:
                     "--interval",
                     str(args.interval),
                 ],
-                check=True,
+                check=False,
             )
+            code = max(code, postgres.returncode)
         else:
             print("PostgreSQL not reachable at 127.0.0.1:5432: skipped")
-
+    sys.exit(code)
 
 if __name__ == "__main__":
     main()
