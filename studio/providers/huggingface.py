@@ -21,6 +21,8 @@ DEFAULT_BASE_URL = "https://router.huggingface.co"
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
 # A cold model answers 503 with an estimate; wait for it, but never longer than this per attempt.
 DEFAULT_MAX_LOADING_WAIT = 60.0
+# The router's words for a model hf-inference never served (a 400, unlike a retired model's 410).
+NOT_SUPPORTED = "not supported by provider"
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 NUMERIC_OPTIONS = ("num_inference_steps", "guidance_scale")
 
@@ -36,7 +38,6 @@ class HuggingFaceProvider(HTTPProvider):
     models = (
         ("black-forest-labs/FLUX.1-schnell", "FLUX.1 [schnell]"),
         ("black-forest-labs/FLUX.1-dev", "FLUX.1 [dev]"),
-        ("stabilityai/stable-diffusion-xl-base-1.0", "Stable Diffusion XL"),
     )
     sizes = (("1024x1024", "Square (1024×1024)"), ("832x1216", "Portrait (832×1216)"), ("1216x832", "Wide"))
     qualities = ()
@@ -107,7 +108,8 @@ class HuggingFaceProvider(HTTPProvider):
             # The model is loading: a wait-and-retry, as long as the estimate (capped) says.
             wait = min(float(payload.get("estimated_time") or 0), self.max_loading_wait)
             raise self.error(ErrorKind.TRANSIENT, detail, model=model, retry_after=wait, status=503)
-        raise self.status_error(response, model, detail)
+        kind = ErrorKind.MODEL_UNAVAILABLE if NOT_SUPPORTED in detail.lower() else None
+        raise self.status_error(response, model, detail, kind)
 
 
 def pixel_dimensions(size: str, default_side: int) -> tuple[int, int]:

@@ -57,7 +57,8 @@ def status_kind(status: int) -> ErrorKind:
         return ErrorKind.AUTH
     if status == 402:
         return ErrorKind.QUOTA
-    if status == 404:
+    if status in (404, 410):
+        # 410 Gone: the provider retired the model (or its endpoint) for good.
         return ErrorKind.MODEL_UNAVAILABLE
     if status == 429:
         return ErrorKind.RATE_LIMITED

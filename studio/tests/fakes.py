@@ -75,6 +75,11 @@ class Reply:
         return self.body, headers
 
 
+def dropped_connection(delay: float = 0.0) -> Reply:
+    """The server reads the request, then closes the connection without a status line."""
+    return Reply(drop=True, delay=delay)
+
+
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
@@ -224,6 +229,17 @@ def openai_error(
     )
 
 
+def openai_unverified_organization(model: str) -> Reply:
+    """What api.openai.com answers an organization that has not completed verification for a GPT Image
+    model: 403, type invalid_request_error, code and param null."""
+    return openai_error(
+        403,
+        f"Your organization must be verified to use the model `{model}`. Please go to: "
+        "https://platform.openai.com/settings/organization/general and click on Verify Organization. "
+        "If you just verified, it can take up to 15 minutes for access to propagate.",
+    )
+
+
 class FakeOpenAI(FakeServer):
     """POST /v1/images/generations and GET /v1/models, as api.openai.com answers them."""
 
@@ -291,6 +307,8 @@ class FakeStability(FakeServer):
     def __init__(self, latency: float = 0.0, api_key: str = "sk-stability-test") -> None:
         super().__init__(latency)
         self.api_key = api_key
+        # Generate endpoints served; remove one to act out Stability retiring it (404 not_found).
+        self.endpoints = {"core", "ultra", "sd3"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
@@ -298,7 +316,7 @@ class FakeStability(FakeServer):
         endpoint = request.path.rsplit("/", 1)[-1]
         if request.method != "POST" or not request.path.startswith("/v2beta/stable-image/generate/"):
             return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
-        if endpoint not in {"core", "ultra", "sd3"}:
+        if endpoint not in self.endpoints:
             return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
         form = request.form or {}
         if not form.get("prompt"):
@@ -320,18 +338,33 @@ def hf_error(status: int, error: str, headers: dict[str, str] | None = None, **e
     return Reply(status, {"error": error, **extra}, b"", headers or {})
 
 
+HF_RETIRED = "The requested model is deprecated and no longer supported by provider hf-inference"
+HF_NOT_SUPPORTED = "Model not supported by provider hf-inference"
+
+
 class FakeHuggingFace(FakeServer):
-    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out."""
+    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out.
+
+    Like the router, it answers 410 for models hf-inference has retired (SDXL base among them) and 400
+    for models it never served there.
+    """
 
     def __init__(self, latency: float = 0.0, api_key: str = "hf_test_token") -> None:
         super().__init__(latency)
         self.api_key = api_key
+        self.retired = {"stabilityai/stable-diffusion-xl-base-1.0"}
+        self.not_supported = {"runwayml/stable-diffusion-v1-5"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return hf_error(401, "Invalid credentials in Authorization header")
         if request.method != "POST" or not request.path.startswith("/hf-inference/models/"):
             return hf_error(404, "Not Found")
+        model = request.path.removeprefix("/hf-inference/models/")
+        if model in self.retired:
+            return hf_error(410, HF_RETIRED)
+        if model in self.not_supported:
+            return hf_error(400, HF_NOT_SUPPORTED)
         if not (request.json or {}).get("inputs"):
             return hf_error(400, "Input should be a valid string")
         return Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"})

@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 
 from studio.providers import ErrorKind, GenerationRequest, ProviderError, get_provider
-from studio.tests.fakes import FakeHuggingFace, Reply, hf_error, jpeg_bytes, png_bytes
+from studio.tests.fakes import (
+    HF_RETIRED,
+    FakeHuggingFace,
+    Reply,
+    dropped_connection,
+    hf_error,
+    jpeg_bytes,
+    png_bytes,
+)
+
+SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
 
 
 @pytest.fixture
@@ -168,3 +178,79 @@ def test_it_refuses_model_ids_that_are_not_owner_slash_name(provider, fake_huggi
 
     assert error.kind is ErrorKind.MODEL_UNAVAILABLE
     assert fake_huggingface.requests == []
+
+
+def test_it_reports_a_model_the_router_retired_as_unavailable_naming_it(provider, fake_huggingface) -> None:
+    error = failure(provider, model=SDXL)
+
+    assert fake_huggingface.last.path == f"/hf-inference/models/{SDXL}"
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert error.status == 410
+    assert error.message.startswith(f'The model "{SDXL}" is not available from Hugging Face')
+    assert "HUGGINGFACE_MODEL" in error.message
+    assert HF_RETIRED in error.detail
+    assert len(fake_huggingface.requests) == 1
+
+
+def test_it_reports_a_model_hf_inference_does_not_serve_as_unavailable(provider, fake_huggingface) -> None:
+    error = failure(provider, model="runwayml/stable-diffusion-v1-5")
+
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert '"runwayml/stable-diffusion-v1-5"' in error.message
+    assert len(fake_huggingface.requests) == 1
+
+
+def test_it_no_longer_offers_models_hf_inference_retired() -> None:
+    from studio.providers.huggingface import HuggingFaceProvider
+
+    offered = [value for value, _ in HuggingFaceProvider.models]
+    assert SDXL not in offered
+    assert HuggingFaceProvider.default_model_fallback == offered[0] == "black-forest-labs/FLUX.1-schnell"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        hf_error(500, "Internal Server Error"),
+        hf_error(503, "Service Unavailable"),  # no estimated_time: not a loading model
+        Reply(504, body=b"<html><h1>504 Gateway Time-out</h1></html>", headers={"Content-Type": "text/html"}),
+    ],
+)
+def test_it_retries_server_errors_without_a_loading_estimate_with_backoff(
+    provider, fake_huggingface, sleeps, reply
+) -> None:
+    fake_huggingface.push(reply)
+
+    result = provider.generate(GenerationRequest(prompt="A dwarven smith."))
+
+    assert len(fake_huggingface.requests) == 2
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 1  # base backoff, not a loading wait
+    assert result.images[0].data == png_bytes()
+
+
+def test_it_gives_up_on_repeated_server_errors_as_transient(provider, fake_huggingface, sleeps) -> None:
+    for _ in range(3):
+        fake_huggingface.push(hf_error(500, "Internal Server Error"))
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.TRANSIENT
+    assert error.status == 500
+    assert error.message == (
+        "Hugging Face did not answer in time or had a temporary fault. Try again in a few minutes."
+    )
+    assert len(fake_huggingface.requests) == 3
+
+
+def test_it_reports_a_dropped_connection_as_transient_without_repeating(
+    provider, fake_huggingface, sleeps
+) -> None:
+    fake_huggingface.push(dropped_connection())
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.TRANSIENT
+    assert error.maybe_billed  # the request was sent: the image may have been made and charged
+    assert "did not answer in time or had a temporary fault" in error.message
+    assert len(fake_huggingface.requests) == 1
+    assert sleeps == []
