@@ -392,3 +392,55 @@ def test_it_links_the_card_download_from_the_character_page(logged_in_client, us
     character = CharacterFactory(owner=user)
     page = logged_in_client.get(character.get_absolute_url()).content.decode()
     assert reverse("studio:character_card", args=[character.pk]) in page and "Download card" in page
+
+
+def test_it_stops_at_the_daily_limit_says_how_many_were_queued_and_offers_the_rest_later(
+    logged_in_client, user, htmx_headers, settings
+):
+    settings.DAILY_IMAGE_LIMIT = 1
+    _upload(logged_in_client, headers=htmx_headers)
+    job = _job(user)
+    _commit(logged_in_client, job, {}, htmx_headers)
+    url = reverse("studio:import_portraits", args=[job.pk])
+    page = logged_in_client.post(url, **htmx_headers).content.decode()
+    assert "1 portrait queued; the other 1 was not:" in page
+    assert "daily limit of 1 images" in page
+    assert "Generate portraits for these 1 character" in page, "the rest can be queued later"
+    assert Portrait.objects.filter(owner=user).count() == 1
+
+    settings.DAILY_IMAGE_LIMIT = 10
+    page = logged_in_client.post(url, **htmx_headers).content.decode()
+    assert "1 portrait queued." in page
+    assert sorted(Portrait.objects.values_list("character__name", flat=True)) == ["Ada", "Dov"]
+    page = logged_in_client.post(url, **htmx_headers).content.decode()
+    assert "already queued" in page
+    assert Portrait.objects.filter(owner=user).count() == 2
+
+
+def test_it_queues_nothing_and_keeps_the_offer_when_the_default_provider_has_no_key(
+    logged_in_client, user, htmx_headers, settings
+):
+    settings.DEFAULT_IMAGE_PROVIDER = "openai"
+    settings.OPENAI_API_KEY = ""
+    _upload(logged_in_client, headers=htmx_headers)
+    job = _job(user)
+    _commit(logged_in_client, job, {}, htmx_headers)
+    response = logged_in_client.post(reverse("studio:import_portraits", args=[job.pk]), **htmx_headers)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No portraits were queued: OpenAI is not set up on this studio" in page
+    assert "Generate portraits for these 2 characters" in page
+    assert not Portrait.objects.exists()
+    job.refresh_from_db()
+    assert job.portraits_queued_at is None
+
+
+def test_it_offers_no_portraits_when_the_default_provider_is_switched_off(
+    logged_in_client, user, htmx_headers, settings
+):
+    settings.IMAGE_PROVIDERS = ["openai"]
+    _upload(logged_in_client, headers=htmx_headers)
+    response = _commit(logged_in_client, _job(user), {}, htmx_headers)
+    assert response.status_code == 200
+    assert "2 created" in response.content.decode()
+    assert "Generate portraits" not in response.content.decode()

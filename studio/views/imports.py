@@ -25,10 +25,10 @@ from django_htmx.http import trigger_client_event
 from .. import cards, imports, painter
 from ..access import get_owned_or_404
 from ..forms import ImportUploadForm
-from ..generation import queue_character_portrait
+from ..generation import GenerationInputError, QuotaExceededError, queue_character_portrait
 from ..models import Character, CharacterImport, Portrait
 from ..prompts import PromptTooLongError
-from ..providers import get_provider
+from ..providers import UnknownProviderError, get_provider
 from ..tasks_imports import commit_draft, job_report, preview_job, queue_draft, source_format
 from .characters import searched_characters
 
@@ -171,7 +171,10 @@ def import_rejected(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_portraits(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue one portrait for each character the import created or updated (once per import)."""
+    """Queue one portrait for each character the import created or updated that has none since the import.
+
+    The import is claimed first, so a double click queues once. When the daily limit or the provider stops
+    the run part-way, the claim is let go: the offer then stands for the characters still without one."""
     job = get_owned_or_404(request, CharacterImport, pk=pk)
     report = job_report(job)
     ids = report.character_ids if report else []
@@ -180,20 +183,52 @@ def import_portraits(request: HttpRequest, pk: int) -> HttpResponse:
     if not claimed:
         messages.info(request, "Portraits for this import were already queued.")
     else:
-        queued = skipped = 0
-        for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
-            try:
-                queue_character_portrait(character)
-            except PromptTooLongError:
-                skipped += 1
-            else:
-                queued += 1
-        note = f" {skipped} skipped: their prompts are too long." if skipped else ""
-        messages.success(request, f"{queued} portrait{'s' if queued != 1 else ''} queued.{note}")
+        _queue_import_portraits(request, job, _without_new_portraits(job, ids))
         job.refresh_from_db()
     if not request.htmx:
         return redirect("studio:import_detail", job.pk)
     return _job_response(request, job)
+
+
+def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: list[int]) -> None:
+    queued = skipped = 0
+    stopped: Exception | None = None
+    for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
+        try:
+            queue_character_portrait(character)
+        except PromptTooLongError:
+            skipped += 1
+        except (QuotaExceededError, GenerationInputError) as error:
+            stopped = error
+            break
+        else:
+            queued += 1
+    note = f" {skipped} skipped: their prompts are too long." if skipped else ""
+    if stopped is None:
+        messages.success(request, f"{_portraits(queued)} queued.{note}")
+        return
+    CharacterImport.objects.filter(pk=job.pk).update(portraits_queued_at=None)  # the rest, later
+    if not queued:
+        messages.error(request, f"No portraits were queued: {stopped}{note}")
+        return
+    rest = len(ids) - queued - skipped
+    verb = "was" if rest == 1 else "were"
+    messages.warning(request, f"{_portraits(queued)} queued; the other {rest} {verb} not: {stopped}{note}")
+
+
+def _portraits(count: int) -> str:
+    return f"{count} portrait{'s' if count != 1 else ''}"
+
+
+def _without_new_portraits(job: CharacterImport, ids: list[int]) -> list[int]:
+    """The import's characters with no portrait (other than cancelled ones) made since the import."""
+    since = job.finished_at or job.created_at
+    done = set(
+        Portrait.objects.filter(owner_id=job.owner_id, created_at__gte=since, character_id__isnull=False)
+        .exclude(status=Portrait.Status.CANCELLED)
+        .values_list("character_id", flat=True)
+    )
+    return [pk for pk in ids if pk not in done]
 
 
 # --- export ---------------------------------------------------------------------------------------------
@@ -366,7 +401,7 @@ def _job_context(
             context.update(_table(preview))
     report = job_report(job)
     if report:
-        context.update(report=report, **_portrait_offer(report))
+        context.update(report=report, **_portrait_offer(job, report))
     return context
 
 
@@ -397,11 +432,15 @@ def _table(preview: imports.ImportPreview) -> dict[str, Any]:
     return {"rows": rows, "rows_not_shown": preview.total - len(rows)}
 
 
-def _portrait_offer(report: imports.ImportReport) -> dict[str, Any]:
-    count = len(report.character_ids)
+def _portrait_offer(job: CharacterImport, report: imports.ImportReport) -> dict[str, Any]:
+    ids = report.character_ids
+    count = len(ids) if job.portraits_queued_at else len(_without_new_portraits(job, ids))
     if not count:
         return {}
-    backend = get_provider(settings.DEFAULT_IMAGE_PROVIDER)
+    try:
+        backend = get_provider(settings.DEFAULT_IMAGE_PROVIDER)
+    except UnknownProviderError:
+        return {}  # the default provider is switched off: there is nothing to queue portraits with
     size = f"{settings.PORTRAIT_SIZE}x{settings.PORTRAIT_SIZE}"
     cost: Decimal = backend.estimate_cost(backend.default_model, "", size, count)
     return {"portrait_count": count, "portrait_cost": cost, "portrait_provider": backend.label}
