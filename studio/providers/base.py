@@ -29,6 +29,8 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_RETRY_BASE_DELAY = 1.0
 DEFAULT_RETRY_MAX_DELAY = 30.0
 MISSING_KEY = "no API key is set"
+# In a provider's error text: the model needs an organization that has completed the provider's verification.
+UNVERIFIED_ORGANIZATION = "organization must be verified"
 
 
 def setting(name: str, default: Any) -> Any:
@@ -135,6 +137,12 @@ def user_message(
         return f"No {provider_label} API key is set. Ask the studio admin to set {key}."
     if kind is ErrorKind.AUTH:
         return f"The {provider_label} API key was rejected. Ask the studio admin to check {key}."
+    if kind is ErrorKind.MODEL_UNAVAILABLE and UNVERIFIED_ORGANIZATION in detail.lower():
+        return (
+            f"The model {model_name} needs a verified {provider_label} organization. Ask the studio admin to "
+            "verify the organization in the provider's settings (it can take a few minutes to apply), or "
+            "choose another model."
+        )
     if kind is ErrorKind.MODEL_UNAVAILABLE:
         where = f" (setting {model_setting})" if model_setting else ""
         return (

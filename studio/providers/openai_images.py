@@ -17,6 +17,7 @@ from typing import Any
 import openai
 
 from .base import (
+    UNVERIFIED_ORGANIZATION,
     ErrorKind,
     GeneratedImage,
     GenerationRequest,
@@ -308,8 +309,10 @@ class OpenAIProvider(Provider):
         elif status == 401:
             kind = ErrorKind.AUTH
         elif status == 403:
-            # Unverified organisations get 403 for GPT Image models: the model, not the key, is the issue.
-            kind = ErrorKind.MODEL_UNAVAILABLE if "model" in detail.lower() else ErrorKind.AUTH
+            # Unverified organizations get 403 for GPT Image models: the model, not the key, is the issue.
+            lowered = detail.lower()
+            model_refused = UNVERIFIED_ORGANIZATION in lowered or "model" in lowered
+            kind = ErrorKind.MODEL_UNAVAILABLE if model_refused else ErrorKind.AUTH
         elif status == 429:
             kind = ErrorKind.RATE_LIMITED
         elif status in (408, 409) or status >= 500:

@@ -159,7 +159,12 @@ class StabilityProvider(HTTPProvider):
         body = json_or_none(response)
         name = str(body.get("name", "")) if isinstance(body, dict) else ""
         errors = body.get("errors") if isinstance(body, dict) else None
-        detail = "; ".join(str(error) for error in errors) if isinstance(errors, list) and errors else name
+        # v2beta sends {"name", "errors": [...]}; older engines' errors carry one "message" instead.
+        message = str(body.get("message") or "") if isinstance(body, dict) else ""
+        if isinstance(errors, list) and errors:
+            detail = "; ".join(str(error) for error in errors)
+        else:
+            detail = message or name
         if not detail:
             detail = f"HTTP {response.status_code}: {response.text[:200]}"
         kind = ErrorKind.MODERATION if name == "content_moderation" else None

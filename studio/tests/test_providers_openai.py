@@ -7,7 +7,14 @@ import pytest
 
 from studio.providers import ErrorKind, GenerationRequest, ProviderError, get_provider
 from studio.providers.openai_images import OpenAIProvider
-from studio.tests.fakes import FakeOpenAI, Reply, openai_error, png_bytes
+from studio.tests.fakes import (
+    FakeOpenAI,
+    Reply,
+    dropped_connection,
+    openai_error,
+    openai_unverified_organization,
+    png_bytes,
+)
 
 
 @pytest.fixture
@@ -336,3 +343,52 @@ def test_it_classifies_errors_when_listing_models(settings, fake_openai) -> None
         get_provider("openai").list_image_models()
 
     assert caught.value.kind is ErrorKind.AUTH
+
+
+def test_it_tells_the_admin_to_verify_the_organization_on_a_403_for_the_model(
+    provider, fake_openai, sleeps
+) -> None:
+    fake_openai.push(openai_unverified_organization("gpt-image-2"))
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert error.status == 403
+    assert error.message == (
+        'The model "gpt-image-2" needs a verified OpenAI organization. Ask the studio admin to verify '
+        "the organization in the provider's settings (it can take a few minutes to apply), or choose "
+        "another model."
+    )
+    assert "must be verified" in error.detail
+    assert len(fake_openai.requests) == 1
+    assert sleeps == []
+
+
+def test_it_calls_other_403s_a_rejected_key(provider, fake_openai) -> None:
+    fake_openai.push(
+        openai_error(
+            403,
+            "Country, region, or territory not supported",
+            type="request_forbidden",
+            code="unsupported_country_region_territory",
+        )
+    )
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.AUTH
+    assert "The OpenAI API key was rejected" in error.message
+
+
+def test_it_reports_a_dropped_connection_as_transient_without_repeating(
+    provider, fake_openai, sleeps
+) -> None:
+    fake_openai.push(dropped_connection())
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.TRANSIENT
+    assert error.maybe_billed
+    assert "OpenAI did not answer in time or had a temporary fault" in error.message
+    assert len(fake_openai.requests) == 1
+    assert sleeps == []

@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from studio.providers import ErrorKind, GenerationRequest, ProviderError, get_provider
-from studio.tests.fakes import FakeStability, Reply, png_bytes, stability_error
+from studio.tests.fakes import FakeStability, Reply, dropped_connection, png_bytes, stability_error
 
 
 @pytest.fixture
@@ -195,3 +195,53 @@ def test_it_refuses_unknown_models_without_building_a_url_from_them(provider, fa
 
     assert error.kind is ErrorKind.MODEL_UNAVAILABLE
     assert fake_stability.requests == []
+
+
+def test_it_reports_an_endpoint_stability_retired_as_an_unavailable_model(provider, fake_stability) -> None:
+    fake_stability.endpoints.discard("ultra")
+
+    error = failure(provider, model="ultra")
+
+    assert fake_stability.last.path == "/v2beta/stable-image/generate/ultra"
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert error.status == 404
+    assert error.message.startswith('The model "ultra" is not available from Stability AI')
+    assert "STABILITY_MODEL" in error.message
+    assert "is not a valid endpoint" in error.detail
+    assert len(fake_stability.requests) == 1
+
+
+def test_it_reads_the_message_of_a_not_found_error_without_an_errors_list(provider, fake_stability) -> None:
+    # The v1 engines' shape, which Stability still sends for unknown engines: "message", not "errors".
+    fake_stability.push(
+        Reply(
+            404,
+            {
+                "id": "0f91b262f6b5728385f167fe34688ec8",
+                "message": "The specified engine (ID sd3.5-medium) was not found.",
+                "name": "not_found",
+            },
+        )
+    )
+
+    error = failure(provider, model="sd3.5-medium")
+
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert '"sd3.5-medium"' in error.message
+    assert error.detail == "The specified engine (ID sd3.5-medium) was not found."
+
+
+def test_it_reports_a_dropped_connection_as_transient_without_repeating(
+    provider, fake_stability, sleeps
+) -> None:
+    fake_stability.push(dropped_connection())
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.TRANSIENT
+    assert error.maybe_billed
+    assert error.message == (
+        "Stability AI did not answer in time or had a temporary fault. Try again in a few minutes."
+    )
+    assert len(fake_stability.requests) == 1
+    assert sleeps == []
