@@ -121,7 +121,8 @@ def user_message(
     if kind is ErrorKind.MODERATION:
         return (
             f"{provider_label}'s safety system declined this prompt. "
-            "Reword the description or distinguishing features and try again."
+            # One wording for quick prompts, which users type, and character prompts, built from the form.
+            "Reword the prompt (for a character: its description or distinguishing features) and try again."
         )
     if kind is ErrorKind.RATE_LIMITED:
         return (

@@ -146,6 +146,15 @@ def test_it_words_each_error_kind_for_users_with_what_to_do(settings) -> None:
     assert len({provider.error(kind).message for kind in ErrorKind}) == len(ErrorKind)
 
 
+def test_it_words_a_moderation_refusal_for_quick_prompts_and_characters_alike(settings) -> None:
+    message = get_provider("stability").error(ErrorKind.MODERATION).message
+
+    assert message == (
+        "Stability AI's safety system declined this prompt. Reword the prompt (for a character: its "
+        "description or distinguishing features) and try again."
+    )
+
+
 def test_it_maps_sizes_and_aspect_ratios_to_the_nearest_option() -> None:
     options = ("1024x1024", "1536x1024", "1024x1536")
 

@@ -152,7 +152,7 @@ def test_it_refuses_values_a_model_family_cannot_take_without_calling(provider, 
                 code="content_policy_violation",
             ),
             ErrorKind.MODERATION,
-            "Reword the description",
+            "Reword the prompt (for a character: its description",
         ),
         (
             openai_error(401, "Incorrect API key provided: sk-wrong.", code="invalid_api_key"),
