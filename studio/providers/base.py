@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import random
 import re
 import time
@@ -114,6 +115,7 @@ def user_message(
     key_setting: str = "",
     model_setting: str = "",
     detail: str = "",
+    retry_after: float | None = None,
 ) -> str:
     """The one place that words provider failures for users: what happened, then what to do."""
     key = key_setting or "the provider's API key"
@@ -127,7 +129,7 @@ def user_message(
     if kind is ErrorKind.RATE_LIMITED:
         return (
             f"{provider_label} is receiving too many requests from the studio right now. "
-            "Wait a minute and try again."
+            f"{_try_again(retry_after, 'Wait a minute and try again.')}"
         )
     if kind is ErrorKind.QUOTA:
         return (
@@ -152,7 +154,8 @@ def user_message(
         )
     if kind is ErrorKind.TRANSIENT:
         return (
-            f"{provider_label} did not answer in time or had a temporary fault. Try again in a few minutes."
+            f"{provider_label} did not answer in time or had a temporary fault. "
+            f"{_try_again(retry_after, 'Try again in a few minutes.')}"
         )
     if kind is ErrorKind.MALFORMED:
         return (
@@ -161,6 +164,16 @@ def user_message(
         )
     reason = f": {detail.rstrip('.')}." if detail else "."
     return f"{provider_label} could not accept the request{reason} Change the settings and try again."
+
+
+def _try_again(retry_after: float | None, soon: str) -> str:
+    """When to try again: the provider's Retry-After when it is over a minute, else the `soon` words."""
+    if retry_after is None or retry_after <= 60:
+        return soon
+    minutes = math.ceil(retry_after / 60)
+    if minutes < 90:
+        return f"Try again in about {minutes} minutes."
+    return f"Try again in about {round(retry_after / 3600)} hours."
 
 
 class ProviderError(Exception):
@@ -183,7 +196,7 @@ class ProviderError(Exception):
         maybe_billed: bool = False,
     ) -> None:
         self.kind = kind
-        self.message = message or user_message(kind, model=model, detail=detail)
+        self.message = message or user_message(kind, model=model, detail=detail, retry_after=retry_after)
         self.retry_after = retry_after
         self.detail = detail
         self.provider = provider
@@ -217,8 +230,10 @@ def call_with_retries(
 ) -> T:
     """Call fn, retrying retryable ProviderErrors with exponential backoff and jitter.
 
-    A provider's `retry_after` (Retry-After, a model's loading estimate) is honoured but capped at
-    max_delay so one answer cannot park a worker for an hour. Other errors propagate at once.
+    A provider's `retry_after` (Retry-After, a model's loading estimate) is honoured up to max_delay. A
+    longer one fails at once, so no worker is parked for an hour and no retry is sent early (it would be
+    refused and may count against the limit); the error's message says when to try again. Other errors
+    propagate at once.
     """
     attempt = 1
     while True:
@@ -226,6 +241,8 @@ def call_with_retries(
             return fn()
         except ProviderError as error:
             if not error.retryable or attempt >= max_attempts:
+                raise
+            if error.retry_after is not None and error.retry_after > max_delay:
                 raise
             delay = retry_delay(attempt, error.retry_after, base_delay, max_delay, jitter)
             logger.info(
@@ -302,8 +319,6 @@ def aspect_of(size: str) -> float | None:
 
 def nearest_by_aspect(size: str, options: Sequence[str], default: str) -> str:
     """The option whose aspect ratio is closest to the requested size or ratio (default when unreadable)."""
-    import math
-
     if size in options:
         return size
     wanted = aspect_of(size)
@@ -426,6 +441,7 @@ class Provider:
                 key_setting=self.key_setting,
                 model_setting=self.model_setting,
                 detail=detail,
+                retry_after=retry_after,
             ),
             retry_after,
             detail=detail,

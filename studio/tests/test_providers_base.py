@@ -99,11 +99,11 @@ def test_it_backs_off_exponentially_with_jitter_up_to_the_cap() -> None:
     assert retry_delay(3, None, 1, 100, jitter=lambda: 0.0) == 2  # half the backoff is fixed
 
 
-def test_it_honours_retry_after_but_caps_it() -> None:
+def test_it_honours_retry_after_within_the_cap() -> None:
     sleeps: list[float] = []
     flaky = Flaky(
         ProviderError(ErrorKind.RATE_LIMITED, retry_after=7),
-        ProviderError(ErrorKind.RATE_LIMITED, retry_after=3600),
+        ProviderError(ErrorKind.RATE_LIMITED, retry_after=30),
     )
 
     call_with_retries(
@@ -111,6 +111,39 @@ def test_it_honours_retry_after_but_caps_it() -> None:
     )
 
     assert sleeps == [7, 30]
+
+
+def test_it_fails_at_once_when_retry_after_is_longer_than_the_cap_saying_when_to_try_again() -> None:
+    sleeps: list[float] = []
+    flaky = Flaky(
+        ProviderError(ErrorKind.RATE_LIMITED, retry_after=7),
+        ProviderError(ErrorKind.RATE_LIMITED, retry_after=3600),
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        call_with_retries(flaky, max_attempts=5, base_delay=1, max_delay=30, sleep=sleeps.append)
+
+    # A retry sent before the server's time is refused again, and may count against the limit.
+    assert flaky.calls == 2
+    assert sleeps == [pytest.approx(7, abs=0.2)]
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+    assert caught.value.message.endswith("Try again in about 60 minutes.")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "words"),
+    [
+        (None, "Wait a minute and try again."),
+        (45, "Wait a minute and try again."),
+        (61, "Try again in about 2 minutes."),
+        (600, "Try again in about 10 minutes."),
+        (3 * 3600, "Try again in about 3 hours."),
+    ],
+)
+def test_it_words_when_to_try_again_after_a_rate_limit(settings, retry_after, words) -> None:
+    message = get_provider("openai").error(ErrorKind.RATE_LIMITED, retry_after=retry_after).message
+
+    assert message == f"OpenAI is receiving too many requests from the studio right now. {words}"
 
 
 def test_it_reads_retry_after_in_seconds_milliseconds_and_http_dates() -> None:

@@ -155,6 +155,21 @@ def test_it_retries_a_rate_limit(provider, fake_huggingface, sleeps) -> None:
     assert len(sleeps) == 1
 
 
+def test_it_fails_a_rate_limit_whose_retry_after_outlasts_the_cap(provider, fake_huggingface, sleeps) -> None:
+    fake_huggingface.push(
+        hf_error(
+            429, "Rate limit reached. You reached free usage limit (reset hourly).", {"Retry-After": "3600"}
+        )
+    )
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.RATE_LIMITED
+    assert error.message.endswith("Try again in about 60 minutes.")
+    assert len(fake_huggingface.requests) == 1
+    assert sleeps == []
+
+
 def test_it_reports_json_where_an_image_should_be_as_malformed(provider, fake_huggingface) -> None:
     fake_huggingface.push(Reply(200, [{"generated_text": "not an image"}]))
 

@@ -227,6 +227,28 @@ def test_it_retries_a_rate_limit_after_retry_after_then_succeeds(provider, fake_
     assert result.images[0].data == png_bytes()
 
 
+def test_it_does_not_retry_before_a_retry_after_longer_than_the_cap(provider, fake_openai, sleeps) -> None:
+    fake_openai.push(
+        openai_error(
+            429,
+            "Rate limit reached for gpt-image-2 in organization org-abc on images per minute (IPM).",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": "300"},
+        )
+    )
+
+    error = failure(provider)
+
+    assert error.kind is ErrorKind.RATE_LIMITED
+    assert error.retry_after == 300
+    assert error.message == (
+        "OpenAI is receiving too many requests from the studio right now. Try again in about 5 minutes."
+    )
+    assert len(fake_openai.requests) == 1
+    assert sleeps == []
+
+
 def test_it_reports_a_rate_limit_that_outlasts_every_attempt(provider, fake_openai, sleeps) -> None:
     for _ in range(3):
         fake_openai.push(openai_error(429, "Rate limit reached.", code="rate_limit_exceeded"))
