@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, RegexValidator
 
 from . import frames, patterns, vocabulary
 from .models import Character
+
+if TYPE_CHECKING:
+    from .providers import Provider
 
 # The edit form's sections, in the order a person thinks about a character.
 CHARACTER_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -148,11 +151,19 @@ class FrameUploadForm(forms.Form):
         width.help_text = f"Every row is resampled to this width; {frames.target_width_setting()} when empty."
 
 
+NO_PROVIDER_MESSAGE = (
+    "No image provider is configured on this studio, so nothing can be generated yet: ask the studio admin "
+    "to switch on the local painter or to add an image provider's API key."
+)
+
+
 class GeneratorForm(forms.Form):
     """Provider choices for one click of Generate; model, size and quality follow the chosen provider.
 
     With per_row=True (quick generate) the negative prompt and seed belong to each prompt row instead.
     """
+
+    no_provider_message = NO_PROVIDER_MESSAGE
 
     provider = forms.ChoiceField(label="Provider")
     model = forms.ChoiceField(label="Model")
@@ -178,13 +189,16 @@ class GeneratorForm(forms.Form):
 
         super().__init__(data, initial=initial)
         choices = provider_choices()
+        self.backend: Provider | None = None
+        if not choices:  # nothing to offer: the form shows NO_PROVIDER_MESSAGE and never validates
+            self.fields.clear()
+            return
         self.fields["provider"].choices = choices
         names = [name for name, _ in choices]
         wanted = (data if data is not None else initial or {}).get(
             "provider"
         ) or settings.DEFAULT_IMAGE_PROVIDER
-        self.backend = get_provider(wanted if wanted in names else names[0])
-        backend = self.backend
+        self.backend = backend = get_provider(wanted if wanted in names else names[0])
         models = list(backend.models)
         if backend.default_model not in {value for value, _ in models}:
             models.insert(0, (backend.default_model, backend.default_model))
@@ -211,6 +225,11 @@ class GeneratorForm(forms.Form):
             field.widget.attrs.setdefault(
                 "class", css + (" form-control-sm" if css == "form-control" else "")
             )
+
+    def clean(self) -> dict[str, Any]:
+        if self.backend is None:
+            raise forms.ValidationError(NO_PROVIDER_MESSAGE)
+        return super().clean()
 
     @classmethod
     def following_provider(cls, data: Any, **kwargs: Any) -> GeneratorForm:

@@ -94,3 +94,12 @@ def test_it_refuses_to_delete_another_users_portrait(client, other_user, painted
     response = client.post(reverse("studio:portrait_delete", args=[painted.pk]))
     assert response.status_code == 404
     assert Portrait.objects.filter(pk=painted.pk).exists()
+
+
+@pytest.mark.parametrize("route", ["studio:portrait_image", "studio:portrait_thumbnail"])
+def test_it_answers_404_with_a_message_when_the_file_is_missing_on_disk(logged_in_client, painted, route):
+    os.remove(painted.image.path)
+    os.remove(painted.thumbnail.path)
+    response = logged_in_client.get(reverse(route, args=[painted.pk]))
+    assert response.status_code == 404
+    assert "image file is missing" in response.content.decode()

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+from PIL import Image
 
 from ..access import get_owned_or_404, parse_id
 from ..forms import GeneratorForm
@@ -49,7 +50,7 @@ class Estimate:
 
 def estimate_for(request: HttpRequest, form: GeneratorForm, count: int) -> Estimate:
     model, quality, size = form.estimate_values()
-    unit = form.backend.estimate_cost(model, quality, size, 1)
+    unit = form.backend.estimate_cost(model, quality, size, 1) if form.backend else Decimal("0")
     used = _usage_today(request.user)
     image_limit, spend_limit = daily_limits()
     return Estimate(count, unit, unit * count, used.images, used.spend, image_limit, spend_limit)
@@ -179,8 +180,17 @@ def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, A
         "quality": portrait.parameters.get("quality", ""),
     }
     if portrait.image:
-        with portrait.image.open("rb") as file:
-            values |= {key: value for key, value in read_png_metadata(file.read()).items() if key in values}
+        try:
+            with portrait.image.open("rb") as file:
+                stored = read_png_metadata(file.read())
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            messages.warning(
+                request,
+                "This portrait's image file could not be read, so Remix starts from the settings the studio "
+                "recorded for it.",
+            )
+        else:
+            values |= {key: value for key, value in stored.items() if key in values}
     row = QuickRow(values["prompt"], values["negative_prompt"], values["seed"])
     initial = {name: values[name] for name in ("provider", "model", "size", "quality") if values[name]}
     return row, initial
@@ -197,7 +207,7 @@ def quick_generate(request: HttpRequest) -> HttpResponse:
             row, initial = _remix_initial(request, remix)
             rows = [row]
         generator = GeneratorForm(initial=initial, per_row=True)
-        if initial and generator.backend.name != initial.get("provider"):
+        if initial and generator.backend and generator.backend.name != initial.get("provider"):
             messages.warning(request, "That portrait's provider is not available here; choose another one.")
     else:
         generator = GeneratorForm.following_provider(request.POST, per_row=True)
@@ -222,10 +232,10 @@ def quick_generate(request: HttpRequest) -> HttpResponse:
 def _queue_quick(
     request: HttpRequest, generator: GeneratorForm, rows: list[QuickRow]
 ) -> tuple[Batch | None, list[QuickRow]]:
-    backend = generator.backend
-    if not generator.is_valid():
+    if not generator.is_valid() or generator.backend is None:
         messages.error(request, _form_errors(generator))
         return None, rows
+    backend = generator.backend
     options = generator.job_options()
     limit = backend.prompt_limit(options.model)
     specs = _validate_rows(rows, limit, backend.label)

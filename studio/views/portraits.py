@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
@@ -24,26 +24,36 @@ def portrait_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "studio/portrait_detail.html", {"portrait": portrait})
 
 
-def _file_response(portrait: Portrait, *, thumbnail: bool, download: bool) -> FileResponse:
+MISSING_FILE_MESSAGE = (
+    "This portrait's image file is missing from the studio's storage. "
+    "Remix it to paint it again, or ask the studio admin to restore the file."
+)
+
+
+def _file_response(portrait: Portrait, *, thumbnail: bool, download: bool) -> HttpResponse:
     file = portrait.thumbnail if thumbnail else portrait.image
     if not file:
         raise Http404("This portrait has no image yet.")
+    try:
+        opened = file.open("rb")
+    except FileNotFoundError:
+        return HttpResponseNotFound(MISSING_FILE_MESSAGE, content_type="text/plain; charset=utf-8")
     title = portrait.character.name if portrait.character else "portrait"
     name = f"{slugify(title) or 'portrait'}-{portrait.pk}"
     extension = "webp" if thumbnail else "png"
-    response = FileResponse(file.open("rb"), as_attachment=download, filename=f"{name}.{extension}")
+    response = FileResponse(opened, as_attachment=download, filename=f"{name}.{extension}")
     response["Cache-Control"] = "private, max-age=86400"
     return response
 
 
 @login_required
-def portrait_image(request: HttpRequest, pk: int) -> FileResponse:
+def portrait_image(request: HttpRequest, pk: int) -> HttpResponse:
     portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
     return _file_response(portrait, thumbnail=False, download="download" in request.GET)
 
 
 @login_required
-def portrait_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
+def portrait_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
     return _file_response(portrait, thumbnail=True, download=False)
 
