@@ -367,9 +367,16 @@ HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  
 LAB_MAX_UPLOAD_BYTES = env_int("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 LAB_MAX_IMAGE_PIXELS = env_int("LAB_MAX_IMAGE_PIXELS", 40_000_000)  # refuses decompression bombs
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
+# Per provider, defaulting to PROVIDER_TIMEOUT (seconds to wait for an answer); connecting is capped at 10 s.
+OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", PROVIDER_TIMEOUT)
+STABILITY_TIMEOUT = env_float("STABILITY_TIMEOUT", PROVIDER_TIMEOUT)
+HUGGINGFACE_TIMEOUT = env_float("HUGGINGFACE_TIMEOUT", PROVIDER_TIMEOUT)
+# Checks run inside a web request (the provider settings page's model list): well under gunicorn's 60 s.
+PROVIDER_CHECK_TIMEOUT = env_float("PROVIDER_CHECK_TIMEOUT", 10.0)
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
-PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)  # cap, also on Retry-After
+# Longest wait before a retry; a longer Retry-After fails the call at once, saying when to try again.
+PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)
 # A running job's lease: a worker that vanishes longer than this gets its job recovered (re-queued when the
 # provider is free, failed as "interrupted" when a paid call may have been billed). Longer than any attempt.
 PORTRAIT_LEASE_SECONDS = env_int(

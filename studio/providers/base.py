@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 120.0
+# Connecting is quick or failing: never wait the (long) read timeout for it.
+CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_RETRY_BASE_DELAY = 1.0
 DEFAULT_RETRY_MAX_DELAY = 30.0
@@ -351,6 +353,8 @@ class Provider:
     label: ClassVar[str]
     key_setting: ClassVar[str] = ""
     model_setting: ClassVar[str] = ""
+    # The provider's own timeout setting; PROVIDER_TIMEOUT when blank or not set.
+    timeout_setting: ClassVar[str] = ""
     default_model_fallback: ClassVar[str] = ""
     # Choices for the UI: (value, label).
     models: ClassVar[Sequence[tuple[str, str]]] = ()
@@ -362,7 +366,8 @@ class Provider:
     retries: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self.timeout = float(setting("PROVIDER_TIMEOUT", DEFAULT_TIMEOUT))
+        timeout = setting("PROVIDER_TIMEOUT", DEFAULT_TIMEOUT)
+        self.timeout = float(setting(self.timeout_setting, timeout) if self.timeout_setting else timeout)
         self.max_attempts = int(setting("PROVIDER_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)) if self.retries else 1
         self.base_delay = float(setting("PROVIDER_RETRY_BASE_DELAY", DEFAULT_RETRY_BASE_DELAY))
         self.max_delay = float(setting("PROVIDER_RETRY_MAX_DELAY", DEFAULT_RETRY_MAX_DELAY))
@@ -412,7 +417,7 @@ class Provider:
     def with_retries(self, fn: Callable[[], T]) -> T:
         """Run one paid call, retrying only what is safe to repeat."""
         return call_with_retries(
-            fn,
+            attempt,
             max_attempts=self.max_attempts,
             base_delay=self.base_delay,
             max_delay=self.max_delay,

@@ -32,6 +32,7 @@ class HuggingFaceProvider(HTTPProvider):
     label = "Hugging Face"
     key_setting = "HUGGINGFACE_API_TOKEN"
     model_setting = "HUGGINGFACE_MODEL"
+    timeout_setting = "HUGGINGFACE_TIMEOUT"
     base_url_setting = "HUGGINGFACE_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_model_fallback = DEFAULT_MODEL

@@ -17,6 +17,7 @@ from typing import Any
 import openai
 
 from .base import (
+    CONNECT_TIMEOUT,
     UNVERIFIED_ORGANIZATION,
     ErrorKind,
     GeneratedImage,
@@ -34,6 +35,8 @@ from .base import (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # gpt-image-1 was shut down on 2026-10-23; gpt-image-2 is the current general-purpose GPT Image model.
 DEFAULT_MODEL = "gpt-image-2"
+# Listing models runs in a web request (the settings page): it must end well before gunicorn's 60 s.
+DEFAULT_CHECK_TIMEOUT = 10.0
 
 # Models OpenAI has shut down, with the date, for warnings even when /v1/models no longer says so.
 RETIRED_MODELS: Mapping[str, str] = {
@@ -143,6 +146,7 @@ class OpenAIProvider(Provider):
     label = "OpenAI"
     key_setting = "OPENAI_API_KEY"
     model_setting = "OPENAI_IMAGE_MODEL"
+    timeout_setting = "OPENAI_TIMEOUT"
     default_model_fallback = DEFAULT_MODEL
     models = (
         ("gpt-image-2", "GPT Image 2"),
@@ -160,13 +164,17 @@ class OpenAIProvider(Provider):
     def __init__(self) -> None:
         super().__init__()
         self.base_url = setting("OPENAI_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL
+        self.check_timeout = float(setting("PROVIDER_CHECK_TIMEOUT", DEFAULT_CHECK_TIMEOUT))
         self._client: openai.OpenAI | None = None
 
     @property
     def client(self) -> openai.OpenAI:
         if self._client is None:
             self._client = openai.OpenAI(
-                api_key=self.api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+                api_key=self.api_key,
+                base_url=self.base_url,
+                timeout=_timeout(self.timeout),
+                max_retries=0,
             )
         return self._client
 
@@ -327,7 +335,7 @@ class OpenAIProvider(Provider):
         """The image models this key can use, with warnings about shut-down or retiring ones."""
         today = today or dt.date.today()
         try:
-            page = self.client.models.list()
+            page = self.client.with_options(timeout=_timeout(self.check_timeout)).models.list()
             listed = [model for model in page if model.id.startswith(IMAGE_MODEL_PREFIXES)]
         except (openai.OpenAIError, ValueError) as exc:
             raise self.map_error(exc, "") from exc
@@ -353,6 +361,13 @@ class OpenAIProvider(Provider):
         elif configured not in {model.id for model in models}:
             warnings.append(f'{self.model_setting} is "{configured}", which this API key does not list.')
         return ModelListing(models, warnings)
+
+
+def _timeout(seconds: float) -> openai.Timeout:
+    """Wait `seconds` for an answer but at most CONNECT_TIMEOUT to connect, as the requests providers do.
+
+    openai.Timeout is the SDK's own httpx Timeout class (the SDK may bundle its own httpx)."""
+    return openai.Timeout(seconds, connect=min(CONNECT_TIMEOUT, seconds))
 
 
 def _date(value: str | int) -> dt.date | None:

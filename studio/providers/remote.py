@@ -7,10 +7,9 @@ from typing import Any, ClassVar
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .base import ErrorKind, Provider, ProviderError, parse_retry_after, setting
+from .base import CONNECT_TIMEOUT, ErrorKind, Provider, ProviderError, parse_retry_after, setting
 
 USER_AGENT = "DaliStudio/1.0 (+https://github.com/dali-studio)"
-CONNECT_TIMEOUT = 10.0
 
 
 class HTTPProvider(Provider):

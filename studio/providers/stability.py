@@ -49,6 +49,7 @@ class StabilityProvider(HTTPProvider):
     label = "Stability AI"
     key_setting = "STABILITY_API_KEY"
     model_setting = "STABILITY_MODEL"
+    timeout_setting = "STABILITY_TIMEOUT"
     base_url_setting = "STABILITY_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_model_fallback = "core"

@@ -249,6 +249,17 @@ def test_it_reads_default_models_and_prompt_limits_per_model(settings) -> None:
     assert get_provider("local").prompt_limit() == 10000
 
 
+def test_it_reads_each_providers_timeout_falling_back_to_provider_timeout(settings) -> None:
+    settings.PROVIDER_TIMEOUT = 50
+    settings.OPENAI_TIMEOUT = 7
+    settings.HUGGINGFACE_TIMEOUT = 200
+    del settings.STABILITY_TIMEOUT
+
+    assert get_provider("openai").timeout == 7
+    assert get_provider("huggingface").timeout == 200
+    assert get_provider("stability").timeout == 50
+
+
 def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings) -> None:
     settings.STABILITY_API_KEY = ""
 

@@ -177,7 +177,8 @@ def test_it_reports_json_where_an_image_should_be_as_malformed(provider, fake_hu
 
 
 def test_it_times_out_as_transient_without_repeating(settings, fake_huggingface, sleeps) -> None:
-    settings.PROVIDER_TIMEOUT = 0.2
+    settings.PROVIDER_TIMEOUT = 30  # the huggingface setting wins
+    settings.HUGGINGFACE_TIMEOUT = 0.2
     provider = get_provider("huggingface")
     provider.sleep = sleeps.append
     fake_huggingface.push(Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"}, delay=1.0))

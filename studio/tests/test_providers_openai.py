@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import time
 
+import openai
 import pytest
 
 from studio.providers import ErrorKind, GenerationRequest, ProviderError, get_provider
@@ -275,7 +277,8 @@ def test_it_retries_server_errors_as_transient(provider, fake_openai, sleeps) ->
 def test_it_turns_a_timeout_into_a_transient_error_without_repeating_the_paid_call(
     settings, fake_openai, sleeps
 ) -> None:
-    settings.PROVIDER_TIMEOUT = 0.2
+    settings.PROVIDER_TIMEOUT = 30  # the openai setting wins
+    settings.OPENAI_TIMEOUT = 0.2
     provider = get_provider("openai")
     provider.sleep = sleeps.append
     fake_openai.push(Reply(200, {"created": 1, "data": []}, delay=1.0))
@@ -286,6 +289,31 @@ def test_it_turns_a_timeout_into_a_transient_error_without_repeating_the_paid_ca
     assert error.maybe_billed
     assert "did not answer in time" in error.message
     assert len(fake_openai.requests) == 1
+
+
+def test_it_gives_the_client_the_openai_timeout_and_a_short_connect_timeout(settings) -> None:
+    settings.OPENAI_API_KEY = "sk-x"
+    settings.OPENAI_TIMEOUT = 90
+
+    client = get_provider("openai").client
+
+    assert client.timeout == openai.Timeout(90, connect=10)
+
+
+def test_it_lists_models_with_the_short_check_timeout_not_the_generation_one(settings, fake_openai) -> None:
+    settings.OPENAI_TIMEOUT = 30
+    settings.PROVIDER_CHECK_TIMEOUT = 0.2
+    provider = get_provider("openai")
+    fake_openai.push(Reply(200, {"object": "list", "data": fake_openai.models}, delay=1.0))
+    started = time.monotonic()
+
+    with pytest.raises(ProviderError) as caught:
+        provider.list_image_models()
+
+    assert time.monotonic() - started < 0.9
+    assert caught.value.kind is ErrorKind.TRANSIENT
+    assert "OpenAI did not answer in time" in caught.value.message
+    assert provider.list_image_models().ids == ["gpt-image-1-mini", "gpt-image-2"]  # the same client works on
 
 
 def test_it_retries_when_the_connection_is_refused(settings, sleeps) -> None:

@@ -178,7 +178,8 @@ def test_it_reports_a_non_image_body_as_malformed(provider, fake_stability) -> N
 
 
 def test_it_times_out_as_transient_without_repeating(settings, fake_stability, sleeps) -> None:
-    settings.PROVIDER_TIMEOUT = 0.2
+    settings.PROVIDER_TIMEOUT = 30  # the stability setting wins
+    settings.STABILITY_TIMEOUT = 0.2
     provider = get_provider("stability")
     provider.sleep = sleeps.append
     fake_stability.push(Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"}, delay=1.0))

@@ -104,6 +104,18 @@ def test_it_reads_social_providers_and_log_format_from_the_environment():
     assert "LOG_FORMAT must be plain or json" in bad.stderr
 
 
+def test_it_reads_per_provider_timeouts_defaulting_to_provider_timeout():
+    result = _settings_in_subprocess(
+        {"PROVIDER_TIMEOUT": "90", "OPENAI_TIMEOUT": "45"},
+        "[settings.OPENAI_TIMEOUT, settings.STABILITY_TIMEOUT, settings.HUGGINGFACE_TIMEOUT,"
+        " settings.PROVIDER_CHECK_TIMEOUT]",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [45.0, 90.0, 90.0, 10.0]
+    bad = _settings_in_subprocess({"STABILITY_TIMEOUT": "soon"}, "1")
+    assert "STABILITY_TIMEOUT must be a number" in bad.stderr
+
+
 def test_it_collects_static_files_with_hashed_names_for_production(tmp_path):
     """What the Docker build runs: every vendored reference must resolve for the manifest."""
     result = _manage(
