@@ -19,6 +19,14 @@ def test_quick_generate_paints_three_prompts_with_the_local_painter(
     page.get_by_role("button", name="Add prompt").click()
     page.get_by_label("Prompt 3", exact=True).fill("an old sailor with a white beard")
     expect(page.get_by_label("Prompt 1", exact=True)).to_have_value("a lighthouse at dusk, oil painting")
+    estimate = page.locator("#cost-estimate")
+    expect(estimate).to_contain_text("3 images", timeout=5_000)  # follows typing, not only the selects
+    page.get_by_role("button", name="Add prompt").click()
+    page.get_by_label("Prompt 4", exact=True).fill("a fourth prompt")
+    expect(estimate).to_contain_text("4 images")
+    page.get_by_role("button", name="Remove prompt 4").click()
+    expect(page.get_by_label("Prompt 4", exact=True)).to_have_count(0)
+    expect(estimate).to_contain_text("3 images")  # sent out of band with the rows
     page.get_by_label("Size").select_option("512x512")
     page.get_by_role("button", name="Generate", exact=True).click()
 

@@ -93,3 +93,58 @@ def test_the_character_generator_says_no_provider_is_configured(
     assert response.status_code == 200
     assert "No image provider is configured on this studio" in response.text
     assert not character.portraits.exists()
+
+
+# --- the quick-generate cost estimate follows the prompt rows --------------------------------------------
+
+
+def _rows(*prompts: str) -> dict[str, list[str]]:
+    return {"prompt": list(prompts), "negative_prompt": [""] * len(prompts), "seed": [""] * len(prompts)}
+
+
+def test_the_prompt_rows_ask_for_a_fresh_estimate_as_they_are_typed_in(logged_in_client):
+    page = logged_in_client.get(reverse("studio:quick_generate")).text
+    rows = page[page.index('id="quick-rows"') - 5 : page.index('class="card mb-2 quick-row"')]
+    assert f'hx-post="{reverse("studio:generator_options")}"' in rows
+    assert 'hx-trigger="input delay:400ms"' in rows and 'hx-target="#cost-estimate"' in rows
+
+
+def test_removing_a_row_updates_the_estimate_out_of_band(logged_in_client, htmx_headers, fake_openai):
+    data = {"provider": "openai", "model": "gpt-image-2", "size": "1024x1024", "quality": "low"}
+    response = logged_in_client.post(
+        reverse("studio:quick_generate"),
+        data | _rows("one", "two", "three") | {"_remove": "1"},
+        **htmx_headers,
+    )
+    assert 'id="quick-rows"' in response.text
+    estimate = response.text[response.text.index('id="cost-estimate"') :]
+    assert estimate.startswith('id="cost-estimate" aria-live="polite" hx-swap-oob="true"')
+    assert "2 images × $0.006 = <strong>$0.01</strong> estimated" in estimate
+
+
+def test_adding_a_row_sends_the_estimate_along_with_the_rows(logged_in_client, htmx_headers):
+    response = logged_in_client.post(
+        reverse("studio:quick_generate"), QUICK | _rows("one", "two") | {"_add": "1"}, **htmx_headers
+    )
+    assert 'for="prompt-3">Prompt 3</label>' in response.text
+    assert 'hx-swap-oob="true"' in response.text and "2 images · free (Local painter)" in response.text
+
+
+def test_the_estimate_alone_counts_the_typed_prompts(logged_in_client, fake_openai):
+    data = {
+        "provider": "openai",
+        "model": "gpt-image-2",
+        "size": "1024x1024",
+        "quality": "low",
+        "per_row": "1",
+    }
+    response = logged_in_client.post(
+        reverse("studio:generator_options"),
+        data | _rows("a lighthouse", "x" * 5000, "", "a fox"),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="cost-estimate",
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<p class="small mb-0 cost-estimate" id="cost-estimate"')
+    assert "3 images × $0.006 = <strong>$0.02</strong> estimated" in response.text
+    assert "<select" not in response.text and "hx-swap-oob" not in response.text

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from PIL import Image
 
@@ -67,13 +67,17 @@ def _count_from(data: QueryDict) -> int:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def generator_options(request: HttpRequest) -> HttpResponse:
-    """The generator's provider-dependent fields and cost estimate, re-rendered as choices change."""
-    per_row = request.GET.get("per_row") == "1"
-    form = GeneratorForm.following_provider(request.GET, per_row=per_row)
-    context = {"generator": form, "estimate": estimate_for(request, form, _count_from(request.GET))}
-    return render(request, "studio/quick_generate.html#generator_fields", context)
+    """The generator's provider-dependent fields and cost estimate, re-rendered as choices change; only the
+    estimate when the quick-generate prompts change. POST too: prompts can be too long for a URL."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
+    context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
+    partial = (
+        "cost_estimate" if request.htmx and request.htmx.target == "cost-estimate" else "generator_fields"
+    )
+    return render(request, f"studio/quick_generate.html#{partial}", context)
 
 
 def _cards(request: HttpRequest, portraits: list[Portrait]) -> str:
@@ -269,6 +273,7 @@ def _quick_page(
         "portraits": batch.portraits.order_by("id") if batch else [],
         "progress": batch.progress() if batch else None,
         "estimate": estimate_for(request, generator, count),
+        "estimate_oob": request.htmx and partial == "rows",
         "max_rows": settings.QUICK_MAX_PROMPTS,
     }
     template_name = "studio/quick_generate.html"
