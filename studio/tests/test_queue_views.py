@@ -3,10 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from studio.generation import run_portrait_job
+from studio.generation import JobOptions, cancel_batch, queue_character_portraits, run_portrait_job
 from studio.models import Batch, Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
-from studio.tests.fakes import openai_error
 
 pytestmark = pytest.mark.django_db
 
@@ -137,25 +136,55 @@ def test_remix_prefills_quick_generate_from_the_png(logged_in_client, user):
     assert '<option value="512x512" selected>' in response.text
 
 
-def test_the_provider_settings_page_never_shows_a_key(logged_in_client, settings):
-    settings.OPENAI_API_KEY = "sk-secret-value-123"
-    settings.STABILITY_API_KEY = ""
-    response = logged_in_client.get(reverse("studio:provider_settings"))
-    assert "sk-secret-value-123" not in response.text
-    assert "Configured" in response.text and "Not configured" in response.text
-    assert "https://api.openai.com/v1" in response.text
+def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user, name="Orla")
+    queue_character_portraits(character, JobOptions(size="64x64"), count=3)
+    batch = Batch.objects.get()
+    run_portrait_job(batch.portraits.order_by("id").first().pk)
+    page = logged_in_client.get(batch.get_absolute_url())
+    assert "Variations of Orla" in page.text and "1 / 3" in page.text
+    partial = logged_in_client.get(batch.get_absolute_url(), **htmx_headers)
+    assert "1 / 3" in partial.text and "<html" not in partial.text
 
 
-def test_the_models_check_lists_image_models_and_warns_about_shutdowns(
-    logged_in_client, htmx_headers, fake_openai
+def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user)
+    done, running, *queued = queue_character_portraits(character, JobOptions(size="64x64"), count=4)
+    run_portrait_job(done.pk)
+    running.mark_running()
+    other_batch_job = queue_character_portraits(character, JobOptions(size="64x64"), count=2)[0]
+    batch = done.batch
+    response = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]))
+    assert response["Location"] == batch.get_absolute_url()
+    statuses = dict(batch.portraits.values_list("pk", "status"))
+    assert statuses == {done.pk: "succeeded", running.pk: "running"} | {job.pk: "cancelled" for job in queued}
+    assert Portrait.objects.get(pk=other_batch_job.pk).status == "queued", "other batches are untouched"
+    page = logged_in_client.get(batch.get_absolute_url())
+    assert "2 queued jobs cancelled." in page.text
+    again = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]), **htmx_headers)
+    assert again["HX-Reswap"] == "none" and "portraitsChanged" in again["HX-Trigger"]
+    assert cancel_batch(batch) == 0
+
+
+@pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])
+def test_it_hides_another_users_batch(client, user, other_user, method, route):
+    [job, _] = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=2)
+    client.force_login(other_user)
+    response = getattr(client, method)(reverse(route, args=[job.batch_id]))
+    assert response.status_code == 404
+    assert Portrait.objects.filter(batch=job.batch, status="queued").count() == 2
+
+
+def test_it_refuses_a_retry_over_the_daily_limit_with_a_clear_message(
+    logged_in_client, user, settings, htmx_headers
 ):
-    fake_openai.models.append({"id": "dall-e-3", "object": "model", "created": 1, "owned_by": "system"})
-    response = logged_in_client.get(reverse("studio:openai_models"), **htmx_headers)
-    assert "gpt-image-2" in response.text and "gpt-4o" not in response.text
-    assert "dall-e-3" in response.text and "was shut down on 2026-05-12" in response.text
-
-
-def test_the_models_check_shows_the_providers_error(logged_in_client, htmx_headers, fake_openai):
-    fake_openai.push(openai_error(401, "Incorrect API key provided", code="invalid_api_key"))
-    response = logged_in_client.get(reverse("studio:openai_models"), **htmx_headers)
-    assert "The OpenAI API key was rejected" in response.text
+    settings.DAILY_IMAGE_LIMIT = 1
+    failed = PortraitFactory(character=CharacterFactory(owner=user), status="failed", error_kind="transient")
+    response = logged_in_client.post(
+        reverse("studio:portrait_retry", args=[failed.pk]), {"next": failed.get_absolute_url()}, follow=True
+    )
+    assert "would pass your daily limit of 1 images: 1 queued today, 0 left" in response.text
+    assert "Try again tomorrow." in response.text
+    assert Portrait.objects.get(pk=failed.pk).status == "failed"
+    card = logged_in_client.post(reverse("studio:portrait_retry", args=[failed.pk]), **htmx_headers)
+    assert 'data-status="failed"' in card.text and "daily limit of 1 images" in card.text

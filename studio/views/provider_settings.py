@@ -1,9 +1,14 @@
-"""The providers settings page: what is enabled and configured (never the keys), prices, model checks."""
+"""The providers settings page: what is enabled and configured (never the keys), prices, model checks.
+
+Staff only: the page shows base URLs and the models check calls the provider with the studio's key.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -57,13 +62,29 @@ def _rows() -> list[ProviderRow]:
     return rows
 
 
-@login_required
+TEMPLATE = "studio/provider_settings.html"
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log visitors in; answer 403 with a clear page to signed-in users who are not studio staff."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_staff:
+            return render(request, TEMPLATE, {"forbidden": True}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@staff_required
 @require_GET
 def provider_settings(request: HttpRequest) -> HttpResponse:
-    return render(request, "studio/provider_settings.html", {"providers": _rows()})
+    return render(request, TEMPLATE, {"providers": _rows()})
 
 
-@login_required
+@staff_required
 @require_GET
 def openai_models(request: HttpRequest) -> HttpResponse:
     """GET /v1/models on demand: the image models this key can use, with shutdown warnings."""
@@ -81,7 +102,7 @@ def openai_models(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
     context = {"providers": _rows(), "listing": listing, "models_error": error, "checked": True}
-    template_name = "studio/provider_settings.html"
+    template_name = TEMPLATE
     if request.htmx:
         template_name += "#openai_models"
     return render(request, template_name, context)
