@@ -414,8 +414,19 @@ class Provider:
     def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
         raise NotImplementedError
 
+    # Called before every attempt of a paid call (the worker renews its job's lease there); it may raise to
+    # stop before the call is sent.
+    before_attempt: Callable[[], Any] | None = None
+
     def with_retries(self, fn: Callable[[], T]) -> T:
         """Run one paid call, retrying only what is safe to repeat."""
+        hook = self.before_attempt
+
+        def attempt() -> T:
+            if hook is not None:
+                hook()
+            return fn()
+
         return call_with_retries(
             attempt,
             max_attempts=self.max_attempts,
