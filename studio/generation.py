@@ -28,17 +28,19 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import prompts
-from .models import Batch, Character, Portrait
+from .models import Batch, Character, Portrait, start_of_today
 from .providers import UnknownProviderError, get_provider
 from .providers.base import GenerationRequest, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
-# Failures where the provider refused before making an image: they do not count towards the daily limits.
-NOTHING_MADE_ERRORS = ("moderation", "auth", "quota", "invalid_request", "model_unavailable", "rate_limited")
 INTERNAL_ERROR_MESSAGE = (
     "Something went wrong in the studio while painting this portrait. "
     "Try again; if it keeps happening, tell the studio admin."
+)
+QUEUE_UNAVAILABLE_MESSAGE = (
+    "The studio's queue is unavailable, so this portrait was not sent to be painted (nothing was billed). "
+    "Press Retry in a minute; if it keeps happening, tell the studio admin."
 )
 
 
@@ -130,18 +132,33 @@ class Usage:
     spend: Decimal
 
 
-def usage_today(owner: Any, *, exclude_pk: int | None = None) -> Usage:
-    """Images and estimated spend the user has queued today, except jobs that cost nothing."""
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    jobs = (
-        Portrait.objects.filter(owner=owner, created_at__gte=start)
-        .exclude(status=Portrait.Status.CANCELLED)
-        .exclude(status=Portrait.Status.FAILED, error_kind__in=NOTHING_MADE_ERRORS)
+def usage_today(owner: Any) -> Usage:
+    """Images and estimated spend the user has queued today: every attempt counts on the day it was queued
+    (a Retry is a new attempt), except the ones that made nothing (cancelled, refused, never sent).
+
+    One aggregate over the user's rows queued since midnight (the portrait_owner_queued index): each row
+    is its earlier same-day attempts plus its current one, unless that one made nothing."""
+    current = models.Case(
+        models.When(status=Portrait.Status.CANCELLED, then=models.Value(0)),
+        models.When(
+            status=Portrait.Status.FAILED,
+            error_kind__in=Portrait.NOTHING_MADE_ERRORS,
+            then=models.Value(0),
+        ),
+        default=models.Value(1),
+        output_field=models.IntegerField(),
     )
-    if exclude_pk is not None:
-        jobs = jobs.exclude(pk=exclude_pk)
-    totals = jobs.aggregate(images=models.Count("id"), spend=models.Sum("estimated_cost"))
-    return Usage(totals["images"], totals["spend"] or Decimal("0"))
+    attempts = models.ExpressionWrapper(
+        models.F("same_day_attempts") + current, output_field=models.IntegerField()
+    )
+    spend = models.ExpressionWrapper(
+        attempts * models.F("estimated_cost"),
+        output_field=models.DecimalField(max_digits=14, decimal_places=4),
+    )
+    totals = Portrait.objects.filter(owner=owner, queued_at__gte=start_of_today()).aggregate(
+        images=models.Sum(attempts), spend=models.Sum(spend)
+    )
+    return Usage(totals["images"] or 0, totals["spend"] or Decimal("0"))
 
 
 def daily_limits() -> tuple[int, Decimal]:
@@ -154,23 +171,29 @@ def _lock_owner(owner: Any) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk"))
 
 
-def check_quota(owner: Any, images: int, spend: Decimal, *, exclude_pk: int | None = None) -> None:
+def check_quota(owner: Any, images: int, spend: Decimal, *, retry: bool = False) -> None:
     """Raise QuotaExceededError when queueing would pass a daily limit. Call inside the transaction that
     creates the jobs, after _lock_owner, so two tabs cannot both pass the check."""
     image_limit, spend_limit = daily_limits()
-    used = usage_today(owner, exclude_pk=exclude_pk)
+    used = usage_today(owner)
+    what = "A retry counts as a new image, and it" if retry else "That"
     if image_limit and used.images + images > image_limit:
         left = max(image_limit - used.images, 0)
+        advice = "Try again tomorrow." if retry else "Choose fewer images or come back tomorrow."
         raise QuotaExceededError(
-            f"That would pass your daily limit of {image_limit} images: {used.images} queued today, "
-            f"{left} left, and this needs {images}. Choose fewer images or come back tomorrow."
+            f"{what} would pass your daily limit of {image_limit} images: {used.images} queued today, "
+            f"{left} left, and this needs {images}. {advice}"
         )
     if spend_limit and used.spend + spend > spend_limit:
         left = max(spend_limit - used.spend, Decimal("0"))
+        advice = (
+            "Try again tomorrow."
+            if retry
+            else "Choose fewer images, a cheaper model or quality, or come back tomorrow."
+        )
         raise QuotaExceededError(
-            f"That would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} estimated "
-            f"today, ${left:.2f} left, and this is estimated at ${spend:.2f}. "
-            "Choose fewer images, a cheaper model or quality, or come back tomorrow."
+            f"{what} would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} estimated "
+            f"today, ${left:.2f} left, and this is estimated at ${spend:.2f}. {advice}"
         )
 
 
@@ -222,9 +245,13 @@ def queue_jobs(
                 parameters=parameters | ({"attributes": spec.attributes} if spec.attributes else {}),
                 estimated_cost=unit_cost,
                 created_at=now,
+                queued_at=now,
             )
             for spec in specs
         ]
+        for job in jobs:
+            # bulk_create skips Portrait.save, which keeps the Community gallery's flag.
+            job.is_public = job.compute_is_public()
         _assign_task_ids(jobs)
         portraits = Portrait.objects.bulk_create(jobs)
         _enqueue_all(portraits)
@@ -343,7 +370,14 @@ def _enqueue_after_commit(portrait: Portrait) -> None:
     from .tasks import generate_portrait
 
     def send() -> None:
-        result = generate_portrait.enqueue(portrait.pk)
+        try:
+            result = generate_portrait.enqueue(portrait.pk)
+        except Exception:
+            # Redis down or refusing: the request must not fail (the jobs are already committed), and a job
+            # no worker will ever see must not wait for ever or count towards the limits.
+            logger.exception("generation.enqueue_failed", extra=_fields(portrait))
+            portrait.mark_not_queued(QUEUE_UNAVAILABLE_MESSAGE)
+            return
         Portrait.objects.filter(pk=portrait.pk).update(task_id=str(result.id))
 
     transaction.on_commit(send)
@@ -366,7 +400,8 @@ def retry_portrait(portrait: Portrait) -> None:
         raise RetryRefusedError(f"{backend.label} is still not set up on this studio (no API key).")
     with transaction.atomic():
         _lock_owner(portrait.owner)
-        check_quota(portrait.owner, 1, portrait.estimated_cost, exclude_pk=portrait.pk)
+        # The failed attempt stays counted where it was queued; the new one counts today.
+        check_quota(portrait.owner, 1, portrait.estimated_cost, retry=True)
         if not portrait.requeue():
             raise RetryRefusedError("This portrait changed in the meantime; reload the page.")
         _enqueue(portrait)

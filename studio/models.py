@@ -24,6 +24,11 @@ from PIL.PngImagePlugin import PngInfo
 from . import vocabulary
 
 
+def start_of_today() -> Any:
+    """Midnight today in the server's TIME_ZONE: the daily limits' day starts here."""
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class Visibility(models.TextChoices):
     PRIVATE = "private", "Private"
     PUBLIC = "public", "Public"
@@ -204,6 +209,21 @@ class Portrait(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
     # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
     INTERRUPTED = "interrupted"
+    # A job the task backend (RQ) refused to take: no worker ever saw it, nothing was sent or billed.
+    QUEUE_UNAVAILABLE = "queue_unavailable"
+    # Failures where nothing was made (the provider refused, or the job never left the studio): they do not
+    # count towards the daily limits.
+    NOTHING_MADE_ERRORS = frozenset(
+        {
+            "moderation",
+            "auth",
+            "quota",
+            "invalid_request",
+            "model_unavailable",
+            "rate_limited",
+            QUEUE_UNAVAILABLE,
+        }
+    )
 
     # No single-column indexes on owner and character: the composite gallery indexes below start with them
     # and serve every lookup and cascade, and each extra index is one more write on every status change.
@@ -250,6 +270,11 @@ class Portrait(models.Model):
     # One entry per attempt: {"attempt", "outcome", "error_kind", "at"}.
     history = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The daily limits count every attempt on the day it was queued (see generation.usage_today): queued_at
+    # is when the current attempt was queued (created, or Retry), same_day_attempts how many earlier
+    # attempts queued on that same day count too.
+    queued_at = models.DateTimeField(default=timezone.now, editable=False)
+    same_day_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -271,6 +296,8 @@ class Portrait(models.Model):
                 name="portrait_public_provider",
             ),
             models.Index(fields=["status", "lease_expires_at"], name="portrait_status_lease"),
+            # The daily-limit check: one user's attempts queued since midnight.
+            models.Index(fields=["owner", "queued_at"], name="portrait_owner_queued"),
         ]
 
     def __str__(self) -> str:
@@ -387,6 +414,21 @@ class Portrait(models.Model):
             setattr(self, name, value)
         return True
 
+    def mark_not_queued(self, message: str) -> bool:
+        """Fail a queued job whose task the backend would not take; False when it is no longer queued."""
+        fields = {
+            "status": self.Status.FAILED,
+            "error_kind": self.QUEUE_UNAVAILABLE,
+            "error_message": message,
+            "finished_at": timezone.now(),
+            "history": self._history_with("not queued", self.QUEUE_UNAVAILABLE),
+        }
+        if not Portrait.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(**fields):
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return True
+
     def cancel(self) -> bool:
         """Cancel a job that no worker has started; False when it is already running or finished."""
         updated = Portrait.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
@@ -407,6 +449,7 @@ class Portrait(models.Model):
             "model_unavailable",
             "internal",
             INTERRUPTED,
+            QUEUE_UNAVAILABLE,
         }
     )
 
@@ -416,10 +459,21 @@ class Portrait(models.Model):
         return self.status == self.Status.FAILED and self.error_kind in self.RETRYABLE_ERRORS
 
     def requeue(self) -> bool:
-        """Put a failed (or interrupted) job back in the queue for a new attempt on the same record."""
+        """Put a failed (or interrupted) job back in the queue for a new attempt on the same record.
+
+        The new attempt counts towards today's limits; the failed one stays counted on the day it was queued
+        (same_day_attempts carries it when that day is today, unless it made nothing)."""
         updated = Portrait.objects.filter(
             pk=self.pk, status=self.Status.FAILED, error_kind__in=self.RETRYABLE_ERRORS
         ).update(
+            # Every right-hand side reads the row as it was before this UPDATE.
+            same_day_attempts=Case(
+                When(queued_at__lt=start_of_today(), then=Value(0)),
+                When(error_kind__in=self.NOTHING_MADE_ERRORS, then=models.F("same_day_attempts")),
+                default=models.F("same_day_attempts") + 1,
+                output_field=models.PositiveSmallIntegerField(),
+            ),
+            queued_at=timezone.now(),
             status=self.Status.QUEUED,
             error_kind="",
             error_message="",

@@ -105,6 +105,7 @@ def seed_portraits(
                     visibility=Visibility.PUBLIC if public else Visibility.PRIVATE,
                     is_public=public or character.visibility == Visibility.PUBLIC,
                     created_at=stamp,
+                    queued_at=stamp,
                     finished_at=stamp,
                 )
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection, connections
+from django.urls import reverse
 from django.utils import timezone
 
 from studio.generation import (
@@ -14,6 +15,7 @@ from studio.generation import (
     JobSpec,
     QuotaExceededError,
     RetryRefusedError,
+    queue_character_portrait,
     queue_character_portraits,
     queue_jobs,
     recover_expired_jobs,
@@ -280,3 +282,93 @@ def test_only_the_task_rows_claim_skips_the_wait_for_the_disk(user):
     task_row.set_successful("succeeded")
     assert synchronous_commit() == "on"
     assert DBTaskResult.objects.get(pk=task_row.pk).status == "SUCCESSFUL"
+
+
+# Visibility of new jobs.
+
+
+def test_new_portraits_of_a_public_character_go_to_the_community_gallery(user, client, other_user):
+    public = CharacterFactory(owner=user, visibility="public")
+    private = CharacterFactory(owner=user)
+    shown = queue_character_portrait(public, size="64x64")
+    [batch_job, _] = queue_jobs(
+        user, [JobSpec("a"), JobSpec("b")], JobOptions("local", size="64x64"), character=public
+    )
+    hidden = queue_character_portrait(private, size="64x64")
+    assert Portrait.objects.get(pk=shown.pk).is_public
+    assert Portrait.objects.get(pk=batch_job.pk).is_public
+    assert not Portrait.objects.get(pk=hidden.pk).is_public
+    for portrait in (shown, hidden):
+        run_portrait_job(portrait.pk)
+    client.force_login(other_user)
+    assert client.get(reverse("studio:community_portrait", args=[shown.pk])).status_code == 200
+    assert client.get(reverse("studio:community_portrait", args=[hidden.pk])).status_code == 404
+
+
+# Daily limits count every attempt on the day it was queued.
+
+
+def _queued_yesterday(portrait: Portrait) -> None:
+    yesterday = timezone.now() - timedelta(days=1)
+    Portrait.objects.filter(pk=portrait.pk).update(created_at=yesterday, queued_at=yesterday)
+
+
+def test_retrying_yesterdays_failed_job_counts_today(user, settings):
+    settings.DAILY_IMAGE_LIMIT = 2
+    old = PortraitFactory(character=CharacterFactory(owner=user), status="failed", error_kind="transient")
+    _queued_yesterday(old)
+    assert usage_today(user).images == 0
+    retry_portrait(old)
+    assert usage_today(user).images == 1, "the retry is today's image"
+    queue_character_portrait(old.character, size="64x64")
+    assert usage_today(user).images == 2
+    Portrait.objects.filter(pk=old.pk).update(status="failed", error_kind="transient")
+    with pytest.raises(QuotaExceededError) as refused:
+        retry_portrait(Portrait.objects.get(pk=old.pk))
+    assert "A retry counts as a new image, and it would pass your daily limit of 2 images" in str(
+        refused.value
+    )
+    assert "2 queued today, 0 left" in str(refused.value)
+    assert Portrait.objects.get(pk=old.pk).status == "failed", "nothing was queued"
+
+
+def test_every_retry_of_todays_job_counts_but_attempts_that_made_nothing_do_not(user, settings, fake_openai):
+    settings.DAILY_SPEND_LIMIT_USD = "1.00"
+    options = JobOptions("openai", "gpt-image-2", "1024x1024", "medium")  # $0.053 each
+    [job] = queue_jobs(user, [JobSpec("a fox")], options)
+    for kind, expected_images in (("transient", 2), ("rate_limited", 2), ("interrupted", 3)):
+        Portrait.objects.filter(pk=job.pk).update(status="failed", error_kind=kind)
+        retry_portrait(Portrait.objects.get(pk=job.pk))
+        assert usage_today(user).images == expected_images, kind
+    assert usage_today(user).spend == Decimal("0.053") * 3
+    Portrait.objects.get(pk=job.pk).cancel()
+    assert usage_today(user).images == 2, "the cancelled attempt made nothing; the earlier ones stand"
+
+
+# The RQ backend can refuse a job after the batch was committed.
+
+
+@pytest.fixture
+def redis_down(settings):
+    pytest.importorskip("django_tasks_rq", reason='the RQ backend is optional: pip install ".[rq]"')
+    # Nothing listens on port 1: every enqueue fails to connect, as when Redis is down.
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 60}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+
+
+def test_jobs_the_queue_refuses_fail_with_retry_and_do_not_count(
+    logged_in_client, user, redis_down, django_capture_on_commit_callbacks, caplog
+):
+    data = {"provider": "local", "model": "painter-v1", "size": "512x512"}
+    data |= {"prompt": ["a lighthouse", "a fox"], "negative_prompt": ["", ""], "seed": ["", ""]}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in_client.post(reverse("studio:quick_generate"), data)
+    assert response.status_code == 302
+    jobs = list(Portrait.objects.all())
+    assert [(job.status, job.error_kind) for job in jobs] == [("failed", "queue_unavailable")] * 2
+    assert all(job.can_retry and not job.task_id for job in jobs)
+    assert "queue is unavailable" in jobs[0].error_message and "Retry" in jobs[0].error_message
+    assert usage_today(user).images == 0
+    assert "generation.enqueue_failed" in caplog.text
+    page = logged_in_client.get(jobs[0].get_absolute_url())
+    assert "queue is unavailable" in page.text

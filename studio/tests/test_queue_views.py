@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from studio.generation import JobOptions, cancel_batch, queue_character_portraits, run_portrait_job
+from studio.generation import (
+    JobOptions,
+    cancel_batch,
+    queue_character_portraits,
+    retry_portrait,
+    run_portrait_job,
+)
 from studio.models import Batch, Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
@@ -188,3 +197,15 @@ def test_it_refuses_a_retry_over_the_daily_limit_with_a_clear_message(
     assert Portrait.objects.get(pk=failed.pk).status == "failed"
     card = logged_in_client.post(reverse("studio:portrait_retry", args=[failed.pk]), **htmx_headers)
     assert 'data-status="failed"' in card.text and "daily limit of 1 images" in card.text
+
+
+def test_a_retried_old_job_shows_among_the_recent_ones_when_it_finishes(logged_in_client, user):
+    old = PortraitFactory(character=CharacterFactory(owner=user), status="failed", error_kind="transient")
+    two_days_ago = timezone.now() - timedelta(days=2)
+    Portrait.objects.filter(pk=old.pk).update(created_at=two_days_ago, queued_at=two_days_ago)
+    page = logged_in_client.get(reverse("studio:queue"))
+    assert f'href="{old.get_absolute_url()}"' not in page.text
+    retry_portrait(Portrait.objects.get(pk=old.pk))
+    run_portrait_job(old.pk)
+    page = logged_in_client.get(reverse("studio:queue"))
+    assert f'href="{old.get_absolute_url()}"' in page.text

@@ -36,9 +36,10 @@ def _queue_context(request: HttpRequest) -> dict:
     since = timezone.now() - RECENT
     jobs = Portrait.objects.filter(owner=request.user).select_related("character")
     active = list(jobs.filter(status__in=Portrait.ACTIVE_STATUSES).order_by("created_at", "id")[:100])
+    # Queued (or retried) in the last day: a retry of an older job shows here once it finishes.
     recent = list(
         jobs.exclude(status__in=Portrait.ACTIVE_STATUSES)
-        .filter(created_at__gte=since)
+        .filter(queued_at__gte=since)
         .order_by("-finished_at", "-id")[:30]
     )
     batches = [
