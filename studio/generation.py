@@ -28,9 +28,9 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import prompts
-from .models import Batch, Character, Portrait, start_of_today
+from .models import Batch, Character, Portrait, UnreadableImageError, start_of_today
 from .providers import UnknownProviderError, get_provider
-from .providers.base import GenerationRequest, Provider, ProviderError
+from .providers.base import ErrorKind, GenerationRequest, GenerationResult, Provider, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -461,7 +461,36 @@ def run_portrait_job(portrait_id: int) -> str:
         )
         portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
         return portrait.status
-    if not portrait.store_image(image.data, metadata=png_metadata(portrait), claim=claim):
+    try:
+        stored = portrait.store_image(
+            image.data,
+            metadata=png_metadata(portrait, image.revised_prompt),
+            claim=claim,
+            result_parameters=result_parameters(result),
+        )
+    except UnreadableImageError as error:
+        # The bytes passed the provider's format sniff but do not decode (truncated, corrupt): the
+        # provider's own words for an unreadable response.
+        kind = ErrorKind.MALFORMED
+        portrait.mark_failed(kind.value, backend.error(kind, str(error)).message, claim=claim)
+        logger.warning(
+            "generation.failed",
+            extra={
+                **_fields(portrait),
+                "duration_ms": _elapsed_ms(started),
+                "error_kind": kind.value,
+                "detail": str(error)[:300],
+            },
+        )
+        return portrait.status
+    except Exception:
+        logger.exception(
+            "generation.failed",
+            extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": "internal"},
+        )
+        portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
+        return portrait.status
+    if not stored:
         logger.warning(
             "generation.discarded", extra={**_fields(portrait), "reason": "another attempt owns it"}
         )
@@ -471,6 +500,21 @@ def run_portrait_job(portrait_id: int) -> str:
         extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "bytes": len(image.data)},
     )
     return portrait.status
+
+
+def result_parameters(result: GenerationResult) -> dict[str, Any]:
+    """What the provider reported beyond the image, kept in Portrait.parameters: its revised prompt, the
+    parameters it was actually sent, its usage and cost figures."""
+    reported: dict[str, Any] = {}
+    if revised := result.images[0].revised_prompt:
+        reported["revised_prompt"] = revised
+    if result.parameters:
+        reported["sent"] = result.parameters
+    if result.usage:
+        reported["usage"] = result.usage
+    if result.estimated_cost:
+        reported["provider_cost"] = str(result.estimated_cost)
+    return reported
 
 
 def _fields(portrait: Portrait) -> dict[str, Any]:
@@ -502,7 +546,7 @@ def _request_for(portrait: Portrait) -> GenerationRequest:
     )
 
 
-def png_metadata(portrait: Portrait) -> dict[str, Any]:
+def png_metadata(portrait: Portrait, revised_prompt: str | None = None) -> dict[str, Any]:
     """What a portrait PNG carries in its text chunks; Remix reads it back (models.read_png_metadata)."""
     metadata = {
         "prompt": portrait.prompt,
@@ -510,12 +554,15 @@ def png_metadata(portrait: Portrait) -> dict[str, Any]:
         "provider": portrait.provider,
         "model": portrait.model,
         "seed": portrait.seed,
+        # Written as the image's real pixel size (encode_portrait_files), not the size or ratio asked for.
         "size": portrait.parameters.get("size", ""),
         "quality": portrait.parameters.get("quality", ""),
         "style": portrait.parameters.get("style", ""),
         "character": _character_name(portrait),
         "character_version": portrait.character_version or "",
     }
+    if revised_prompt:
+        metadata["revised_prompt"] = revised_prompt
     return metadata
 
 

@@ -18,7 +18,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
 from . import vocabulary
@@ -487,46 +487,86 @@ class Portrait(models.Model):
         return bool(updated)
 
     def store_image(
-        self, image_bytes: bytes, metadata: dict[str, Any] | None = None, claim: str | None = None
+        self,
+        image_bytes: bytes,
+        metadata: dict[str, Any] | None = None,
+        claim: str | None = None,
+        *,
+        result_parameters: dict[str, Any] | None = None,
     ) -> bool:
         """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail.
 
         With a claim token the image is kept only if that claim still holds the job (or the job was
         marked interrupted under it), so a job never gets two images; otherwise the files are removed
-        and False is returned."""
-        files = encode_portrait_files(image_bytes, metadata)
-        self.width, self.height = files.width, files.height
-        self.image.save("portrait.png", ContentFile(files.png), save=False)
-        self.thumbnail.save("thumb.webp", ContentFile(files.webp), save=False)
-        self.file_size = len(files.png)
-        fields = {
-            "image": self.image.name,
-            "thumbnail": self.thumbnail.name,
-            "width": self.width,
-            "height": self.height,
-            "file_size": self.file_size,
-            "status": self.Status.SUCCEEDED,
-            "error_kind": "",
-            "error_message": "",
-            "finished_at": timezone.now(),
-            "lease_expires_at": None,
-            "history": self._history_with("succeeded"),
-        }
-        rows = Portrait.objects.filter(pk=self.pk)
-        if claim is not None:
-            rows = rows.filter(claim_token=claim, image="").filter(
-                models.Q(status=self.Status.RUNNING)
-                | models.Q(status=self.Status.FAILED, error_kind=self.INTERRUPTED)
-            )
-        if not rows.update(**fields):
-            # Another attempt owns the job now (or it was deleted): this image is not kept.
-            for file in (self.image, self.thumbnail):
-                file.storage.delete(file.name)
-            self.image, self.thumbnail = "", ""
+        and False is returned. `result_parameters` (what the provider reported: a revised prompt, usage)
+        are merged into `parameters` in the same conditional update. Raises UnreadableImageError, with
+        nothing stored, when the bytes do not decode."""
+        try:
+            files = encode_portrait_files(image_bytes, metadata)
+        except IMAGE_DECODE_ERRORS as error:
+            raise UnreadableImageError(f"{type(error).__name__}: {error}") from error
+        saved: list[Any] = []
+        stored = False
+        try:
+            self.image.save("portrait.png", ContentFile(files.png), save=False)
+            saved.append(self.image)
+            self.thumbnail.save("thumb.webp", ContentFile(files.webp), save=False)
+            saved.append(self.thumbnail)
+            fields = {
+                "image": self.image.name,
+                "thumbnail": self.thumbnail.name,
+                "width": files.width,
+                "height": files.height,
+                "file_size": len(files.png),
+                "parameters": {**self.parameters, **(result_parameters or {})},
+                "status": self.Status.SUCCEEDED,
+                "error_kind": "",
+                "error_message": "",
+                "finished_at": timezone.now(),
+                "lease_expires_at": None,
+                "history": self._history_with("succeeded"),
+            }
+            rows = Portrait.objects.filter(pk=self.pk)
+            if claim is not None:
+                rows = rows.filter(claim_token=claim, image="").filter(
+                    models.Q(status=self.Status.RUNNING)
+                    | models.Q(status=self.Status.FAILED, error_kind=self.INTERRUPTED)
+                )
+            stored = bool(rows.update(**fields))
+        finally:
+            if not stored:
+                # Another attempt owns the job now (or it was deleted), or saving failed (a full disk, a lost
+                # database connection): the image is not kept, and leaves no file behind.
+                for file in saved:
+                    file.storage.delete(file.name)
+                self.image, self.thumbnail = "", ""
+        if not stored:
             return False
-        for name in ("status", "error_kind", "error_message", "finished_at", "lease_expires_at", "history"):
-            setattr(self, name, fields[name])
+        for name, value in fields.items():
+            setattr(self, name, value)
         return True
+
+    @property
+    def revised_prompt(self) -> str:
+        """The prompt as the provider rewrote it before painting (DALL·E 3 and others), if it said."""
+        return self.parameters.get("revised_prompt", "")
+
+
+# What Pillow raises for image bytes it cannot read: a truncated or corrupt image behind a valid signature
+# (OSError, SyntaxError from the PNG chunk reader, ...), or a decompression bomb.
+IMAGE_DECODE_ERRORS = (
+    OSError,
+    UnidentifiedImageError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+
+class UnreadableImageError(ValueError):
+    """Image bytes that do not decode; the message is the decoder's, for logs."""
 
 
 @dataclass(frozen=True)
@@ -538,9 +578,14 @@ class PortraitFiles:
 
 
 def encode_portrait_files(image_bytes: bytes, metadata: dict[str, Any] | None = None) -> PortraitFiles:
-    """A portrait's stored files: the PNG (parameters in dali:* iTXt chunks) and its WebP thumbnail."""
+    """A portrait's stored files: the PNG (parameters in dali:* iTXt chunks) and its WebP thumbnail.
+
+    A "size" metadata item is written as the decoded image's pixel size (WxH): what was made, whatever size
+    or aspect ratio was asked for. Raises one of IMAGE_DECODE_ERRORS for bytes that do not decode."""
     with Image.open(io.BytesIO(image_bytes)) as image:
         image.load()  # decodes every pixel: a corrupt image fails here, before anything is stored
+        if metadata and "size" in metadata:
+            metadata = {**metadata, "size": f"{image.width}x{image.height}"}
         if image.format == "PNG":
             # Splice the text chunks in: re-encoding a 1024 px PNG costs ~100 ms of worker time per job.
             png = with_text_chunks(image_bytes, metadata or {})

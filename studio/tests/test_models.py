@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from studio.models import Character
-from studio.tests.factories import CharacterFactory
+from studio.models import Character, Portrait, UnreadableImageError
+from studio.tests.factories import CharacterFactory, PortraitFactory
+from studio.tests.fakes import png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +51,32 @@ def test_it_lists_filled_attributes_with_their_labels():
     assert rows["Hair colour"] == "Platinum blonde"
     assert rows["Accessories"] == "Glasses, Crown"
     assert "Eye colour" not in rows
+
+
+def test_an_image_that_cannot_be_saved_leaves_no_file_and_no_half_stored_row(monkeypatch, settings):
+    from django.core.files.storage import FileSystemStorage
+
+    portrait = PortraitFactory()
+    claim = portrait.mark_running()
+    real_save = FileSystemStorage._save
+
+    def disk_full_for_thumbnails(self, name, content):
+        if name.endswith(".webp"):
+            raise OSError(28, "No space left on device")
+        return real_save(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full_for_thumbnails)
+    with pytest.raises(OSError, match="No space left"):
+        portrait.store_image(png_bytes(), {}, claim=claim)
+    assert not list(Path(settings.MEDIA_ROOT).rglob("*.png")), "the PNG saved first was removed"
+    stored = Portrait.objects.get(pk=portrait.pk)
+    assert (stored.status, stored.image.name) == ("running", "")
+
+
+def test_an_unreadable_image_is_refused_before_anything_is_stored(settings):
+    portrait = PortraitFactory()
+    claim = portrait.mark_running()
+    with pytest.raises(UnreadableImageError):
+        portrait.store_image(png_bytes(64, 64)[:100], {}, claim=claim)
+    assert not Path(settings.MEDIA_ROOT).exists() or not list(Path(settings.MEDIA_ROOT).rglob("*.*"))
+    assert Portrait.objects.get(pk=portrait.pk).status == "running"

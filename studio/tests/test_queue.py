@@ -26,7 +26,7 @@ from studio.generation import (
 from studio.models import Batch, Portrait
 from studio.providers.base import ErrorKind
 from studio.tests.factories import CharacterFactory, PortraitFactory, UserFactory
-from studio.tests.fakes import openai_error
+from studio.tests.fakes import openai_error, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -372,3 +372,23 @@ def test_jobs_the_queue_refuses_fail_with_retry_and_do_not_count(
     assert "generation.enqueue_failed" in caplog.text
     page = logged_in_client.get(jobs[0].get_absolute_url())
     assert "queue is unavailable" in page.text
+
+
+# Late answers.
+
+
+def test_a_late_answer_for_an_interrupted_paid_job_is_kept_once(user, fake_openai):
+    [job] = queue_jobs(user, [JobSpec("a fox")], JobOptions("openai"))
+    claim = job.mark_running()
+    _expire(job)
+    assert recover_expired_jobs().interrupted == [job.pk]
+    # The lost attempt answers after all: it was billed, so its image is kept rather than thrown away.
+    late = Portrait.objects.get(pk=job.pk)
+    assert late.store_image(png_bytes(), {}, claim=claim)
+    portrait = Portrait.objects.get(pk=job.pk)
+    assert (portrait.status, portrait.error_kind, portrait.error_message) == ("succeeded", "", "")
+    assert portrait.history[-1]["outcome"] == "succeeded"
+    assert not Portrait.objects.get(pk=job.pk).store_image(png_bytes(), {}, claim=claim)
+    assert Portrait.objects.get(pk=job.pk).image.name == portrait.image.name
+    stored = list(Path(portrait.image.storage.path("portraits")).glob("*.png"))
+    assert len(stored) == 1, "the second answer left no file behind"
