@@ -378,10 +378,19 @@ PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # secon
 # Longest wait before a retry; a longer Retry-After fails the call at once, saying when to try again.
 PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)
 # A running job's lease: a worker that vanishes longer than this gets its job recovered (re-queued when the
-# provider is free, failed as "interrupted" when a paid call may have been billed). Longer than any attempt.
+# provider is free, failed as "interrupted" when a paid call may have been billed). The worker renews it
+# before every retry; the default still covers a whole job's worst case should a renewal be missed: each
+# attempt's connect (10 s, CONNECT_TIMEOUT in providers/base.py) and read timeouts (the longest provider's),
+# the longest wait between attempts (the retry cap, or a cold Hugging Face model's loading wait) and a
+# minute to store the image. 570 s by default.
 PORTRAIT_LEASE_SECONDS = env_int(
     "PORTRAIT_LEASE_SECONDS",
-    int(PROVIDER_TIMEOUT * PROVIDER_MAX_ATTEMPTS + PROVIDER_RETRY_MAX_DELAY * PROVIDER_MAX_ATTEMPTS + 60),
+    int(
+        PROVIDER_MAX_ATTEMPTS
+        * (10 + max(PROVIDER_TIMEOUT, OPENAI_TIMEOUT, STABILITY_TIMEOUT, HUGGINGFACE_TIMEOUT))
+        + (PROVIDER_MAX_ATTEMPTS - 1) * max(PROVIDER_RETRY_MAX_DELAY, HUGGINGFACE_MAX_LOADING_WAIT)
+        + 60
+    ),
 )
 PORTRAIT_RECOVERY_INTERVAL = env_float("PORTRAIT_RECOVERY_INTERVAL", 30.0)  # seconds between lease sweeps
 # Cost control, per user per day (the server's TIME_ZONE); 0 switches a limit off.

@@ -2,7 +2,8 @@
 
 Billing policy, in one place:
 - A job is claimed with a token and a lease (Portrait.mark_running); only the holder of the claim may store
-  the image, so a job never gets two images however many workers touched it.
+  the image, so a job never gets two images however many workers touched it. The worker renews the lease
+  before every retry of a paid call (Portrait.renew_lease) and sends nothing more once its claim is lost.
 - A worker that dies mid-job leaves its job RUNNING until the lease expires. recover_expired_jobs() then
   puts jobs for a free provider (the local painter) back in the queue, and marks jobs for a paid provider
   failed as "interrupted": the request may already have been billed, so it is never sent again without the
@@ -54,6 +55,10 @@ class QuotaExceededError(Exception):
 
 class RetryRefusedError(Exception):
     """The failed job cannot succeed by running it again as it is; the message is for users."""
+
+
+class LeaseLostError(Exception):
+    """The worker's claim on its job was recovered or retried while it waited between attempts."""
 
 
 def new_seed() -> int:
@@ -427,6 +432,7 @@ def run_portrait_job(portrait_id: int) -> str:
     started = time.monotonic()
     try:
         backend = get_provider(portrait.provider)
+        backend.before_attempt = _lease_renewer(portrait, claim)
         result = backend.generate(_request_for(portrait))
         image = result.images[0]
     except ProviderError as error:
@@ -454,6 +460,11 @@ def run_portrait_job(portrait_id: int) -> str:
             },
         )
         return portrait.status
+    except LeaseLostError:
+        # Recovered (or retried) while waiting to try again: whoever holds the job now decides; no further
+        # request is sent under this claim.
+        logger.warning("generation.abandoned", extra={**_fields(portrait), "reason": "lease lost"})
+        return "abandoned"
     except Exception:
         logger.exception(
             "generation.failed",
@@ -500,6 +511,20 @@ def run_portrait_job(portrait_id: int) -> str:
         extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "bytes": len(image.data)},
     )
     return portrait.status
+
+
+def _lease_renewer(portrait: Portrait, claim: str) -> Any:
+    """The provider's before_attempt hook: before every attempt but the first (the claim has just set a full
+    lease), extend the lease under the claim, or stop when the claim was lost meanwhile."""
+    attempts = 0
+
+    def renew() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1 and not portrait.renew_lease(claim):
+            raise LeaseLostError(portrait.pk)
+
+    return renew
 
 
 def result_parameters(result: GenerationResult) -> dict[str, Any]:

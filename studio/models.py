@@ -378,6 +378,18 @@ class Portrait(models.Model):
             return None
         return cls.objects.get(pk=pk), token
 
+    def renew_lease(self, claim: str, lease_seconds: float | None = None) -> bool:
+        """Extend a running job's lease by a full PORTRAIT_LEASE_SECONDS from now, only while `claim` still
+        holds it. False means the job was recovered (or retried) meanwhile: the holder must stop."""
+        seconds = settings.PORTRAIT_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        expires = timezone.now() + timedelta(seconds=seconds)
+        renewed = Portrait.objects.filter(pk=self.pk, status=self.Status.RUNNING, claim_token=claim).update(
+            lease_expires_at=expires
+        )
+        if renewed:
+            self.lease_expires_at = expires
+        return bool(renewed)
+
     def mark_running(self, lease_seconds: float | None = None) -> str | None:
         """Claim this queued job (see claim); returns the claim token or None."""
         claimed = self.claim(self.pk, lease_seconds)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,17 @@ def test_it_lists_filled_attributes_with_their_labels():
     assert rows["Hair colour"] == "Platinum blonde"
     assert rows["Accessories"] == "Glasses, Crown"
     assert "Eye colour" not in rows
+
+
+def test_a_portraits_lease_is_renewed_only_under_its_claim():
+    portrait = PortraitFactory()
+    claim = portrait.mark_running(lease_seconds=5)
+    first_lease = portrait.lease_expires_at
+    assert portrait.renew_lease(claim, lease_seconds=600)
+    assert Portrait.objects.get(pk=portrait.pk).lease_expires_at - first_lease > timedelta(seconds=590)
+    assert not portrait.renew_lease("someone else's claim")
+    portrait.mark_failed("transient", "busy", claim=claim)
+    assert not portrait.renew_lease(claim), "a finished attempt has no lease"
 
 
 def test_an_image_that_cannot_be_saved_leaves_no_file_and_no_half_stored_row(monkeypatch, settings):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -24,7 +25,14 @@ from studio.generation import (
     usage_today,
 )
 from studio.models import Batch, Portrait
-from studio.providers.base import ErrorKind
+from studio.providers.base import (
+    ErrorKind,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    Provider,
+    ProviderError,
+)
 from studio.tests.factories import CharacterFactory, PortraitFactory, UserFactory
 from studio.tests.fakes import openai_error, png_bytes
 
@@ -343,6 +351,107 @@ def test_every_retry_of_todays_job_counts_but_attempts_that_made_nothing_do_not(
     assert usage_today(user).spend == Decimal("0.053") * 3
     Portrait.objects.get(pk=job.pk).cancel()
     assert usage_today(user).images == 2, "the cancelled attempt made nothing; the earlier ones stand"
+
+
+# Leases are renewed before every retry.
+
+
+class FlakyProvider(Provider):
+    """A paid provider whose attempts run the test's script: each step raises or returns image bytes."""
+
+    name = "flaky"
+    label = "Flaky"
+    default_model_fallback = "flaky-1"
+    models = (("flaky-1", "Flaky 1"),)
+    script: list = []
+
+    def is_configured(self) -> bool:
+        return True
+
+    def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
+        def attempt() -> GeneratedImage:
+            return GeneratedImage(FlakyProvider.script.pop(0)(), "png")
+
+        return GenerationResult([self.with_retries(attempt)], self.name, model)
+
+
+@pytest.fixture
+def flaky(settings, monkeypatch):
+    from studio import providers
+
+    monkeypatch.setitem(providers.PROVIDERS, "flaky", f"{__name__}:FlakyProvider")
+    settings.IMAGE_PROVIDERS = [*settings.IMAGE_PROVIDERS, "flaky"]
+    settings.PROVIDER_RETRY_BASE_DELAY = settings.PROVIDER_RETRY_MAX_DELAY = 0
+    FlakyProvider.script = []
+    return FlakyProvider.script
+
+
+def _overloaded() -> bytes:
+    raise ProviderError(ErrorKind.TRANSIENT, "overloaded", detail="503")
+
+
+def test_a_retrying_worker_renews_its_lease_under_the_same_claim(user, flaky, settings):
+    settings.PORTRAIT_LEASE_SECONDS = 600
+    [job] = queue_jobs(user, [JobSpec("a fox")], JobOptions("flaky"))
+    seen: list[tuple] = []
+
+    def first_attempt() -> bytes:
+        # The provider was slow to fail: the lease is nearly up when the worker tries again.
+        Portrait.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() + timedelta(seconds=1))
+        seen.append(Portrait.objects.values_list("claim_token", "lease_expires_at").get(pk=job.pk))
+        return _overloaded()
+
+    def second_attempt() -> bytes:
+        seen.append(Portrait.objects.values_list("claim_token", "lease_expires_at").get(pk=job.pk))
+        return png_bytes()
+
+    flaky += [first_attempt, second_attempt]
+    assert run_portrait_job(job.pk) == "succeeded"
+    (claim, nearly_up), (same_claim, renewed) = seen
+    assert same_claim == claim
+    assert renewed - nearly_up > timedelta(seconds=590)
+    assert Portrait.objects.get(pk=job.pk).attempts == 1, "one job attempt, two provider tries"
+
+
+def test_a_stale_claim_cannot_renew_the_lease_nor_send_again(user, flaky):
+    [job] = queue_jobs(user, [JobSpec("a fox")], JobOptions("flaky"))
+
+    def attempt_during_which_the_worker_is_presumed_dead() -> bytes:
+        _expire(job)
+        assert recover_expired_jobs().interrupted == [job.pk]
+        return _overloaded()
+
+    def second_attempt() -> bytes:
+        raise AssertionError("a request was sent under a lost claim")
+
+    flaky += [attempt_during_which_the_worker_is_presumed_dead, second_attempt]
+    assert run_portrait_job(job.pk) == "abandoned"
+    assert len(flaky) == 1, "the second attempt never ran"
+    portrait = Portrait.objects.get(pk=job.pk)
+    assert (portrait.status, portrait.error_kind, portrait.lease_expires_at) == (
+        "failed",
+        "interrupted",
+        None,
+    )
+    stale_claim = portrait.claim_token
+    assert not portrait.renew_lease(stale_claim), "an interrupted job has no lease to renew"
+    retry_portrait(portrait)
+    assert portrait.mark_running() is not None
+    assert not portrait.renew_lease(stale_claim), "nor can the old claim renew the new attempt's lease"
+    assert portrait.renew_lease(portrait.claim_token)
+
+
+@pytest.mark.skipif("PORTRAIT_LEASE_SECONDS" in os.environ, reason="the lease is set explicitly")
+def test_the_default_lease_covers_a_whole_job_of_retries(settings):
+    from studio.providers import available_providers
+    from studio.providers.base import CONNECT_TIMEOUT
+
+    paid = [provider for provider in available_providers() if provider.retries]
+    attempts = max(provider.max_attempts for provider in paid)
+    longest_answer = max(provider.timeout for provider in paid)
+    longest_wait = max(provider.max_delay for provider in paid)  # Hugging Face's covers a model loading
+    worst_case = attempts * (CONNECT_TIMEOUT + longest_answer) + (attempts - 1) * longest_wait
+    assert worst_case + 60 <= settings.PORTRAIT_LEASE_SECONDS
 
 
 # The RQ backend can refuse a job after the batch was committed.
