@@ -157,8 +157,78 @@ NO_PROVIDER_MESSAGE = (
 )
 
 
+def style_field(backend: Provider, model: str) -> forms.ChoiceField | None:
+    """The style choice the provider's model takes, if any: DALL·E 3's style, Stability Core's preset."""
+    if backend.name == "openai":
+        from .providers.openai_images import family_of
+
+        styles = family_of(model).styles
+        if not styles:
+            return None
+        return forms.ChoiceField(
+            label="Style",
+            required=False,
+            choices=[("", "Default (vivid)"), *((style, style.capitalize()) for style in styles)],
+            help_text="Vivid leans dramatic; natural looks less hyper-real.",
+        )
+    if backend.name == "stability" and model == "core":  # the other Stability models take no preset
+        return forms.ChoiceField(
+            label="Style preset", required=False, choices=[("", "None"), *backend.styles]
+        )
+    return None
+
+
+def advanced_fields(backend: Provider, model: str) -> dict[str, forms.Field]:
+    """Provider-specific options (GenerationRequest.options) for the model's family; blank means the
+    provider's default and is not sent. The providers check the values again."""
+    if backend.name == "openai":
+        from .providers.openai_images import family_of
+
+        if family_of(model).legacy:  # DALL·E takes none of these
+            return {}
+        return {
+            "background": forms.ChoiceField(
+                label="Background",
+                required=False,
+                choices=[("", "Auto"), ("opaque", "Opaque"), ("transparent", "Transparent")],
+                help_text="Transparent needs PNG or WebP output.",
+            ),
+            "moderation": forms.ChoiceField(
+                label="Moderation",
+                required=False,
+                choices=[("", "Auto (standard)"), ("low", "Low (less restrictive)")],
+            ),
+            "output_format": forms.ChoiceField(
+                label="Output format",
+                required=False,
+                choices=[("", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")],
+                help_text="What OpenAI sends; the studio stores every portrait as PNG.",
+            ),
+        }
+    if backend.name == "huggingface":
+        return {
+            "num_inference_steps": forms.IntegerField(
+                label="Steps",
+                required=False,
+                min_value=1,
+                max_value=100,
+                help_text="Blank for the model's default; FLUX.1 [schnell] needs only 1–4.",
+            ),
+            "guidance_scale": forms.FloatField(
+                label="Guidance scale",
+                required=False,
+                min_value=0,
+                max_value=30,
+                help_text="How closely the image follows the prompt; blank for the model's default.",
+                widget=forms.NumberInput(attrs={"step": "0.5"}),
+            ),
+        }
+    return {}
+
+
 class GeneratorForm(forms.Form):
-    """Provider choices for one click of Generate; model, size and quality follow the chosen provider.
+    """Provider choices for one click of Generate; model, size, quality, style and the advanced options
+    follow the chosen provider and model.
 
     With per_row=True (quick generate) the negative prompt and seed belong to each prompt row instead.
     """
@@ -190,6 +260,7 @@ class GeneratorForm(forms.Form):
         super().__init__(data, initial=initial)
         choices = provider_choices()
         self.backend: Provider | None = None
+        self.advanced_names: list[str] = []
         if not choices:  # nothing to offer: the form shows NO_PROVIDER_MESSAGE and never validates
             self.fields.clear()
             return
@@ -211,6 +282,19 @@ class GeneratorForm(forms.Form):
             self.fields["quality"].choices = list(backend.qualities)
         else:
             del self.fields["quality"]
+        # Style and the advanced options depend on the model family: the chosen model, or the default.
+        model = (data if data is not None else initial or {}).get("model")
+        if model not in {value for value, _ in models}:
+            model = backend.default_model
+        fields = dict(self.fields)
+        self.fields.clear()
+        for name, field in fields.items():
+            self.fields[name] = field
+            if name == "size" and (style := style_field(backend, model)):
+                self.fields["style"] = style
+        extra = advanced_fields(backend, model)
+        self.fields.update(extra)
+        self.advanced_names = list(extra)
         self.fields["count"].max_value = settings.BATCH_MAX_IMAGES
         self.fields["count"].validators.append(MaxValueValidator(settings.BATCH_MAX_IMAGES))
         self.fields["count"].widget.attrs["max"] = settings.BATCH_MAX_IMAGES
@@ -229,27 +313,46 @@ class GeneratorForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         if self.backend is None:
             raise forms.ValidationError(NO_PROVIDER_MESSAGE)
-        return super().clean()
+        cleaned = super().clean()
+        if cleaned.get("background") == "transparent" and cleaned.get("output_format") == "jpeg":
+            self.add_error("background", "A transparent background needs PNG or WebP output, not JPEG.")
+        return cleaned
+
+    def main_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.advanced_names]
+
+    def advanced_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.advanced_names]
+
+    def advanced_chosen(self) -> bool:
+        """Whether any advanced option has a value (or an error): the section then stays open."""
+        return any(self[name].value() not in (None, "") or self[name].errors for name in self.advanced_names)
 
     @classmethod
     def following_provider(cls, data: Any, **kwargs: Any) -> GeneratorForm:
-        """A bound form where a model, size or quality the newly chosen provider lacks is reset to its
-        default (the provider select changed, so the old choices no longer apply)."""
+        """A bound form where a model, size, quality or style the newly chosen provider (or model) lacks is
+        reset to its default (the select changed, so the old choices no longer apply)."""
         data = data.copy()
         form = cls(data, **kwargs)
-        for name in ("model", "size", "quality"):
-            if name in form.fields:
-                values = {str(value) for value, _ in form.fields[name].choices}
+        for name, field in form.fields.items():
+            if name != "provider" and isinstance(field, forms.ChoiceField):
+                values = {str(value) for value, _ in field.choices}
                 if data.get(name) not in values:
-                    data[name] = form.initial.get(name) or next(iter(form.fields[name].choices))[0]
+                    data[name] = form.initial.get(name) or next(iter(field.choices))[0]
         return cls(data, **kwargs)
 
     def job_options(self) -> Any:
         from .generation import JobOptions
 
         data = self.cleaned_data
+        options = {name: data[name] for name in self.advanced_names if data.get(name) not in (None, "")}
         return JobOptions(
-            provider=data["provider"], model=data["model"], size=data["size"], quality=data.get("quality", "")
+            provider=data["provider"],
+            model=data["model"],
+            size=data["size"],
+            quality=data.get("quality", ""),
+            style=data.get("style", ""),
+            options=options,
         )
 
     def estimate_values(self) -> tuple[str, str, str]:

@@ -77,6 +77,8 @@ class JobOptions:
     size: str = ""
     quality: str = ""
     style: str = ""
+    # Provider-specific GenerationRequest.options (background, num_inference_steps, ...); forms check them.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class ResolvedOptions:
     size: str
     quality: str
     style: str
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def unit_cost(self) -> Decimal:
@@ -119,7 +122,8 @@ def resolve_options(options: JobOptions) -> ResolvedOptions:
         raise GenerationInputError(f'{backend.label} has no model called "{model}".')
     # Sizes and qualities are offered as choices by the forms; each provider maps what it is given.
     size = options.size or default_size(backend)
-    return ResolvedOptions(backend, model, size, options.quality, options.style)
+    chosen = {name: value for name, value in options.options.items() if value not in (None, "")}
+    return ResolvedOptions(backend, model, size, options.quality, options.style, chosen)
 
 
 def default_size(backend: Provider) -> str:
@@ -228,6 +232,8 @@ def queue_jobs(
         parameters["quality"] = resolved.quality
     if resolved.style:
         parameters["style"] = resolved.style
+    if resolved.options:
+        parameters["options"] = resolved.options
     with transaction.atomic():
         _lock_owner(owner)
         check_quota(owner, len(specs), unit_cost * len(specs))
@@ -567,6 +573,7 @@ def _request_for(portrait: Portrait) -> GenerationRequest:
         style=portrait.parameters.get("style", ""),
         seed=portrait.seed,
         model=portrait.model,
+        options=portrait.parameters.get("options") or {},
         attributes=portrait.parameters.get("attributes") or None,
     )
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from studio.generation import run_portrait_job
+from studio.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,177 @@ def test_the_estimate_alone_counts_the_typed_prompts(logged_in_client, fake_open
     assert response.text.lstrip().startswith('<p class="small mb-0 cost-estimate" id="cost-estimate"')
     assert "3 images × $0.006 = <strong>$0.02</strong> estimated" in response.text
     assert "<select" not in response.text and "hx-swap-oob" not in response.text
+
+
+# --- provider options: style and the advanced section ----------------------------------------------------
+
+
+def _quick(client, data: dict, *prompts: str, **extra):
+    return client.post(
+        reverse("studio:quick_generate"), data | _rows(*(prompts or ("a lighthouse",))), **extra
+    )
+
+
+def _options_page(client, **data) -> str:
+    return client.get(reverse("studio:generator_options"), data, HTTP_HX_REQUEST="true").text
+
+
+def test_the_generator_offers_only_what_the_chosen_provider_and_model_take(
+    logged_in_client, fake_openai, fake_stability, fake_huggingface
+):
+    local = _options_page(logged_in_client, provider="local")
+    assert "Advanced options" not in local and "Style" not in local
+    gpt = _options_page(logged_in_client, provider="openai", model="gpt-image-2")
+    assert "<summary" in gpt and "Advanced options for OpenAI" in gpt
+    for label, name in [
+        ("Background", "background"),
+        ("Moderation", "moderation"),
+        ("Output format", "output_format"),
+    ]:
+        assert f'<label class="form-label small mb-1" for="id_{name}">{label}</label>' in gpt
+    assert 'for="id_style"' not in gpt, "GPT Image models take no style"
+    core = _options_page(logged_in_client, provider="stability", model="core")
+    assert 'for="id_style">Style preset</label>' in core and '<option value="anime">Anime</option>' in core
+    ultra = _options_page(logged_in_client, provider="stability", model="ultra", style="anime")
+    assert 'for="id_style"' not in ultra, "only Stable Image Core takes a style preset"
+    hf = _options_page(logged_in_client, provider="huggingface")
+    assert 'for="id_num_inference_steps">Steps</label>' in hf
+    assert 'for="id_guidance_scale">Guidance scale</label>' in hf
+
+
+def test_the_advanced_section_stays_open_while_an_option_is_set(logged_in_client, fake_openai):
+    closed = _options_page(logged_in_client, provider="openai", model="gpt-image-2")
+    assert '<details class="mb-2 generator-advanced">' in closed
+    opened = _options_page(logged_in_client, provider="openai", model="gpt-image-2", background="opaque")
+    assert '<details class="mb-2 generator-advanced" open>' in opened
+    assert '<option value="opaque" selected>' in opened
+
+
+def test_a_stability_style_preset_reaches_the_provider(logged_in_client, user, fake_stability):
+    data = {"provider": "stability", "model": "core", "size": "1:1", "style": "anime"}
+    _quick(logged_in_client, data)
+    portrait = Portrait.objects.get()
+    assert portrait.parameters["style"] == "anime"
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    assert fake_stability.last.form["style_preset"] == "anime"
+
+
+def test_a_dall_e_3_style_reaches_the_provider(logged_in_client, user, fake_openai, settings):
+    settings.OPENAI_IMAGE_MODEL = "dall-e-3"
+    page = _options_page(logged_in_client, provider="openai", model="dall-e-3")
+    assert 'for="id_style">Style</label>' in page and '<option value="natural">Natural</option>' in page
+    assert "Advanced options" not in page, "DALL·E takes none of the GPT Image options"
+    data = {
+        "provider": "openai",
+        "model": "dall-e-3",
+        "size": "1024x1024",
+        "quality": "high",
+        "style": "natural",
+    }
+    _quick(logged_in_client, data)
+    portrait = Portrait.objects.get()
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    sent = fake_openai.last.json
+    assert (sent["model"], sent["style"], sent["quality"]) == ("dall-e-3", "natural", "hd")
+
+
+def test_gpt_image_options_reach_the_provider(logged_in_client, user, fake_openai):
+    data = {
+        "provider": "openai",
+        "model": "gpt-image-1-mini",
+        "size": "1024x1024",
+        "quality": "low",
+        "background": "transparent",
+        "moderation": "low",
+        "output_format": "webp",
+    }
+    _quick(logged_in_client, data)
+    portrait = Portrait.objects.get()
+    assert portrait.parameters["options"] == {
+        "background": "transparent",
+        "moderation": "low",
+        "output_format": "webp",
+    }
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    sent = fake_openai.last.json
+    assert (sent["background"], sent["moderation"], sent["output_format"]) == ("transparent", "low", "webp")
+
+
+def test_hugging_face_steps_and_guidance_reach_the_provider_from_the_character_generator(
+    logged_in_client, user, htmx_headers, fake_huggingface
+):
+    character = CharacterFactory(owner=user)
+    data = {
+        "provider": "huggingface",
+        "model": "black-forest-labs/FLUX.1-schnell",
+        "size": "1024x1024",
+        "count": "1",
+        "num_inference_steps": "4",
+        "guidance_scale": "0",
+    }
+    logged_in_client.post(reverse("studio:portrait_generate", args=[character.pk]), data, **htmx_headers)
+    portrait = Portrait.objects.get()
+    assert portrait.parameters["options"] == {"num_inference_steps": 4, "guidance_scale": 0.0}
+    assert run_portrait_job(portrait.pk) == "succeeded"
+    sent = fake_huggingface.last.json["parameters"]
+    assert (sent["num_inference_steps"], sent["guidance_scale"]) == (4, 0.0)
+
+
+def test_the_request_for_a_stored_job_carries_its_style_and_options(user):
+    from studio.generation import _request_for
+
+    portrait = PortraitFactory(
+        character=CharacterFactory(owner=user),
+        parameters={"size": "1:1", "style": "anime", "options": {"output_format": "webp"}},
+    )
+    request = _request_for(portrait)
+    assert (request.style, dict(request.options)) == ("anime", {"output_format": "webp"})
+
+
+def test_it_explains_a_transparent_jpeg_and_queues_nothing(logged_in_client, fake_openai):
+    data = {"provider": "openai", "model": "gpt-image-2", "size": "1024x1024", "quality": "low"}
+    response = _quick(logged_in_client, data | {"background": "transparent", "output_format": "jpeg"})
+    assert response.status_code == 400
+    assert "A transparent background needs PNG or WebP output, not JPEG." in response.text
+    assert not Portrait.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"provider": "openai", "model": "gpt-image-2", "size": "1024x1024", "moderation": "none"},
+            "Moderation: Select a valid choice. none is not one of the available choices.",
+        ),
+        (
+            {"provider": "stability", "model": "core", "size": "1:1", "style": "watercolour"},
+            "Style preset: Select a valid choice. watercolour is not one of the available choices.",
+        ),
+        (
+            {"provider": "huggingface", "size": "1024x1024", "num_inference_steps": "500"},
+            "Steps: Ensure this value is less than or equal to 100.",
+        ),
+    ],
+)
+def test_it_explains_an_option_the_provider_cannot_take_and_queues_nothing(
+    logged_in_client, user, fake_openai, fake_stability, fake_huggingface, data, message
+):
+    character = CharacterFactory(owner=user)
+    url = reverse("studio:portrait_generate", args=[character.pk])
+    data = {"model": "black-forest-labs/FLUX.1-schnell", "count": "1"} | data
+    response = logged_in_client.post(url, data, follow=True)
+    assert message in response.text
+    assert not Portrait.objects.exists()
+
+
+def test_remix_keeps_the_style_and_options(logged_in_client, user, fake_openai):
+    portrait = PortraitFactory(
+        character=CharacterFactory(owner=user),
+        provider="openai",
+        model="gpt-image-2",
+        status="failed",
+        parameters={"size": "1024x1024", "quality": "low", "options": {"background": "opaque"}},
+    )
+    page = logged_in_client.get(reverse("studio:quick_generate"), {"remix": portrait.pk}).text
+    assert '<details class="mb-2 generator-advanced" open>' in page
+    assert '<option value="opaque" selected>' in page

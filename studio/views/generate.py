@@ -182,6 +182,7 @@ def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, A
         "model": portrait.model,
         "size": portrait.parameters.get("size", ""),
         "quality": portrait.parameters.get("quality", ""),
+        "style": portrait.parameters.get("style", ""),
     }
     if portrait.image:
         try:
@@ -196,8 +197,10 @@ def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, A
         else:
             values |= {key: value for key, value in stored.items() if key in values}
     row = QuickRow(values["prompt"], values["negative_prompt"], values["seed"])
-    initial = {name: values[name] for name in ("provider", "model", "size", "quality") if values[name]}
-    return row, initial
+    initial = {
+        name: values[name] for name in ("provider", "model", "size", "quality", "style") if values[name]
+    }
+    return row, initial | dict(portrait.parameters.get("options") or {})
 
 
 @login_required
