@@ -19,6 +19,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -519,7 +520,7 @@ def run_portrait_job(portrait_id: int) -> str:
     return portrait.status
 
 
-def _lease_renewer(portrait: Portrait, claim: str) -> Any:
+def _lease_renewer(portrait: Portrait, claim: str) -> Callable[[], None]:
     """The provider's before_attempt hook: before every attempt but the first (the claim has just set a full
     lease), extend the lease under the claim, or stop when the claim was lost meanwhile."""
     attempts = 0
