@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest
@@ -30,6 +31,11 @@ from .access import parse_id
 from .models import Character, Favourite, Like, Portrait
 
 PAGE_SIZE = 24
+
+# The dates a filter or a cursor may name. Past 9998 "the day after" (an exclusive end) and the conversion to
+# UTC overflow Python's datetime; before 1900 no portrait was made.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(9998, 12, 31)
 
 
 class Scope:
@@ -64,9 +70,13 @@ class Cursor:
             created_at = parse_datetime(stamp)
             if created_at is None or timezone.is_naive(created_at):
                 return None
-            return cls(created_at, int(pk))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+            # The database compares in UTC: a time whose UTC day is outside the calendar would overflow there.
+            if not EARLIEST_DATE <= created_at.astimezone(dt.UTC).date() <= LATEST_DATE:
+                return None
+        except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
             return None
+        id_ = parse_id(pk)  # a whole number that fits the database's id column, or None
+        return cls(created_at, id_) if id_ is not None else None
 
 
 def _older_than(cursor: Cursor) -> Q:
@@ -86,6 +96,16 @@ def _newer_than(cursor: Cursor) -> Q:
 # Filters
 
 
+def _date_field(label: str) -> forms.DateField:
+    message = f"Choose a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(EARLIEST_DATE, message), MaxValueValidator(LATEST_DATE, message)],
+    )
+
+
 class GalleryFilterForm(forms.Form):
     q = forms.CharField(label="Search prompts", required=False, max_length=200)
     character = forms.IntegerField(label="Character", required=False, min_value=1)
@@ -95,8 +115,8 @@ class GalleryFilterForm(forms.Form):
     )
     liked = forms.BooleanField(label="Liked by me", required=False)
     favourites = forms.BooleanField(label="Favourites", required=False)
-    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = _date_field("From")
+    date_to = _date_field("To")
 
 
 FILTER_NAMES = tuple(GalleryFilterForm.base_fields)
@@ -149,7 +169,7 @@ def _search(portraits: QuerySet[Portrait], text: str) -> QuerySet[Portrait]:
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        # Same expression as the GIN index of migration 0003, so the planner can use it.
+        # Same expression as the GIN index of migration 0004, so the planner can use it.
         return portraits.alias(search=SearchVector("prompt", config="english")).filter(
             search=SearchQuery(text, config="english", search_type="websearch")
         )

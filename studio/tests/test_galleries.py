@@ -192,3 +192,32 @@ def test_it_keeps_valid_filters_and_names_the_invalid_ones():
     assert filters.character is None and filters.date_from is None
     assert len(filters.errors) == 2
     assert filters.query_string() == "provider=local"
+
+
+def test_it_rejects_a_cursor_whose_time_cannot_be_converted_or_whose_id_is_out_of_range():
+    import base64
+
+    def token(raw: str) -> str:
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    assert token("0001-01-01T00:00:00+05:00_5") == "MDAwMS0wMS0wMVQwMDowMDowMCswNTowMF81"
+    for raw in (
+        "0001-01-01T00:00:00+05:00_5",  # before year 1 in UTC
+        "9999-12-31T23:59:59-05:00_5",  # after year 9999 in UTC
+        "1850-06-01T00:00:00+00:00_5",  # older than any portrait could be
+        f"2026-01-01T00:00:00+00:00_{10**30}",  # overflows a 64-bit id
+        "2026-01-01T00:00:00+00:00_-3",
+    ):
+        assert Cursor.decode(token(raw)) is None, raw
+    assert Cursor.decode(token("2026-01-01T00:00:00+05:00_5")) is not None
+
+
+def test_it_names_a_date_filter_outside_the_calendar_it_can_compute_with():
+    filters = Filters.from_query(QueryDict("date_to=9999-12-31&date_from=0001-01-01&provider=local"))
+    assert filters.date_to is None and filters.date_from is None
+    assert filters.provider == "local"
+    assert len(filters.errors) == 2
+    assert all("between 1900 and 9998" in error for error in filters.errors)
+    kept = Filters.from_query(QueryDict("date_from=1900-01-01&date_to=9998-12-31"))
+    assert kept.date_from == dt.date(1900, 1, 1) and kept.date_to == dt.date(9998, 12, 31)
+    assert galleries.gallery_queryset(Scope.MINE, None, kept).count() == 0

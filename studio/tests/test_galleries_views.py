@@ -384,3 +384,44 @@ def test_the_character_filter_follows_adds_renames_and_deletes_at_once(logged_in
     ann = user.characters.get(name="Ann")
     commit(f"id,name\n{ann.pk},Anna\n".encode(), user)
     assert character_options(logged_in_client.get(url).text) == ["Anna", "Cleo"]
+
+
+def test_it_ignores_a_date_beyond_the_calendar_on_every_gallery_and_lightbox_page(logged_in_client, user):
+    portrait = painted(user, visibility="public")
+    urls = (
+        reverse("studio:my_gallery"),
+        reverse("studio:character_gallery", args=[portrait.character_id]),
+        reverse("studio:community_gallery"),
+        reverse("studio:gallery_portrait", args=[portrait.pk]),
+        reverse("studio:community_portrait", args=[portrait.pk]),
+    )
+    for url in urls:
+        for query in ({"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}):
+            response = logged_in_client.get(url, query)
+            assert response.status_code == 200, (url, query)
+            assert "between 1900 and 9998" in response.text, (url, query)
+            assert f"card-{portrait.pk}" in response.text or f'data-portrait="{portrait.pk}"' in response.text
+
+
+def test_a_cursor_that_overflows_in_utc_shows_the_first_page(logged_in_client, user, htmx_headers):
+    make_portraits(user, 3)
+    crafted = "MDAwMS0wMS0wMVQwMDowMDowMCswNTowMF81"  # 0001-01-01T00:00:00+05:00, id 5
+    for url in (reverse("studio:my_gallery"), reverse("studio:community_gallery")):
+        response = logged_in_client.get(url, {"after": crafted})
+        assert response.status_code == 200
+    assert len(card_ids(logged_in_client.get(reverse("studio:my_gallery"), {"after": crafted}).text)) == 3
+    # An HTMX scroll request with a bad cursor appends nothing, not a whole page into the grid.
+    scroll = logged_in_client.get(
+        reverse("studio:my_gallery"), {"after": crafted}, HTTP_HX_TARGET="gallery-more", **htmx_headers
+    )
+    assert scroll.status_code == 200 and "<html" not in scroll.text and card_ids(scroll.text) == []
+
+
+def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_headers):
+    make_portraits(user, 25, status="succeeded")
+    first = logged_in_client.get(reverse("studio:my_gallery")).text
+    next_url = re.search(r'gallery-more-link" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    Portrait.objects.filter(owner=user).exclude(pk__in=card_ids(first)).delete()  # the 25th went meanwhile
+    response = logged_in_client.get(next_url, HTTP_HX_TARGET="gallery-more", **htmx_headers)
+    assert card_ids(response.text) == []
+    assert 'id="gallery-end"' in response.text and "That's all of them." in response.text

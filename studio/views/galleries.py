@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from .. import galleries, vocabulary
 from ..access import get_owned_or_404
-from ..galleries import Cursor, Filters, Scope
+from ..galleries import Cursor, Filters, Page, Scope
 from ..models import Character, Portrait, Visibility
 from ..providers import available_providers
 from .portraits import _file_response
@@ -75,9 +75,17 @@ def _gallery(
     filters = Filters.from_query(request.GET)
     if character is not None:
         filters.character = character.pk
-    cursor = Cursor.decode(request.GET.get("after", "")) if request.GET.get("after") else None
-    portraits = galleries.gallery_queryset(scope, request.user, filters).only(*CARD_FIELDS)
-    page = galleries.keyset_page(portraits, cursor)
+    after = request.GET.get("after", "")
+    cursor = Cursor.decode(after) if after else None
+    results_only = bool(request.htmx) and request.htmx.target == "gallery-results"
+    scrolling = bool(request.htmx) and bool(after) and not results_only
+    if scrolling and cursor is None:
+        # A scroll request whose cursor is not one of ours: append nothing (the first page again would repeat
+        # every card), and the end marker says so.
+        page = Page([], None)
+    else:
+        portraits = galleries.gallery_queryset(scope, request.user, filters).only(*CARD_FIELDS)
+        page = galleries.keyset_page(portraits, cursor)
     own = scope != Scope.COMMUNITY
     attach_urls(page.portraits, own=own, query=filters.query_string())
     # Filters travel in every link (next page, lightbox) so a reload or a shared link shows the same view.
@@ -94,12 +102,12 @@ def _gallery(
         "next_url": f"{request.path}?{path_filters.query_string(after=page.next_cursor)}"
         if page.next_cursor
         else None,
-        "continued": cursor is not None,
+        "continued": cursor is not None or scrolling,
     }
     template_name = "studio/gallery.html"
-    if request.htmx and request.htmx.target == "gallery-results":
+    if results_only:
         template_name += "#results"
-    elif request.htmx and cursor is not None:
+    elif scrolling:
         template_name += "#page"
     else:
         context.update(
@@ -107,9 +115,13 @@ def _gallery(
             statuses=Portrait.Status.choices,
             characters=galleries.character_choices(request.user) if scope == Scope.MINE else (),
         )
-        for error in filters.errors:
-            messages.warning(request, f"Ignored a filter. {error}")
+        _warn_ignored_filters(request, filters)
     return render(request, template_name, context)
+
+
+def _warn_ignored_filters(request: HttpRequest, filters: Filters) -> None:
+    for error in filters.errors:
+        messages.warning(request, f"Ignored a filter. {error}")
 
 
 @login_required
@@ -131,6 +143,7 @@ def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpRespo
     filters = Filters.from_query(request.GET)
     portraits = galleries.gallery_queryset(scope, request.user, filters)
     newer, older = galleries.neighbours(portraits, portrait)
+    in_lightbox = bool(request.htmx)
     own = scope != Scope.COMMUNITY
     name = "studio:gallery_portrait" if own else "studio:community_portrait"
     query = filters.query_string()
@@ -150,8 +163,10 @@ def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpRespo
         ),
     }
     template_name = "studio/gallery_portrait.html"
-    if request.htmx:
+    if in_lightbox:
         template_name += "#lightbox"
+    else:
+        _warn_ignored_filters(request, filters)
     return render(request, template_name, context)
 
 
