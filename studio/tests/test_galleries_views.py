@@ -417,6 +417,20 @@ def test_a_cursor_that_overflows_in_utc_shows_the_first_page(logged_in_client, u
     assert scroll.status_code == 200 and "<html" not in scroll.text and card_ids(scroll.text) == []
 
 
+def test_the_lightbox_remix_button_opens_quick_generate_prefilled(logged_in_client, user, htmx_headers):
+    with_character = painted(user)
+    without = PortraitFactory(
+        owner=user, character=None, provider="patterns", model="mandala", status="succeeded"
+    )
+    quick = reverse("studio:quick_generate")
+    for portrait in (with_character, without):
+        for headers in ({}, htmx_headers):
+            response = logged_in_client.get(reverse("studio:gallery_portrait", args=[portrait.pk]), **headers)
+            assert f'href="{quick}?remix={portrait.pk}"' in response.text
+    remix = logged_in_client.get(f"{quick}?remix={without.pk}")
+    assert remix.status_code == 200 and without.prompt in remix.text
+
+
 def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_headers):
     make_portraits(user, 25, status="succeeded")
     first = logged_in_client.get(reverse("studio:my_gallery")).text
