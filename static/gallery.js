@@ -1,5 +1,6 @@
 // Galleries: the lightbox (with arrow-key navigation) and bulk selection. Without JS, cards link to the
-// portrait page and the bulk form posts the ticked boxes.
+// portrait page and the bulk form posts the ticked boxes. On the portrait's own page (no lightbox), the arrow
+// keys follow its Newer / Older links.
 (function () {
   "use strict";
 
@@ -31,11 +32,21 @@
     if (openLightbox(link.getAttribute("href"))) event.preventDefault();
   });
 
+  function arrowTarget(event) {
+    return event.key === "ArrowLeft" ? "[data-lightbox-prev]" : event.key === "ArrowRight" ? "[data-lightbox-next]" : null;
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (!lightboxOpen() || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (event.target.matches && event.target.matches("input, textarea, select")) return;
+    var which = arrowTarget(event);
+    if (!lightbox()) {  // the standalone portrait page: step by following its links
+      var step = which && document.querySelector(".lightbox " + which);
+      if (step) { event.preventDefault(); window.location.assign(step.href); }
+      return;
+    }
+    if (!lightboxOpen()) return;
     if (event.key === "Escape") { event.preventDefault(); modal().hide(); return; }
-    var which = event.key === "ArrowLeft" ? "[data-lightbox-prev]" : event.key === "ArrowRight" ? "[data-lightbox-next]" : null;
     if (!which) return;
     var link = document.querySelector("#lightbox-body " + which);
     if (link) { event.preventDefault(); openLightbox(link.getAttribute("href"), true); }

@@ -431,6 +431,58 @@ def test_the_lightbox_remix_button_opens_quick_generate_prefilled(logged_in_clie
     assert remix.status_code == 200 and without.prompt in remix.text
 
 
+def test_the_standalone_portrait_page_goes_back_to_the_gallery_after_an_htmx_delete(
+    logged_in_client, user, htmx_headers
+):
+    portrait = painted(user)
+    page = logged_in_client.get(reverse("studio:gallery_portrait", args=[portrait.pk]), {"provider": "local"})
+    assert "gallery.js" in page.text  # arrow keys step to the newer/older portrait here too
+    delete_form = re.search(
+        r'<form[^>]*hx-confirm="Delete this portrait\?"[^>]*>(.*?)</form>', page.text, re.S
+    )
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', delete_form.group(1)))
+    assert "data-close-lightbox" not in delete_form.group(0)
+    fields["next"] = fields["next"].replace("&amp;", "&")
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {**fields, "action": "delete"}, **htmx_headers
+    )
+    assert response["HX-Redirect"] == f"{reverse('studio:my_gallery')}?provider=local"
+    assert not Portrait.objects.filter(pk=portrait.pk).exists()
+    assert "Deleted 1 portrait." in logged_in_client.get(response["HX-Redirect"]).text
+    # In the lightbox the same form closes the lightbox instead, and the card leaves the grid.
+    other = painted(user)
+    lightbox = logged_in_client.get(reverse("studio:gallery_portrait", args=[other.pk]), **htmx_headers).text
+    delete_form = re.search(
+        r'<form[^>]*hx-confirm="Delete this portrait\?"[^>]*>(.*?)</form>', lightbox, re.S
+    )
+    assert "data-close-lightbox" in delete_form.group(0) and 'name="redirect"' not in delete_form.group(1)
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {"action": "delete", "ids": [other.pk]}, **htmx_headers
+    )
+    assert "HX-Redirect" not in response and f'id="card-{other.pk}" hx-swap-oob="delete"' in response.text
+
+
+def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_in_client, user, htmx_headers):
+    portrait = painted(user)
+    page = logged_in_client.get(reverse("studio:gallery_portrait", args=[portrait.pk])).text
+    assert f'id="visibility-button-{portrait.pk}"' in page and "Make public" in page
+    url = reverse("studio:gallery_bulk")
+    response = logged_in_client.post(url, {"action": "public", "ids": [portrait.pk]}, **htmx_headers)
+    state = re.search(
+        rf'<span id="visibility-state-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text
+    )
+    assert "Public" in state.group(1)
+    button = re.search(
+        rf'<span id="visibility-button-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text, re.S
+    )
+    assert "Make private" in button.group(1) and "Make public" not in button.group(1)
+    response = logged_in_client.post(url, {"action": "private", "ids": [portrait.pk]}, **htmx_headers)
+    button = re.search(
+        rf'<span id="visibility-button-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text, re.S
+    )
+    assert "Make public" in button.group(1)
+
+
 def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_headers):
     make_portraits(user, 25, status="succeeded")
     first = logged_in_client.get(reverse("studio:my_gallery")).text

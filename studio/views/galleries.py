@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from .. import galleries, vocabulary
 from ..access import get_owned_or_404
@@ -161,6 +162,7 @@ def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpRespo
         "image_url": reverse(
             "studio:portrait_image" if own else "studio:community_image", args=[portrait.pk]
         ),
+        "in_lightbox": in_lightbox,
     }
     template_name = "studio/gallery_portrait.html"
     if in_lightbox:
@@ -197,11 +199,15 @@ def community_image(request: HttpRequest, pk: int) -> FileResponse:
     return response
 
 
-def _back(request: HttpRequest, default: str) -> HttpResponse:
+def _back_url(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+        return target
+    return default
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    return redirect(_back_url(request, default))
 
 
 @login_required
@@ -263,6 +269,9 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Made {count} portrait{'' if count == 1 else 's'} {word}.")
     if not request.htmx:
         return _back(request, reverse("studio:my_gallery"))
+    if action == "delete" and request.POST.get("redirect"):
+        # Deleted from the portrait's own page (not the lightbox): that page shows nothing any more.
+        return HttpResponseClientRedirect(_back_url(request, reverse("studio:my_gallery")))
     portraits = Portrait.objects.filter(pk__in=ids).only("id", "visibility", "is_public")
     response = render(
         request,
