@@ -46,6 +46,15 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
         "return n >= 24 && n <= local; }",
         arg=local,
     )
+    # Every card shown is a local one, and the grid starts with the newest of them.
+    newest_local = list(
+        Portrait.objects.filter(owner=signed_in, provider="local")
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    shown = [int(pk) for pk in page.locator(".gallery-card").evaluate_all("cs => cs.map(c => c.id.slice(5))")]
+    assert set(shown) <= set(newest_local), "a card from another provider survived the filter"
+    assert shown[:24] == newest_local[:24]
     assert page.evaluate("window.__sameDocument === true")
     page.get_by_role("link", name="Clear").click()  # a plain link: a fresh page
     expect(page.locator(".gallery-card")).to_have_count(24)
@@ -74,11 +83,24 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[1])
     page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
-    # Escape while the lightbox is still fading in closes it too.
+    # Focus returns to the card of the portrait last shown, so the keyboard carries on from there.
+    expect(page.locator(f"#card-{card_ids[1]} a[data-lightbox]")).to_be_focused()
+    # Escape right after opening closes it too.
     first.locator("a[data-lightbox]").click()
     expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[0])
     page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
+    expect(first.locator("a[data-lightbox]")).to_be_focused()
+
+    # Unlike inside the lightbox: the card behind it follows.
+    first.locator("a[data-lightbox]").click()
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[0])
+    lightbox.locator(".like-button").click()
+    expect(lightbox.locator(".like-button")).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+    expect(first.locator(".like-button")).to_have_attribute("aria-pressed", "false")
+    expect(first.locator(".like-count")).to_have_text("0")
 
     # Bulk delete three: click one, shift-click the third.
     boxes = page.locator(".gallery-select")

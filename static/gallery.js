@@ -6,6 +6,7 @@
 
   var lastChecked = null;
   var lightboxUrl = null;
+  var opener = null;  // the card link that opened the lightbox: focus goes back there when it closes
 
   function lightbox() { return document.getElementById("lightbox"); }
   function modal() { return window.bootstrap ? bootstrap.Modal.getOrCreateInstance(lightbox()) : null; }
@@ -29,6 +30,7 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest("a[data-lightbox]");
     if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    if (!link.closest("#lightbox")) opener = link;
     if (openLightbox(link.getAttribute("href"))) event.preventDefault();
   });
 
@@ -50,6 +52,18 @@
     if (!which) return;
     var link = document.querySelector("#lightbox-body " + which);
     if (link) { event.preventDefault(); openLightbox(link.getAttribute("href"), true); }
+  });
+
+  // Closed: focus the card of the portrait last shown (the user may have stepped away from the one they
+  // opened), else the link that opened it, so keyboard users carry on where they were.
+  document.addEventListener("hidden.bs.modal", function (event) {
+    if (event.target !== lightbox()) return;
+    var shown = document.querySelector("#lightbox-body .lightbox");
+    var pk = shown && shown.getAttribute("data-portrait");
+    var card = pk && document.querySelector("#card-" + pk + " a[data-lightbox]");
+    var target = card || (opener && document.contains(opener) ? opener : null);
+    opener = null;
+    if (target) target.focus();
   });
 
   // After a change made inside the lightbox: close it on delete, refresh it otherwise.

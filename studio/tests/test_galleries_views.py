@@ -483,6 +483,37 @@ def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_i
     assert "Make public" in button.group(1)
 
 
+def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user, other_user, htmx_headers):
+    portrait = painted(other_user, visibility="public")
+    lightbox = logged_in_client.get(
+        reverse("studio:community_portrait", args=[portrait.pk]), **htmx_headers
+    ).text
+    assert (
+        f'id="lightbox-like-{portrait.pk}"' in lightbox
+        and f'id="lightbox-favourite-{portrait.pk}"' in lightbox
+    )
+    grid = logged_in_client.get(reverse("studio:community_gallery")).text
+    assert f'id="like-{portrait.pk}"' in grid and f'id="favourite-{portrait.pk}"' in grid
+    url = reverse("studio:portrait_like", args=[portrait.pk])
+    response = logged_in_client.post(url, HTTP_HX_TRIGGER=f"lightbox-like-{portrait.pk}", **htmx_headers)
+    main, card = re.findall(r"<button .*?</button>", response.text, re.S)
+    assert f'id="lightbox-like-{portrait.pk}"' in main and "hx-swap-oob" not in main
+    assert f'id="like-{portrait.pk}" hx-swap-oob="true"' in card
+    assert 'aria-pressed="true"' in card and '<span class="like-count">1</span>' in card
+    # Liked from the card itself: only the card's button comes back.
+    response = logged_in_client.post(url, HTTP_HX_TRIGGER=f"like-{portrait.pk}", **htmx_headers)
+    assert (
+        response.text.count("<button") == 1
+        and "hx-swap-oob" not in response.text.split('<div id="toasts"')[0]
+    )
+    response = logged_in_client.post(
+        reverse("studio:portrait_favourite", args=[portrait.pk]),
+        HTTP_HX_TRIGGER=f"lightbox-favourite-{portrait.pk}",
+        **htmx_headers,
+    )
+    assert f'id="favourite-{portrait.pk}" hx-swap-oob="true"' in response.text
+
+
 def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_headers):
     make_portraits(user, 25, status="succeeded")
     first = logged_in_client.get(reverse("studio:my_gallery")).text

@@ -104,6 +104,9 @@ def _gallery(
         if page.next_cursor
         else None,
         "continued": cursor is not None or scrolling,
+        # Read by every card's like and favourite button; present, so the lookup is cheap.
+        "in_lightbox": False,
+        "oob": False,
     }
     template_name = "studio/gallery.html"
     if results_only:
@@ -210,6 +213,11 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(_back_url(request, default))
 
 
+def _from_lightbox(request: HttpRequest, button: str, pk: int) -> bool:
+    """Whether the lightbox's own button (id lightbox-<button>-<pk>) sent this HTMX request."""
+    return bool(request.htmx) and request.htmx.trigger == f"lightbox-{button}-{pk}"
+
+
 @login_required
 @require_POST
 def portrait_like(request: HttpRequest, pk: int) -> HttpResponse:
@@ -218,7 +226,9 @@ def portrait_like(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         portrait.liked = liked
         attach_urls([portrait], own=False)
-        return render(request, "studio/gallery.html#like_button", {"portrait": portrait})
+        # From the lightbox, the grid card behind it gets the new count too (out of band).
+        context = {"portrait": portrait, "in_lightbox": _from_lightbox(request, "like", pk)}
+        return render(request, "studio/gallery.html#like_result", context)
     messages.success(request, "Liked." if liked else "Like removed.")
     return _back(request, reverse("studio:my_gallery"))
 
@@ -231,7 +241,8 @@ def portrait_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         portrait.favourite = favourite
         attach_urls([portrait], own=False)
-        return render(request, "studio/gallery.html#favourite_button", {"portrait": portrait})
+        context = {"portrait": portrait, "in_lightbox": _from_lightbox(request, "favourite", pk)}
+        return render(request, "studio/gallery.html#favourite_result", context)
     messages.success(request, "Added to favourites." if favourite else "Removed from favourites.")
     return _back(request, reverse("studio:my_gallery"))
 
