@@ -483,6 +483,23 @@ def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_i
     assert "Make public" in button.group(1)
 
 
+def test_gallery_pages_vary_on_the_htmx_headers(logged_in_client, user, htmx_headers):
+    portrait = painted(user, visibility="public")
+    for url in (
+        reverse("studio:my_gallery"),
+        reverse("studio:character_gallery", args=[portrait.character_id]),
+        reverse("studio:community_gallery"),
+    ):
+        for headers in ({}, {**htmx_headers, "HTTP_HX_TARGET": "gallery-results"}):
+            vary = logged_in_client.get(url, **headers)["Vary"]
+            assert "HX-Request" in vary and "HX-Target" in vary, url
+    for url in (
+        reverse("studio:gallery_portrait", args=[portrait.pk]),
+        reverse("studio:community_portrait", args=[portrait.pk]),
+    ):
+        assert "HX-Request" in logged_in_client.get(url)["Vary"], url
+
+
 def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user, other_user, htmx_headers):
     portrait = painted(other_user, visibility="public")
     lightbox = logged_in_client.get(
@@ -512,6 +529,13 @@ def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user
         **htmx_headers,
     )
     assert f'id="favourite-{portrait.pk}" hx-swap-oob="true"' in response.text
+
+
+def test_community_files_may_be_cached_only_briefly(client, user):
+    public = painted(user, visibility="public")
+    for route in ("studio:community_thumbnail", "studio:community_image"):
+        response = client.get(reverse(route, args=[public.pk]))
+        assert response["Cache-Control"] == "public, max-age=60"
 
 
 def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_headers):

@@ -12,6 +12,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -120,7 +121,11 @@ def _gallery(
             characters=galleries.character_choices(request.user) if scope == Scope.MINE else (),
         )
         _warn_ignored_filters(request, filters)
-    return render(request, template_name, context)
+    response = render(request, template_name, context)
+    # One URL serves the full page, the results or a scroll page: caches (and the back/forward cache) must
+    # never hand a bare partial to a plain page load.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def _warn_ignored_filters(request: HttpRequest, filters: Filters) -> None:
@@ -172,7 +177,9 @@ def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpRespo
         template_name += "#lightbox"
     else:
         _warn_ignored_filters(request, filters)
-    return render(request, template_name, context)
+    response = render(request, template_name, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @login_required
@@ -190,15 +197,20 @@ def _public_portrait(pk: int) -> Portrait:
     return get_object_or_404(Portrait.objects.select_related("character").filter(is_public=True), pk=pk)
 
 
+# Shared caches may keep a community file only briefly: once its maker makes a portrait private, it must stop
+# being served within a minute, not an hour. A minute still spares repeat requests while someone scrolls.
+COMMUNITY_FILE_CACHE = "public, max-age=60"
+
+
 def community_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
     response = _file_response(_public_portrait(pk), thumbnail=True, download=False)
-    response["Cache-Control"] = "public, max-age=3600"
+    response["Cache-Control"] = COMMUNITY_FILE_CACHE
     return response
 
 
 def community_image(request: HttpRequest, pk: int) -> FileResponse:
     response = _file_response(_public_portrait(pk), thumbnail=False, download="download" in request.GET)
-    response["Cache-Control"] = "public, max-age=3600"
+    response["Cache-Control"] = COMMUNITY_FILE_CACHE
     return response
 
 
