@@ -300,11 +300,12 @@ def toggle_favourite(user: Any, portrait: Portrait) -> bool:
 # Bulk actions
 
 
-def owned_selection(user: Any, ids: list[str]) -> QuerySet[Portrait]:
-    """The user's own portraits among the ids posted; anyone else's ids are silently ignored."""
-    clean = {pk for pk in map(parse_id, ids) if pk is not None}
-    clean = set(sorted(clean)[: settings.GALLERY_BULK_LIMIT])
-    return Portrait.objects.filter(owner=user, pk__in=clean)
+def owned_selection(user: Any, ids: list[str]) -> tuple[QuerySet[Portrait], int]:
+    """The user's own portraits among the first GALLERY_BULK_LIMIT ids posted, and how many ids were over
+    that limit (for the user to be told). Anyone else's ids are silently ignored."""
+    clean = sorted({pk for pk in map(parse_id, ids) if pk is not None})
+    kept = clean[: settings.GALLERY_BULK_LIMIT]
+    return Portrait.objects.filter(owner=user, pk__in=kept), len(clean) - len(kept)
 
 
 def bulk_delete(portraits: QuerySet[Portrait]) -> int:

@@ -130,8 +130,8 @@ def test_it_toggles_a_private_favourite(user):
 def test_it_selects_only_the_users_own_portraits_for_bulk_actions(user, other_user):
     mine = PortraitFactory(character=CharacterFactory(owner=user))
     theirs = PortraitFactory(character=CharacterFactory(owner=other_user))
-    selection = galleries.owned_selection(user, [str(mine.pk), str(theirs.pk), "nonsense", "-1"])
-    assert list(selection) == [mine]
+    selection, left_out = galleries.owned_selection(user, [str(mine.pk), str(theirs.pk), "nonsense", "-1"])
+    assert list(selection) == [mine] and left_out == 0
 
 
 def test_it_streams_a_zip_of_the_selected_pngs(user):
@@ -221,3 +221,12 @@ def test_it_names_a_date_filter_outside_the_calendar_it_can_compute_with():
     kept = Filters.from_query(QueryDict("date_from=1900-01-01&date_to=9998-12-31"))
     assert kept.date_from == dt.date(1900, 1, 1) and kept.date_to == dt.date(9998, 12, 31)
     assert galleries.gallery_queryset(Scope.MINE, None, kept).count() == 0
+
+
+def test_it_says_how_many_selected_ids_were_over_the_bulk_limit(user, settings):
+    settings.GALLERY_BULK_LIMIT = 2
+    portraits = [PortraitFactory(character=CharacterFactory(owner=user)) for _ in range(3)]
+    selection, left_out = galleries.owned_selection(user, [str(p.pk) for p in portraits])
+    assert selection.count() == 2 and left_out == 1
+    selection, left_out = galleries.owned_selection(user, [str(portraits[0].pk)])
+    assert left_out == 0

@@ -531,6 +531,31 @@ def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user
     assert f'id="favourite-{portrait.pk}" hx-swap-oob="true"' in response.text
 
 
+def test_bulk_actions_say_when_the_selection_was_cut_to_the_limit(
+    logged_in_client, user, settings, htmx_headers
+):
+    settings.GALLERY_BULK_LIMIT = 2
+    portraits = [painted(user) for _ in range(3)]
+    url = reverse("studio:gallery_bulk")
+    response = logged_in_client.post(
+        url, {"action": "delete", "ids": [p.pk for p in portraits]}, **htmx_headers
+    )
+    assert "Deleted 2 portraits." in response.text
+    assert (
+        "at most 2 portraits" in response.text and "1 of the selected portraits was left out" in response.text
+    )
+    assert Portrait.objects.filter(owner=user).count() == 1
+    more = [painted(user) for _ in range(2)]
+    ids = [p.pk for p in Portrait.objects.filter(owner=user)]
+    response = logged_in_client.post(url, {"action": "public", "ids": ids}, follow=True)  # without JS
+    assert (
+        "Made 2 portraits public." in response.text
+        and "1 of the selected portraits was left out" in response.text
+    )
+    response = logged_in_client.post(url, {"action": "private", "ids": [p.pk for p in more]}, follow=True)
+    assert "Made 2 portraits private." in response.text and "left out" not in response.text
+
+
 def test_community_files_may_be_cached_only_briefly(client, user):
     public = painted(user, visibility="public")
     for route in ("studio:community_thumbnail", "studio:community_image"):

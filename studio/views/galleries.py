@@ -4,6 +4,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -267,7 +268,7 @@ BULK_ACTIONS = {"delete", "public", "private", "zip"}
 def gallery_bulk(request: HttpRequest) -> HttpResponse:
     """Delete, publish, unpublish or download the selected portraits; only the user's own are touched."""
     action = request.POST.get("action", "")
-    selection = galleries.owned_selection(request.user, request.POST.getlist("ids"))
+    selection, left_out = galleries.owned_selection(request.user, request.POST.getlist("ids"))
     if action not in BULK_ACTIONS:
         messages.error(request, "Choose what to do with the selected portraits.")
         return HttpResponse("", status=400) if request.htmx else _back(request, reverse("studio:my_gallery"))
@@ -275,6 +276,14 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
     if not ids:
         messages.warning(request, "Select at least one of your portraits first.")
         return HttpResponse("") if request.htmx else _back(request, reverse("studio:my_gallery"))
+    if left_out:
+        limit = settings.GALLERY_BULK_LIMIT
+        messages.warning(
+            request,
+            f"One action takes at most {limit} portraits: {left_out} of the selected portraits "
+            f"{'was' if left_out == 1 else 'were'} left out. Select {'it' if left_out == 1 else 'them'} "
+            "again to act on them.",
+        )
     if action == "zip":
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response = StreamingHttpResponse(
