@@ -483,6 +483,64 @@ def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_i
     assert "Make public" in button.group(1)
 
 
+def test_it_shows_only_my_data_on_the_stats_page(logged_in_client, user, other_user):
+    mine = painted(user, character=CharacterFactory(owner=user, hair_color="auburn"), provider="openai")
+    theirs = painted(
+        other_user, character=CharacterFactory(owner=other_user, hair_color="black"), provider="stability"
+    )
+    theirs.visibility = "public"
+    theirs.save()
+    logged_in_client.post(
+        reverse("studio:portrait_like", args=[theirs.pk])
+    )  # a like I gave, on their portrait
+    response = logged_in_client.get(reverse("studio:gallery_stats"))
+    assert "1 character, 1 portrait, 0 in the community gallery." in response.text
+    assert '<th scope="row">openai</th><td>1</td>' in response.text
+    assert "stability" not in response.text and "Hair colour: Black" not in response.text
+    assert reverse("studio:gallery_portrait", args=[theirs.pk]) not in response.text
+    assert "No likes yet" in response.text
+    assert mine.pk
+
+
+def test_community_scroll_pages_skip_private_portraits(client, user, other_user, htmx_headers):
+    portraits = make_portraits(user, 60, tie_every=2, status="succeeded")
+    for index, portrait in enumerate(portraits):
+        portrait.visibility = "public" if index % 3 else "private"
+        portrait.save()
+    public = {p.pk for i, p in enumerate(portraits) if i % 3}  # 40: two pages
+    first = client.get(reverse("studio:community_gallery")).text
+    seen, scroll_pages = card_ids(first), 0
+    next_url = re.search(r'gallery-more-link" href="([^"]+)"', first)
+    while next_url:
+        page = client.get(
+            next_url.group(1).replace("&amp;", "&"), HTTP_HX_TARGET="gallery-more", **htmx_headers
+        )
+        seen += card_ids(page.text)
+        scroll_pages += 1
+        next_url = re.search(r'gallery-more-link" href="([^"]+)"', page.text)
+    assert scroll_pages == 1
+    assert len(seen) == len(set(seen)) and set(seen) == public
+
+
+def test_the_community_lightbox_steps_over_private_portraits(client, user):
+    newest, private, oldest = make_portraits(user, 3, tie_every=1, status="succeeded")
+    for portrait in (newest, oldest):
+        portrait.visibility = "public"
+        portrait.save()
+    first = client.get(reverse("studio:community_portrait", args=[newest.pk])).text
+    assert (
+        f'href="{reverse("studio:community_portrait", args=[oldest.pk])}" data-lightbox data-lightbox-next'
+        in first
+    )
+    last = client.get(reverse("studio:community_portrait", args=[oldest.pk])).text
+    assert (
+        f'href="{reverse("studio:community_portrait", args=[newest.pk])}" data-lightbox data-lightbox-prev'
+        in last
+    )
+    for html in (first, last):
+        assert reverse("studio:community_portrait", args=[private.pk]) not in html
+
+
 def test_gallery_pages_vary_on_the_htmx_headers(logged_in_client, user, htmx_headers):
     portrait = painted(user, visibility="public")
     for url in (

@@ -74,7 +74,10 @@ def test_it_serves_a_webp_thumbnail(logged_in_client, painted):
     assert body[8:12] == b"WEBP"
 
 
-@pytest.mark.parametrize("route", ["studio:portrait_detail", "studio:portrait_card", "studio:portrait_image"])
+@pytest.mark.parametrize(
+    "route",
+    ["studio:portrait_detail", "studio:portrait_card", "studio:portrait_image", "studio:portrait_thumbnail"],
+)
 def test_it_hides_another_users_portrait(client, other_user, painted, route):
     client.force_login(other_user)
     assert client.get(reverse(route, args=[painted.pk])).status_code == 404
