@@ -1,7 +1,8 @@
 """Synthetic portraits in bulk, for benchmarks and demos: `manage.py studio seed-portraits N --user EMAIL`.
 
 Rows are inserted with bulk_create in batches; their image files are a handful of real painter renders shared
-by every row (under models.SHARED_FILES_PREFIX, which deleting one portrait never removes).
+by every row (under models.SHARED_FILES_PREFIX, which deleting one portrait never removes). Optionally a share
+of them failed, and a share liked and favourited by their owner, so every gallery filter has rows to find.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from django.utils import timezone
 
 from . import painter, prompts
 from .demo import DEMO_CHARACTERS
-from .models import SHARED_FILES_PREFIX, Character, Portrait, Visibility, encode_portrait_files
+from .models import (
+    SHARED_FILES_PREFIX,
+    Character,
+    Favourite,
+    Like,
+    Portrait,
+    Visibility,
+    encode_portrait_files,
+)
+from .providers.base import ErrorKind, user_message
 
 PROVIDERS = ("local", "openai", "stability", "huggingface")
 MODELS = {"local": painter.MODEL_NAME, "openai": "gpt-image-2", "stability": "core", "huggingface": "flux"}
@@ -67,10 +77,19 @@ def seed_portraits(
     random_seed: int = 7,
     files: list[SharedFiles] | None = None,
     newest: dt.datetime | None = None,
+    failed_fraction: float = 0.0,
+    liked_fraction: float = 0.0,
+    favourite_fraction: float = 0.0,
 ) -> int:
     """Insert `count` finished portraits for `user`, newest first one minute apart (every 7th shares the
-    previous one's timestamp, so keyset pagination is exercised on ties). Returns how many were created."""
+    previous one's timestamp, so keyset pagination is exercised on ties). Returns how many were created.
+
+    failed_fraction of them failed (no image, a moderation error); liked_fraction and favourite_fraction of
+    the rest are liked and favourited by `user`. These draw from their own random sequence, so the other
+    fields of each row are the same with or without them."""
     rng = random.Random(random_seed)
+    extras = random.Random(random_seed + 1)
+    failure = user_message(ErrorKind.MODERATION)
     files = files or shared_files()
     cast = seed_characters(user, characters)
     character_prompts = {character.pk: prompts.character_prompt(character).text for character in cast}
@@ -78,6 +97,16 @@ def seed_portraits(
     stamp = newest
     created = 0
     batch: list[Portrait] = []
+    liked: list[Portrait] = []
+    favourite: list[Portrait] = []
+
+    def insert(batch: list[Portrait]) -> None:
+        Portrait.objects.bulk_create(batch)  # sets the pks on PostgreSQL and SQLite alike
+        Like.objects.bulk_create([Like(user=user, portrait=portrait) for portrait in liked])
+        Favourite.objects.bulk_create([Favourite(user=user, portrait=portrait) for portrait in favourite])
+        liked.clear()
+        favourite.clear()
+
     with transaction.atomic():
         for index in range(count):
             if index % 7:
@@ -109,11 +138,24 @@ def seed_portraits(
                     finished_at=stamp,
                 )
             )
+            portrait = batch[-1]
+            if failed_fraction and extras.random() < failed_fraction:
+                portrait.status = Portrait.Status.FAILED
+                portrait.error_kind = ErrorKind.MODERATION.value
+                portrait.error_message = failure
+                portrait.image = portrait.thumbnail = ""
+                portrait.width = portrait.height = portrait.file_size = None
+            else:
+                if liked_fraction and extras.random() < liked_fraction:
+                    portrait.like_count = 1
+                    liked.append(portrait)
+                if favourite_fraction and extras.random() < favourite_fraction:
+                    favourite.append(portrait)
             if len(batch) >= batch_size:
-                Portrait.objects.bulk_create(batch)
+                insert(batch)
                 created += len(batch)
                 batch = []
         if batch:
-            Portrait.objects.bulk_create(batch)
+            insert(batch)
             created += len(batch)
     return created

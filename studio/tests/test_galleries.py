@@ -230,3 +230,25 @@ def test_it_says_how_many_selected_ids_were_over_the_bulk_limit(user, settings):
     assert selection.count() == 2 and left_out == 1
     selection, left_out = galleries.owned_selection(user, [str(portraits[0].pk)])
     assert left_out == 0
+
+
+def test_it_seeds_failed_liked_and_favourite_portraits_without_changing_the_others(user, other_user):
+    plain = seed_portraits(other_user, 60, characters=2)
+    assert plain == 60
+    seed_portraits(user, 60, characters=2, failed_fraction=0.3, liked_fraction=0.4, favourite_fraction=0.3)
+    mine = list(Portrait.objects.filter(owner=user).order_by("-created_at", "-id"))
+    theirs = list(Portrait.objects.filter(owner=other_user).order_by("-created_at", "-id"))
+    assert [(p.provider, p.seed) for p in mine] == [(p.provider, p.seed) for p in theirs]
+    failed = [p for p in mine if p.status == "failed"]
+    assert 0 < len(failed) < 60 and all(not p.image and p.error_message for p in failed)
+
+    def shown(query: str) -> set[int]:
+        return {
+            p.pk for p in galleries.gallery_queryset(Scope.MINE, user, Filters.from_query(QueryDict(query)))
+        }
+
+    assert shown("status=failed") == {p.pk for p in failed}
+    liked = shown("liked=1")
+    assert liked and liked == {p.pk for p in mine if p.like_count == 1}
+    assert not liked & {p.pk for p in failed}
+    assert shown("favourites=1") and shown("favourites=1").isdisjoint(p.pk for p in failed)
