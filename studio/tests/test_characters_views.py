@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.urls import reverse
 
-from studio.models import Character, Portrait
+from studio.models import Batch, Character, Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +188,87 @@ def test_it_redirects_htmx_deletes_through_the_client(logged_in_client, user, ht
     character = CharacterFactory(owner=user)
     response = logged_in_client.post(reverse("studio:character_delete", args=[character.pk]), **htmx_headers)
     assert response["HX-Redirect"] == reverse("studio:character_list")
+
+
+# --- progress while portraits are painted: one poller for the page ----------------------------------------
+
+
+@pytest.fixture
+def batch_in_flight(user):
+    character = CharacterFactory(owner=user, name="Iris Vane")
+    batch = Batch.objects.create(owner=user, character=character, kind=Batch.Kind.CHARACTER)
+    done = PortraitFactory(character=character, batch=batch, status="succeeded")
+    running = PortraitFactory(character=character, batch=batch, status="running")
+    queued = PortraitFactory(character=character, batch=batch, status="queued")
+    return SimpleNamespace(character=character, batch=batch, done=done, running=running, queued=queued)
+
+
+def _poll(client, character, *watched: Portrait):
+    return client.get(
+        character.get_absolute_url(),
+        {"active_card": [f"{portrait.pk}:{portrait.status}" for portrait in watched]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="character-activity",
+    )
+
+
+def test_it_shows_the_batch_progress_bar_and_polls_once_for_the_whole_page(logged_in_client, batch_in_flight):
+    flight = batch_in_flight
+    page = logged_in_client.get(flight.character.get_absolute_url()).text
+    bar = page[page.index(f'id="batch-progress-{flight.batch.pk}"') :]
+    assert f'aria-label="Batch {flight.batch.pk} progress" aria-valuenow="33"' in bar
+    assert "1 / 3" in bar and "1 painted · 1 painting · 1 queued" in bar
+    assert page.count("every 1s") == 1, "one poller for the page, not one per card or per batch"
+    activity = page[page.index('id="character-activity"') :]
+    assert activity.index("every 1s") < activity.index(">"), "the poller is the activity region"
+    assert f'name="active_card" value="{flight.running.pk}:running"' in page
+    assert f'name="active_card" value="{flight.queued.pk}:queued"' in page
+    assert "15%" not in page and "60%" not in page, "no made-up per-card progress"
+
+
+def test_the_poller_refreshes_only_the_cards_that_changed(logged_in_client, batch_in_flight):
+    flight = batch_in_flight
+    Portrait.objects.filter(pk=flight.running.pk).update(status="succeeded")
+    response = _poll(logged_in_client, flight.character, flight.running, flight.queued)
+    assert response.text.lstrip().startswith('<div id="character-activity"')
+    assert "every 1s" in response.text.split(">", 1)[0], "still polling: one job is queued"
+    assert "2 / 3" in response.text
+    card = response.text[response.text.index(f'id="portrait-{flight.running.pk}"') :]
+    assert card.startswith(f'id="portrait-{flight.running.pk}" data-status="succeeded" hx-swap-oob="true"')
+    assert f'id="portrait-{flight.queued.pk}"' not in response.text, "an unchanged card is not sent again"
+    assert "<nav" not in response.text, "only the activity region and the changed cards"
+
+
+def test_the_poller_stops_when_nothing_is_active_and_shows_the_finished_batch(
+    logged_in_client, batch_in_flight
+):
+    flight = batch_in_flight
+    Portrait.objects.filter(pk__in=[flight.running.pk, flight.queued.pk]).update(status="succeeded")
+    response = _poll(logged_in_client, flight.character, flight.running, flight.queued)
+    poller = response.text.split(">", 1)[0]
+    assert "every 1s" not in poller and "portraitsChanged from:body delay:50ms" in poller
+    assert "3 / 3" in response.text
+    assert response.text.count('hx-swap-oob="true"') == 2
+    assert 'name="active_card"' not in response.text
+
+
+def test_the_poller_removes_a_card_deleted_meanwhile(logged_in_client, batch_in_flight):
+    flight = batch_in_flight
+    Portrait.objects.filter(pk=flight.queued.pk).delete()
+    response = _poll(logged_in_client, flight.character, flight.queued)
+    assert f'<div id="portrait-{flight.queued.pk}" hx-swap-oob="delete"></div>' in response.text
+
+
+def test_the_poller_ignores_cards_of_another_character(logged_in_client, user, batch_in_flight):
+    flight = batch_in_flight
+    other = PortraitFactory(character=CharacterFactory(owner=user), status="succeeded")
+    response = _poll(logged_in_client, flight.character, Portrait(pk=other.pk, status="queued"))
+    assert f'id="portrait-{other.pk}"' not in response.text
+
+
+def test_a_page_with_nothing_in_flight_does_not_poll(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    PortraitFactory(character=character, status="succeeded")
+    page = logged_in_client.get(character.get_absolute_url()).text
+    assert "every 1s" not in page
+    assert 'hx-trigger="portraitsChanged from:body delay:50ms"' in page, "a new portrait wakes the poller"

@@ -22,7 +22,7 @@ def painted(user):
     return portrait
 
 
-def test_it_queues_a_portrait_and_returns_a_polling_card_to_htmx(
+def test_it_queues_a_portrait_and_returns_a_card_the_page_poller_follows_to_htmx(
     logged_in_client, user, htmx_headers, django_capture_on_commit_callbacks
 ):
     character = CharacterFactory(owner=user)
@@ -34,8 +34,8 @@ def test_it_queues_a_portrait_and_returns_a_polling_card_to_htmx(
     assert portrait.status == "queued"
     assert portrait.character_version == character.version
     assert "Queued…" in response.text
-    assert f'hx-get="{reverse("studio:portrait_card", args=[portrait.pk])}"' in response.text
-    assert 'hx-trigger="every 1s"' in response.text
+    assert f'name="active_card" value="{portrait.pk}:queued"' in response.text, "the page's poller follows it"
+    assert "every 1s" not in response.text, "no poller per card"
     assert DBTaskResult.objects.filter(args_kwargs__args=[portrait.pk]).exists()
 
 

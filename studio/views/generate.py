@@ -81,8 +81,13 @@ def generator_options(request: HttpRequest) -> HttpResponse:
 
 
 def _cards(request: HttpRequest, portraits: list[Portrait]) -> str:
+    """New cards for the character page, whose own poller refreshes them (see views.characters)."""
     cards = [
-        render_to_string("studio/character_detail.html#portrait_card", {"portrait": p}, request=request)
+        render_to_string(
+            "studio/character_detail.html#portrait_card",
+            {"portrait": p, "polled_by_page": True},
+            request=request,
+        )
         for p in portraits
     ]
     return '<p id="no-portraits" hx-swap-oob="delete"></p>' + "".join(cards)
