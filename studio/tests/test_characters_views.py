@@ -272,3 +272,22 @@ def test_a_page_with_nothing_in_flight_does_not_poll(logged_in_client, user):
     page = logged_in_client.get(character.get_absolute_url()).text
     assert "every 1s" not in page
     assert 'hx-trigger="portraitsChanged from:body delay:50ms"' in page, "a new portrait wakes the poller"
+
+
+def test_it_links_the_characters_own_gallery(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    PortraitFactory(character=character, status="succeeded")
+    page = logged_in_client.get(character.get_absolute_url()).text
+    gallery = reverse("studio:character_gallery", args=[character.pk])
+    assert f'<a class="btn btn-sm btn-outline-secondary" href="{gallery}">' in page
+    assert "Gallery" in page[page.index(f'href="{gallery}"') :][:200]
+    assert "See all portraits" not in page, "every portrait is already on the page"
+
+
+def test_it_says_when_the_page_shows_only_the_newest_portraits(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    PortraitFactory.create_batch(49, character=character, status="succeeded")
+    page = logged_in_client.get(character.get_absolute_url()).text
+    assert page.count('class="col portrait-card-col"') == 48
+    gallery = reverse("studio:character_gallery", args=[character.pk])
+    assert f'Showing the newest 48. <a href="{gallery}">See all portraits in the gallery</a>' in page

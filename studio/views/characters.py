@@ -95,18 +95,24 @@ def character_preview(request: HttpRequest) -> HttpResponse:
     )
 
 
+SHOWN = 48  # portraits on the character page; its gallery scrolls through all of them
+
+
 @login_required
 def character_detail(request: HttpRequest, pk: int) -> HttpResponse:
     character = get_owned_or_404(request, Character, pk=pk)
     if request.htmx and request.htmx.target == ACTIVITY_ID:
         return _activity_response(request, character)
-    portraits = Portrait.objects.filter(character=character).order_by("-created_at", "-id")[:48]
+    # One more than the page shows, to know whether to point to the gallery for the rest.
+    portraits = list(Portrait.objects.filter(character=character).order_by("-created_at", "-id")[: SHOWN + 1])
     prompt = prompts.character_prompt(character)
     generator = GeneratorForm(initial={"negative_prompt": prompt.negative})
     context = {
         "character": character,
         "prompt": prompt,
-        "portraits": portraits,
+        "portraits": portraits[:SHOWN],
+        "more_portraits": len(portraits) > SHOWN,
+        "shown_portraits": SHOWN,
         "generator": generator,
         "estimate": estimate_for(request, generator, 1),
         "activity": _activity(character, []),
