@@ -106,3 +106,19 @@ def test_it_answers_404_with_a_message_when_the_file_is_missing_on_disk(logged_i
     response = logged_in_client.get(reverse(route, args=[painted.pk]))
     assert response.status_code == 404
     assert "image file is missing" in response.content.decode()
+
+
+def test_it_shows_the_style_and_provider_options_on_the_portrait_page(logged_in_client, user):
+    portrait = PortraitFactory(
+        character=CharacterFactory(owner=user),
+        provider="openai",
+        model="gpt-image-2",
+        parameters={
+            "size": "1024x1024",
+            "style": "natural",
+            "options": {"background": "opaque", "moderation": "low"},
+        },
+    )
+    page = logged_in_client.get(reverse("studio:portrait_detail", args=[portrait.pk])).text
+    assert "<dt>Style</dt><dd>natural</dd>" in page
+    assert "<dt>Provider options</dt><dd>background: opaque, moderation: low</dd>" in page
