@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -170,12 +171,7 @@ class OpenAIProvider(Provider):
     @property
     def client(self) -> openai.OpenAI:
         if self._client is None:
-            self._client = openai.OpenAI(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                timeout=_timeout(self.timeout),
-                max_retries=0,
-            )
+            self._client = shared_client(self.api_key, self.base_url, self.timeout)
         return self._client
 
     def prompt_limit(self, model: str = "") -> int:
@@ -361,6 +357,27 @@ class OpenAIProvider(Provider):
         elif configured not in {model.id for model in models}:
             warnings.append(f'{self.model_setting} is "{configured}", which this API key does not list.')
         return ModelListing(models, warnings)
+
+
+# One client per configuration in each process: a worker makes a fresh provider for every job, and a fresh
+# client would open a new connection (a TCP and TLS handshake with api.openai.com) for each image.
+_clients: dict[tuple[str, str, float], openai.OpenAI] = {}
+_clients_lock = threading.Lock()
+_MAX_CLIENTS = 8  # a changed key or URL makes a new one; old ones are dropped, never closed under a caller
+
+
+def shared_client(api_key: str, base_url: str, timeout: float) -> openai.OpenAI:
+    """The process's SDK client for this key, base URL and timeout (thread-safe, like the client itself)."""
+    key = (api_key, base_url, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if len(_clients) >= _MAX_CLIENTS:
+                _clients.pop(next(iter(_clients)))
+            client = _clients[key] = openai.OpenAI(
+                api_key=api_key, base_url=base_url, timeout=_timeout(timeout), max_retries=0
+            )
+        return client
 
 
 def _timeout(seconds: float) -> openai.Timeout:

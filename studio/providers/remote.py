@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 import requests
@@ -10,6 +11,22 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from .base import CONNECT_TIMEOUT, ErrorKind, Provider, ProviderError, parse_retry_after, setting
 
 USER_AGENT = "DaliStudio/1.0 (+https://github.com/dali-studio)"
+
+
+_sessions = threading.local()
+
+
+def shared_session() -> requests.Session:
+    """This thread's session, kept across jobs so a worker reuses its connections to each provider.
+
+    A worker makes a fresh provider for every job; a fresh session would open a new connection (TCP and TLS
+    handshakes) for each image. requests sessions are not documented as thread-safe, so one per thread; the
+    key goes in each request's headers, never in the session."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 class HTTPProvider(Provider):
@@ -21,8 +38,7 @@ class HTTPProvider(Provider):
         self.base_url = (
             setting(self.base_url_setting, self.default_base_url) or self.default_base_url
         ).rstrip("/")
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session = shared_session()
 
     def post(self, url: str, *, model: str, **kwargs: Any) -> requests.Response:
         """POST with the provider's key and a timeout; network failures become TRANSIENT ProviderErrors."""

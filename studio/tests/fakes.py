@@ -55,6 +55,7 @@ class Recorded:
     body: bytes
     json: Any = None
     form: dict[str, str] | None = None
+    client_port: int = 0  # which TCP connection it came on: the same port means a reused connection
 
 
 @dataclass
@@ -105,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = headers.get("content-type", "")
         parsed = urlsplit(self.path)
         recorded = Recorded(self.command, parsed.path, parse_qs(parsed.query), headers, body)
+        recorded.client_port = self.client_address[1]
         if content_type.startswith("application/json") and body:
             try:
                 recorded.json = jsonlib.loads(body)

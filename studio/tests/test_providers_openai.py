@@ -442,3 +442,22 @@ def test_it_reports_a_dropped_connection_as_transient_without_repeating(
     assert "OpenAI did not answer in time or had a temporary fault" in error.message
     assert len(fake_openai.requests) == 1
     assert sleeps == []
+
+
+def test_it_reuses_one_connection_across_jobs(fake_openai) -> None:
+    """A worker makes a fresh provider per job; the SDK client (and its connection) is kept per process."""
+    for prompt in ("A weathered sea captain.", "A lighthouse keeper."):
+        get_provider("openai").generate(GenerationRequest(prompt=prompt))
+
+    first, second = fake_openai.requests
+    assert first.client_port == second.client_port
+
+
+def test_it_makes_a_new_client_when_the_key_changes(settings, fake_openai) -> None:
+    before = get_provider("openai").client
+    settings.OPENAI_API_KEY = "sk-rotated-key"
+
+    after = get_provider("openai").client
+
+    assert after is not before
+    assert after.api_key == "sk-rotated-key"

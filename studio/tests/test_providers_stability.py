@@ -246,3 +246,13 @@ def test_it_reports_a_dropped_connection_as_transient_without_repeating(
     )
     assert len(fake_stability.requests) == 1
     assert sleeps == []
+
+
+def test_it_reuses_one_connection_across_jobs(fake_stability) -> None:
+    """A worker makes a fresh provider per job; the thread's requests session keeps the connection."""
+    for prompt in ("A weathered sea captain.", "A lighthouse keeper."):
+        get_provider("stability").generate(GenerationRequest(prompt=prompt))
+
+    first, second = fake_stability.requests
+    assert first.client_port == second.client_port
+    assert second.headers["authorization"] == "Bearer sk-stability-test"
