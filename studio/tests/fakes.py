@@ -94,6 +94,9 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm on, a kept-alive connection waits
+    # for the client's delayed ACK (~40 ms) before the body. Real API servers set TCP_NODELAY too.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
@@ -248,6 +251,7 @@ class FakeOpenAI(FakeServer):
     def __init__(self, latency: float = 0.0, api_key: str = "sk-test-key") -> None:
         super().__init__(latency)
         self.api_key = api_key
+        self.image = png_bytes()  # what every generation answers (bench/queue.py sends a bigger one)
         self.models: list[dict[str, Any]] = [
             {"id": "gpt-image-2", "object": "model", "created": 1776729600, "owned_by": "system"},
             {"id": "gpt-image-1-mini", "object": "model", "created": 1743465600, "owned_by": "system"},
@@ -271,7 +275,7 @@ class FakeOpenAI(FakeServer):
     def _images(self, body: dict[str, Any]) -> Reply:
         model = body.get("model", "dall-e-2")
         count = int(body.get("n") or 1)
-        encoded = base64.b64encode(png_bytes()).decode()
+        encoded = base64.b64encode(self.image).decode()
         images: list[dict[str, Any]] = []
         for _ in range(count):
             image: dict[str, Any] = {"b64_json": encoded}
