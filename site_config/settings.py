@@ -159,6 +159,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
+    # Parameters travel apart from the SQL, so psycopg prepares a statement the fifth time it runs: the
+    # worker's claim/finish statements and the gallery's page query skip PostgreSQL's parse and plan.
+    # Set DATABASE_SERVER_SIDE_BINDING=0 behind a transaction-mode PgBouncer without prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server and the task worker share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {

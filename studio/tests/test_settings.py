@@ -116,6 +116,17 @@ def test_it_reads_per_provider_timeouts_defaulting_to_provider_timeout():
     assert "STABILITY_TIMEOUT must be a number" in bad.stderr
 
 
+def test_it_binds_parameters_server_side_on_postgresql_unless_switched_off():
+    """Server-side binding lets psycopg prepare repeated statements; off for a PgBouncer in transaction mode."""
+    expression = "settings.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding', False)"
+    postgres = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/dali"}
+    assert json.loads(_settings_in_subprocess(postgres, expression).stdout) is True
+    switched_off = {**postgres, "DATABASE_SERVER_SIDE_BINDING": "0"}
+    assert json.loads(_settings_in_subprocess(switched_off, expression).stdout) is False
+    sqlite = {"DATABASE_URL": "sqlite:////tmp/dali-settings-test.sqlite3"}
+    assert json.loads(_settings_in_subprocess(sqlite, expression).stdout) is False
+
+
 def test_it_collects_static_files_with_hashed_names_for_production(tmp_path):
     """What the Docker build runs: every vendored reference must resolve for the manifest."""
     result = _manage(
