@@ -92,3 +92,28 @@ def test_an_unreadable_image_is_refused_before_anything_is_stored(settings):
         portrait.store_image(png_bytes(64, 64)[:100], {}, claim=claim)
     assert not Path(settings.MEDIA_ROOT).exists() or not list(Path(settings.MEDIA_ROOT).rglob("*.*"))
     assert Portrait.objects.get(pk=portrait.pk).status == "running"
+
+
+def test_a_claim_is_one_statement_that_returns_the_job_as_claimed(django_assert_num_queries):
+    portrait = PortraitFactory(status="queued", attempts=1, parameters={"size": "1024x1024"})
+
+    with django_assert_num_queries(1):
+        claimed, token = Portrait.claim(portrait.pk, lease_seconds=60)
+
+    assert (claimed.pk, claimed.status, claimed.attempts, claimed.claim_token) == (
+        portrait.pk,
+        "running",
+        2,
+        token,
+    )
+    assert claimed.parameters == {"size": "1024x1024"}  # JSON read back as a dict on every database
+    assert claimed.lease_expires_at - claimed.started_at == timedelta(seconds=60)
+    assert claimed.started_at.tzinfo is not None
+    assert Portrait.objects.get(pk=portrait.pk).claim_token == token
+
+
+def test_a_job_that_is_not_queued_cannot_be_claimed():
+    portrait = PortraitFactory(status="running", claim_token="theirs")
+
+    assert Portrait.claim(portrait.pk) is None
+    assert Portrait.objects.get(pk=portrait.pk).claim_token == "theirs"
