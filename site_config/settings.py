@@ -159,7 +159,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
+_postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgres and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the SQL, so psycopg prepares a statement the fifth time it runs: the
     # worker's claim/finish statements and the gallery's page query skip PostgreSQL's parse and plan.
     # Set DATABASE_SERVER_SIDE_BINDING=0 behind a transaction-mode PgBouncer without prepared statements.

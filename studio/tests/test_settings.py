@@ -117,7 +117,7 @@ def test_it_reads_per_provider_timeouts_defaulting_to_provider_timeout():
 
 
 def test_it_binds_parameters_server_side_on_postgresql_unless_switched_off():
-    """Server-side binding lets psycopg prepare repeated statements; off for a PgBouncer in transaction mode."""
+    """Server-side binding lets psycopg prepare repeated statements; off for a transaction-mode PgBouncer."""
     expression = "settings.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding', False)"
     postgres = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/dali"}
     assert json.loads(_settings_in_subprocess(postgres, expression).stdout) is True
