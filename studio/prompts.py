@@ -26,14 +26,16 @@ class Prompt:
 
 
 class PromptTooLongError(ValueError):
-    def __init__(self, length: int, limit: int, where: str = "") -> None:
+    # What to do about it: a character's prompt is built from its attributes, a free prompt is typed.
+    CHARACTER_ADVICE = "Shorten the distinguishing features or choose fewer attributes."
+    FREE_TEXT_ADVICE = "Shorten the prompt."
+    ANY_ADVICE = "Shorten the prompt (for a character: its distinguishing features, or fewer attributes)."
+
+    def __init__(self, length: int, limit: int, where: str = "", advice: str = CHARACTER_ADVICE) -> None:
         self.length = length
         self.limit = limit
         target = f" for {where}" if where else ""
-        super().__init__(
-            f"The prompt is {length} characters long; the limit{target} is {limit}. "
-            "Shorten the distinguishing features or choose fewer attributes."
-        )
+        super().__init__(f"The prompt is {length} characters long; the limit{target} is {limit}. {advice}")
 
 
 def _phrase(values: Mapping[str, Any], attribute: v.Attribute) -> str:

@@ -403,7 +403,9 @@ class Provider:
         if len(request.prompt) > limit:
             from studio.prompts import PromptTooLongError
 
-            reason = str(PromptTooLongError(len(request.prompt), limit, self.label))
+            # The provider cannot tell a character's prompt from a typed one.
+            error = PromptTooLongError(len(request.prompt), limit, self.label, PromptTooLongError.ANY_ADVICE)
+            reason = str(error)
             raise self.error(ErrorKind.INVALID_REQUEST, reason, model=model, message=reason)
         if not 1 <= request.count <= 10:
             raise self.error(

@@ -45,7 +45,8 @@ def test_it_shows_each_quick_prompt_error_next_to_its_row_and_queues_nothing(log
     assert "row-errors" not in rows[0]
     assert "Write a prompt, or remove this row." in rows[1]
     assert "whole number" in rows[1]
-    assert "the limit for Local painter is 10000" in rows[2]
+    assert "the limit for Local painter is 10000. Shorten the prompt." in rows[2]
+    assert "distinguishing features" not in rows[2], "a typed prompt has no character attributes"
     assert ">fine</textarea>" in rows[0], "what the user typed is kept"
 
 

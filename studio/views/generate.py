@@ -161,7 +161,8 @@ def _validate_rows(rows: list[QuickRow], limit: int, where: str) -> list[JobSpec
         if not prompt:
             row.errors.append("Write a prompt, or remove this row.")
         elif len(prompt) > limit:
-            row.errors.append(str(PromptTooLongError(len(prompt), limit, where)).split(" Shorten")[0])
+            error = PromptTooLongError(len(prompt), limit, where, advice=PromptTooLongError.FREE_TEXT_ADVICE)
+            row.errors.append(str(error))
         if len(negative) > 2000:
             row.errors.append("The negative prompt is longer than 2000 characters.")
         seed: int | None = None
