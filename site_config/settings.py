@@ -355,6 +355,9 @@ PORTRAIT_SIZE = env_int("PORTRAIT_SIZE", 1024)
 THUMBNAIL_SIZE = env_int("THUMBNAIL_SIZE", 384)
 # Galleries: how many portraits one bulk action (delete, visibility, ZIP download) may touch.
 GALLERY_BULK_LIMIT = env_int("GALLERY_BULK_LIMIT", 2000)
+# A bulk action posts one `ids` field per selected portrait: Django's default cap of 1000 fields would answer
+# a bigger selection with a 400 page before the view could apply (and explain) GALLERY_BULK_LIMIT.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, GALLERY_BULK_LIMIT + 100)
 PROMPT_MAX_LENGTH = env_int("PROMPT_MAX_LENGTH", 4000)
 # Image providers: keys come from the environment only; a provider without its key is not offered.
 IMAGE_PROVIDERS = env_list("IMAGE_PROVIDERS", "local,openai,stability,huggingface,patterns")

@@ -629,3 +629,16 @@ def test_an_empty_scroll_page_still_says_thats_all(logged_in_client, user, htmx_
     response = logged_in_client.get(next_url, HTTP_HX_TARGET="gallery-more", **htmx_headers)
     assert card_ids(response.text) == []
     assert 'id="gallery-end"' in response.text and "That's all of them." in response.text
+
+
+def test_a_selection_of_more_than_a_thousand_portraits_reaches_the_bulk_limit_not_a_400(
+    logged_in_client, user, settings, htmx_headers
+):
+    """Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) would refuse the form before the view runs."""
+    portraits = [PortraitFactory(owner=user, character=None) for _ in range(3)]
+    ids = [p.pk for p in portraits] + list(range(10**9, 10**9 + 1500))  # 1,503 fields; unknown ids skipped
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {"action": "private", "ids": ids}, **htmx_headers
+    )
+    assert response.status_code == 200
+    assert "3 portraits" in response.text
