@@ -405,7 +405,7 @@ def test_it_stops_at_the_daily_limit_says_how_many_were_queued_and_offers_the_re
     page = logged_in_client.post(url, **htmx_headers).content.decode()
     assert "1 portrait queued; the other 1 was not:" in page
     assert "daily limit of 1 images" in page
-    assert "Generate portraits for these 1 character" in page, "the rest can be queued later"
+    assert "Generate a portrait for this character" in page, "the rest can be queued later"
     assert Portrait.objects.filter(owner=user).count() == 1
 
     settings.DAILY_IMAGE_LIMIT = 10
