@@ -182,28 +182,23 @@ def advanced_fields(backend: Provider, model: str) -> dict[str, forms.Field]:
     """Provider-specific options (GenerationRequest.options) for the model's family; blank means the
     provider's default and is not sent. The providers check the values again."""
     if backend.name == "openai":
-        from .providers.openai_images import family_of
+        from .providers.openai_images import GPT_IMAGE_OPTIONS, family_of
 
         if family_of(model).legacy:  # DALL·E takes none of these
             return {}
+        labels = {"background": "Background", "moderation": "Moderation", "output_format": "Output format"}
+        help_texts = {
+            "background": "Transparent needs PNG or WebP output.",
+            "output_format": "What OpenAI sends; the studio stores every portrait as PNG.",
+        }
         return {
-            "background": forms.ChoiceField(
-                label="Background",
+            name: forms.ChoiceField(
+                label=labels[name],
                 required=False,
-                choices=[("", "Auto"), ("opaque", "Opaque"), ("transparent", "Transparent")],
-                help_text="Transparent needs PNG or WebP output.",
-            ),
-            "moderation": forms.ChoiceField(
-                label="Moderation",
-                required=False,
-                choices=[("", "Auto (standard)"), ("low", "Low (less restrictive)")],
-            ),
-            "output_format": forms.ChoiceField(
-                label="Output format",
-                required=False,
-                choices=[("", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")],
-                help_text="What OpenAI sends; the studio stores every portrait as PNG.",
-            ),
+                choices=[("", default_label), *rest],  # blank: the API's default, not sent
+                help_text=help_texts.get(name, ""),
+            )
+            for name, ((_default, default_label), *rest) in GPT_IMAGE_OPTIONS.items()
         }
     if backend.name == "huggingface":
         return {

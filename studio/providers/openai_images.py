@@ -215,13 +215,9 @@ class OpenAIProvider(Provider):
         return params
 
     def _gpt_image_options(self, options: Mapping[str, Any], model: str) -> dict[str, Any]:
-        allowed = {
-            "output_format": ("png", "jpeg", "webp"),
-            "background": ("transparent", "opaque", "auto"),
-            "moderation": ("low", "auto"),
-        }
         chosen = {"output_format": "png"}
-        for name, values in allowed.items():
+        for name, choices in GPT_IMAGE_OPTIONS.items():
+            values = [value for value, _label in choices]
             if options.get(name):
                 if options[name] not in values:
                     raise self.error(
@@ -357,6 +353,15 @@ class OpenAIProvider(Provider):
         elif configured not in {model.id for model in models}:
             warnings.append(f'{self.model_setting} is "{configured}", which this API key does not list.')
         return ModelListing(models, warnings)
+
+
+# The GPT Image options the generator offers, as (value, label); the first of each is the API's default,
+# which the form offers as blank (not sent). The form builds its choices from here, the provider checks them.
+GPT_IMAGE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "background": (("auto", "Auto"), ("opaque", "Opaque"), ("transparent", "Transparent")),
+    "moderation": (("auto", "Auto (standard)"), ("low", "Low (less restrictive)")),
+    "output_format": (("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")),
+}
 
 
 # One client per configuration in each process: a worker makes a fresh provider for every job, and a fresh
