@@ -18,3 +18,10 @@ def nav_link(context: dict[str, Any], url_name: str, label: str, css: str = "nav
     if request is not None and request.path == url:
         return format_html('<a class="{} active" href="{}" aria-current="page">{}</a>', css, url, label)
     return format_html('<a class="{}" href="{}">{}</a>', css, url, label)
+
+
+@register.filter(is_safe=True)
+def page_title(title: str) -> str:
+    """'<page> · Dali Studio', or just 'Dali Studio' for a page without a title of its own."""
+    title = " ".join(str(title).split())
+    return f"{title} · Dali Studio" if title else "Dali Studio"

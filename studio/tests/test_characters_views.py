@@ -3,6 +3,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from studio.models import Batch, Character, Portrait
@@ -291,3 +292,12 @@ def test_it_says_when_the_page_shows_only_the_newest_portraits(logged_in_client,
     assert page.count('class="col portrait-card-col"') == 48
     gallery = reverse("studio:character_gallery", args=[character.pk])
     assert f'Showing the newest 48. <a href="{gallery}">See all portraits in the gallery</a>' in page
+
+
+def test_every_page_title_names_the_page_and_the_studio(logged_in_client, user):
+    anonymous = Client()
+    assert "<title>Welcome · Dali Studio</title>" in anonymous.get(reverse("home")).text
+    assert "<title>Sign In · Dali Studio</title>" in anonymous.get(reverse("account_login")).text
+    character = CharacterFactory(owner=user, name="Captain <Mara>")
+    page = logged_in_client.get(reverse("studio:character_detail", args=[character.pk])).text
+    assert "<title>Captain &lt;Mara&gt; · Dali Studio</title>" in page, "escaped once, with its separator"
