@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, ClassVar
 
 import requests
@@ -14,6 +15,10 @@ USER_AGENT = "DaliStudio/1.0 (+https://github.com/dali-studio)"
 
 
 _sessions = threading.local()
+# A connection idle longer than this is not reused: a NAT or load balancer may have forgotten it without a
+# word, and a request sent on it fails after leaving (so it cannot be retried safely: it might be billed).
+# httpx, under the OpenAI SDK, keeps idle connections 5 s; between a worker's back-to-back jobs 30 s is ample.
+SESSION_IDLE_SECONDS = 30.0
 
 
 def shared_session() -> requests.Session:
@@ -21,11 +26,17 @@ def shared_session() -> requests.Session:
 
     A worker makes a fresh provider for every job; a fresh session would open a new connection (TCP and TLS
     handshakes) for each image. requests sessions are not documented as thread-safe, so one per thread; the
-    key goes in each request's headers, never in the session."""
+    key goes in each request's headers, never in the session. After SESSION_IDLE_SECONDS without use the
+    session (and its pooled connections) is replaced."""
+    now = time.monotonic()
     session = getattr(_sessions, "session", None)
+    if session is not None and now - _sessions.used_at > SESSION_IDLE_SECONDS:
+        session.close()
+        session = None
     if session is None:
         session = _sessions.session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
+    _sessions.used_at = now
     return session
 
 
@@ -38,13 +49,13 @@ class HTTPProvider(Provider):
         self.base_url = (
             setting(self.base_url_setting, self.default_base_url) or self.default_base_url
         ).rstrip("/")
-        self.session = shared_session()
 
     def post(self, url: str, *, model: str, **kwargs: Any) -> requests.Response:
         """POST with the provider's key and a timeout; network failures become TRANSIENT ProviderErrors."""
         headers = {"Authorization": f"Bearer {self.api_key}", **kwargs.pop("headers", {})}
+        session = shared_session()
         try:
-            return self.session.post(
+            return session.post(
                 url, headers=headers, timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout), **kwargs
             )
         except requests.RequestException as exc:
@@ -55,6 +66,8 @@ class HTTPProvider(Provider):
                 model=model,
                 maybe_billed=not _never_sent(exc),
             ) from exc
+        finally:
+            _sessions.used_at = time.monotonic()  # idle time counts from the end of the last request
 
     def status_error(
         self, response: requests.Response, model: str, detail: str, kind: ErrorKind | None = None

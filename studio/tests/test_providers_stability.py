@@ -256,3 +256,16 @@ def test_it_reuses_one_connection_across_jobs(fake_stability) -> None:
     first, second = fake_stability.requests
     assert first.client_port == second.client_port
     assert second.headers["authorization"] == "Bearer sk-stability-test"
+
+
+def test_it_opens_a_new_connection_after_the_session_sat_idle(fake_stability, monkeypatch) -> None:
+    """A connection idle for long may have been dropped silently by a NAT; a request on it could not be
+    retried safely, so an idle session is replaced."""
+    from studio.providers import remote
+
+    monkeypatch.setattr(remote, "SESSION_IDLE_SECONDS", 0.0)
+    for prompt in ("A weathered sea captain.", "A lighthouse keeper."):
+        get_provider("stability").generate(GenerationRequest(prompt=prompt))
+
+    first, second = fake_stability.requests
+    assert first.client_port != second.client_port
