@@ -11,6 +11,7 @@ import sys
 import tempfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -347,7 +348,14 @@ TASKS = {"default": {"BACKEND": TASK_BACKEND, "QUEUES": ["default"]}}
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if TASK_BACKEND.startswith("django_tasks_rq"):
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    # django-rq reads no timeout setting beside a URL, so the connect timeout rides in the URL's query (which
+    # redis-py reads): queueing fails in 5 s when Redis is unreachable instead of hanging the web request.
+    # No socket_timeout: RQ workers block in BLPOP for minutes on purpose.
+    _redis = urlsplit(REDIS_URL)
+    _redis_query = dict(parse_qsl(_redis.query))
+    _redis_query.setdefault("socket_connect_timeout", "5")
+    _rq_url = urlunsplit(_redis._replace(query=urlencode(_redis_query)))
+    RQ_QUEUES = {"default": {"URL": _rq_url, "DEFAULT_TIMEOUT": 3600}}
 
 # Image generation.
 DEFAULT_IMAGE_PROVIDER = env_str("DEFAULT_IMAGE_PROVIDER", "local")

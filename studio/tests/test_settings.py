@@ -140,3 +140,13 @@ def test_it_collects_static_files_with_hashed_names_for_production(tmp_path):
     manifest = (tmp_path / "static" / "staticfiles.json").read_text()
     assert "django_htmx/htmx-2.min.js" in manifest
     assert "vendor/bootstrap/bootstrap.min.css" in manifest
+
+
+def test_it_gives_the_rq_connection_a_connect_timeout_unless_the_url_has_one():
+    expression = "settings.RQ_QUEUES['default']['URL']"
+    rq = {"TASK_BACKEND": "django_tasks_rq.RQBackend", "REDIS_URL": "redis://cache:6379/2"}
+    assert json.loads(_settings_in_subprocess(rq, expression).stdout) == (
+        "redis://cache:6379/2?socket_connect_timeout=5"
+    )
+    own = {**rq, "REDIS_URL": "redis://cache:6379/2?socket_connect_timeout=1"}
+    assert json.loads(_settings_in_subprocess(own, expression).stdout) == own["REDIS_URL"]
