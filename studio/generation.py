@@ -437,48 +437,35 @@ def run_portrait_job(portrait_id: int) -> str:
     portrait, claim = claimed
     logger.info("generation.started", extra=_fields(portrait))
     started = time.monotonic()
+
+    def fail(kind: str, message: str, **log: Any) -> str:
+        """Record the failed attempt under the claim and log it (never the prompt or the image)."""
+        portrait.mark_failed(kind, message, claim=claim)
+        extra = {**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": kind, **log}
+        if kind == "internal":
+            logger.exception("generation.failed", extra=extra)
+        else:
+            logger.warning("generation.failed", extra=extra)
+        return portrait.status
+
     try:
         backend = get_provider(portrait.provider)
         backend.before_attempt = _lease_renewer(portrait, claim)
         result = backend.generate(_request_for(portrait))
         image = result.images[0]
     except ProviderError as error:
-        portrait.mark_failed(error.kind.value, error.message, claim=claim)
-        logger.warning(
-            "generation.failed",
-            extra={
-                **_fields(portrait),
-                "duration_ms": _elapsed_ms(started),
-                "error_kind": error.kind.value,
-                "http_status": error.status,
-                # The provider's own words, short; keys in them are redacted by studio.logging.
-                "detail": (error.detail or "")[:300],
-            },
-        )
-        return portrait.status
+        # The provider's own words, short; keys in them are redacted by studio.logging.
+        detail = (error.detail or "")[:300]
+        return fail(error.kind.value, error.message, http_status=error.status, detail=detail)
     except UnknownProviderError as error:
-        portrait.mark_failed("model_unavailable", str(error), claim=claim)
-        logger.warning(
-            "generation.failed",
-            extra={
-                **_fields(portrait),
-                "duration_ms": _elapsed_ms(started),
-                "error_kind": "model_unavailable",
-            },
-        )
-        return portrait.status
+        return fail("model_unavailable", str(error))
     except LeaseLostError:
         # Recovered (or retried) while waiting to try again: whoever holds the job now decides; no further
         # request is sent under this claim.
         logger.warning("generation.abandoned", extra={**_fields(portrait), "reason": "lease lost"})
         return "abandoned"
     except Exception:
-        logger.exception(
-            "generation.failed",
-            extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": "internal"},
-        )
-        portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
-        return portrait.status
+        return fail("internal", INTERNAL_ERROR_MESSAGE)
     try:
         stored = portrait.store_image(
             image.data,
@@ -490,24 +477,9 @@ def run_portrait_job(portrait_id: int) -> str:
         # The bytes passed the provider's format sniff but do not decode (truncated, corrupt): the
         # provider's own words for an unreadable response.
         kind = ErrorKind.MALFORMED
-        portrait.mark_failed(kind.value, backend.error(kind, str(error)).message, claim=claim)
-        logger.warning(
-            "generation.failed",
-            extra={
-                **_fields(portrait),
-                "duration_ms": _elapsed_ms(started),
-                "error_kind": kind.value,
-                "detail": str(error)[:300],
-            },
-        )
-        return portrait.status
+        return fail(kind.value, backend.error(kind, str(error)).message, detail=str(error)[:300])
     except Exception:
-        logger.exception(
-            "generation.failed",
-            extra={**_fields(portrait), "duration_ms": _elapsed_ms(started), "error_kind": "internal"},
-        )
-        portrait.mark_failed("internal", INTERNAL_ERROR_MESSAGE, claim=claim)
-        return portrait.status
+        return fail("internal", INTERNAL_ERROR_MESSAGE)
     if not stored:
         logger.warning(
             "generation.discarded", extra={**_fields(portrait), "reason": "another attempt owns it"}

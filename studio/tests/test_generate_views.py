@@ -31,6 +31,14 @@ def remixable(user):
 # --- Remix ----------------------------------------------------------------------------------------------
 
 
+def test_remix_prefills_quick_generate_from_the_png(logged_in_client, remixable):
+    Portrait.objects.filter(pk=remixable.pk).update(prompt="changed in the database only")
+    response = logged_in_client.get(reverse("studio:quick_generate"), {"remix": remixable.pk})
+    assert ">a tall wizard</textarea>" in response.text
+    assert 'value="blur"' in response.text and 'value="4242"' in response.text
+    assert '<option value="512x512" selected>' in response.text
+
+
 def test_remix_prefills_from_the_record_when_the_image_file_is_missing(logged_in_client, remixable):
     os.remove(remixable.image.path)
     response = logged_in_client.get(reverse("studio:quick_generate"), {"remix": remixable.pk})

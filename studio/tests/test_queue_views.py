@@ -130,22 +130,6 @@ def test_the_queue_page_and_badge_show_active_jobs(logged_in_client, user, htmx_
     assert "every 3s" not in badge.text, "the badge stops polling when nothing is running"
 
 
-def test_remix_prefills_quick_generate_from_the_png(logged_in_client, user):
-    portrait = PortraitFactory(
-        character=CharacterFactory(owner=user),
-        prompt="a tall wizard",
-        negative_prompt="blur",
-        seed=4242,
-        parameters={"size": "512x512"},
-    )
-    run_portrait_job(portrait.pk)
-    Portrait.objects.filter(pk=portrait.pk).update(prompt="changed in the database only")
-    response = logged_in_client.get(reverse("studio:quick_generate"), {"remix": portrait.pk})
-    assert ">a tall wizard</textarea>" in response.text
-    assert 'value="blur"' in response.text and 'value="4242"' in response.text
-    assert '<option value="512x512" selected>' in response.text
-
-
 def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx_headers):
     character = CharacterFactory(owner=user, name="Orla")
     queue_character_portraits(character, JobOptions(size="64x64"), count=3)
