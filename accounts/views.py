@@ -13,8 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from studio.imports import export_json
-from studio.models import Character, Portrait
+from studio.characters.models import Character
+from studio.imports.export import export_json
+from studio.portraits.models import Portrait
 
 from .forms import DeleteAccountForm
 from .models import ApiToken

@@ -23,6 +23,10 @@ from pathlib import Path
 
 from _setup import budget_line, exit_code  # first: keeps bench/queue.py from shadowing the stdlib's queue
 
+from studio.imports import commit as import_commit
+from studio.imports import mapping as import_mapping
+from studio.imports import rows as import_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "bench" / ".scratch"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -37,7 +41,7 @@ ROW_BYTES_LIMIT = 64  # peak-memory growth per extra row, 10k -> 100k (a parsed 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
     sys.path.insert(0, str(ROOT))
-    from studio import vocabulary as v  # no Django needed
+    from studio.characters import vocabulary as v  # no Django needed
 
     rng = random.Random(seed)
     single = [a for a in v.ATTRIBUTES if not a.multiple]
@@ -89,8 +93,7 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
     from django.core.management import call_command
     from import_export import resources
 
-    from studio import imports
-    from studio.models import Character
+    from studio.characters.models import Character
 
     call_command("migrate", verbosity=0)
     users = iter(get_user_model().objects.create(email=f"bench{i}@example.com") for i in range(1000))
@@ -109,7 +112,7 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
         class Meta:
             model = Character
             import_id_fields = ("owner", "name")
-            fields = ("owner", "name", *imports.CHARACTER_FIELDS[1:])
+            fields = ("owner", "name", *import_mapping.CHARACTER_FIELDS[1:])
             use_bulk = True
             batch_size = 1000
             skip_diff = True
@@ -121,15 +124,15 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
         owner = next(users)
         with path.open("rb") as handle:
             started = time.perf_counter()
-            shown = imports.preview(handle, owner)
+            shown = import_rows.preview(handle, owner)
             figures["preview_s"] = time.perf_counter() - started
             assert shown.counts["new"] == size, shown.counts
             started = time.perf_counter()
-            report = imports.commit(handle, owner)
+            report = import_commit.commit(handle, owner)
             figures["commit_s"] = time.perf_counter() - started
             assert report.created == size, report
             started = time.perf_counter()
-            report = imports.commit(handle, owner)
+            report = import_commit.commit(handle, owner)
             figures["recommit_unchanged_s"] = time.perf_counter() - started
             assert report.unchanged == size, report
         changed = SCRATCH / f"characters_{size}_changed.csv"
@@ -147,7 +150,7 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
         del rows, lines, text
         with changed.open("rb") as handle:
             started = time.perf_counter()
-            report = imports.commit(handle, owner)
+            report = import_commit.commit(handle, owner)
             figures["commit_updates_s"] = time.perf_counter() - started
             assert report.updated == size, report
 
@@ -155,10 +158,10 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
         memory_owner = next(users)
         with path.open("rb") as handle:
             tracemalloc.start()
-            imports.preview(handle, memory_owner)
+            import_rows.preview(handle, memory_owner)
             figures["preview_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.reset_peak()
-            imports.commit(handle, memory_owner)
+            import_commit.commit(handle, memory_owner)
             figures["commit_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
 

@@ -47,7 +47,7 @@ def run_backend(label: str, database_url: str | None, runs: int) -> bool:
     from django.test import Client
     from django.urls import reverse
 
-    from studio import frames
+    from studio.frames import ingest as frames
     from studio.tests.factories import UserFactory
 
     data = synthetic_csv()

@@ -45,12 +45,14 @@ def run(args: argparse.Namespace) -> None:
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.urls import reverse
 
-    from studio import galleries, painter
-    from studio.galleries import Cursor, Filters, Scope
-    from studio.models import Favourite, Like, Portrait, encode_portrait_files
-    from studio.seeding import seed_portraits, shared_files
+    from studio import painter
+    from studio.portraits import galleries
+    from studio.portraits.files import encode_portrait_files
+    from studio.portraits.galleries import Cursor, Filters, Scope
+    from studio.portraits.models import Favourite, Like, Portrait
+    from studio.portraits.seeding import seed_portraits, shared_files
+    from studio.portraits.views.galleries import CARD_FIELDS, attach_urls
     from studio.tests.factories import UserFactory
-    from studio.views.galleries import CARD_FIELDS, attach_urls
 
     # No collectstatic in a bench: plain static URLs instead of the production manifest.
     override_settings(
@@ -123,13 +125,13 @@ def run(args: argparse.Namespace) -> None:
         portraits = list(page.object_list)
         attach_urls(portraits, own=True)
         context = {"page": {"portraits": portraits}, "own": True, "user": user, "scope": "mine"}
-        return render_to_string("studio/gallery.html#page", context, request=request)
+        return render_to_string("studio/portraits/gallery.html#page", context, request=request)
 
     def keyset_page_direct():
         page = galleries.keyset_page(cards, Cursor.of(anchor))
         attach_urls(page.portraits, own=True)
         context = {"page": page, "own": True, "user": user, "scope": "mine"}
-        return render_to_string("studio/gallery.html#page", context, request=request)
+        return render_to_string("studio/portraits/gallery.html#page", context, request=request)
 
     calls = {
         "page1": lambda: client.get(gallery),
@@ -221,8 +223,8 @@ def explain_plans(user) -> None:
     """The plan of each filter the UI offers, on PostgreSQL (an Index Scan, never a Seq Scan + Sort)."""
     from django.http import QueryDict
 
-    from studio import galleries
-    from studio.galleries import Cursor, Filters, Scope
+    from studio.portraits import galleries
+    from studio.portraits.galleries import Cursor, Filters, Scope
 
     character = user.characters.first()
     # Every filter the UI offers, alone and in the combinations it allows (the community has no character or

@@ -25,7 +25,7 @@ COMMIT_LIMIT_S = 1.0  # synchronous commit at the background threshold
 
 
 def make_csv(rows: int, seed: int = 3) -> bytes:
-    from studio import vocabulary as v
+    from studio.characters import vocabulary as v
 
     rng = random.Random(seed)
     single = [a for a in v.ATTRIBUTES if not a.multiple]
@@ -52,7 +52,8 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from studio.models import Character, CharacterImport
+    from studio.characters.models import Character
+    from studio.imports.models import CharacterImport
     from studio.tests.factories import UserFactory
 
     headers = {"HTTP_HX_REQUEST": "true"}

@@ -24,7 +24,7 @@ from _setup import budget, django_with_scratch_db, exit_code, median
 
 
 def bench_patterns() -> None:
-    from studio import patterns
+    from studio.lab import patterns
 
     for kind, _label in patterns.KINDS:
         options = patterns.PatternOptions(kind=kind, width=1024, height=1024, seed=1)
@@ -44,7 +44,7 @@ def painter_portraits(count: int, size: int):
     from PIL import Image
 
     from studio import painter
-    from studio import vocabulary as v
+    from studio.characters import vocabulary as v
     from studio.lab.styles import STORED_SIDE
 
     rng = random.Random(0)
@@ -80,7 +80,7 @@ def bench_style_models(args: argparse.Namespace) -> None:
     import torch
     from PIL import Image
 
-    from studio.forms import StyleTrainForm
+    from studio.lab.forms import StyleTrainForm
     from studio.lab.nets import NetConfig, decode, pick_device
     from studio.lab.styles import LATENT_DIM
     from studio.lab.training import train

@@ -21,7 +21,7 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from studio import vocabulary
+    from studio.characters import vocabulary
     from studio.tests.factories import UserFactory
 
     client = Client(HTTP_HX_REQUEST="true")

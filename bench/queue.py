@@ -57,7 +57,7 @@ def worker_process(worker_id: str, interval: float) -> None:
 
     sys.path.insert(0, str(ROOT))
     django.setup()
-    from studio.providers import get_provider
+    from studio.portraits.providers import get_provider
 
     # A long-running worker has imported the SDK and built its client long before: not timed here either.
     assert get_provider("openai").client is not None
@@ -80,9 +80,9 @@ def worker_process(worker_id: str, interval: float) -> None:
 
 def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int, float]:
     """W worker processes (separate interpreters, as `manage.py db_worker` runs in production)."""
-    from studio.generation import JobOptions, JobSpec, queue_jobs
-    from studio.models import Portrait
-    from studio.providers import get_provider
+    from studio.portraits.generation import JobOptions, JobSpec, queue_jobs
+    from studio.portraits.models import Portrait
+    from studio.portraits.providers import get_provider
     from studio.tests.factories import UserFactory
 
     pool = [
@@ -132,7 +132,7 @@ def full_size_store_ms() -> float:
 
     from PIL import Image
 
-    from studio.models import encode_portrait_files
+    from studio.portraits.files import encode_portrait_files
 
     size = (1024, 1024)
     noise = Image.effect_noise(size, 24)  # photo-like: gradients with grain, so the PNG is ~2 MB like theirs

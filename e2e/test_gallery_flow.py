@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from studio.models import Portrait
-from studio.seeding import seed_portraits
+from studio.portraits.models import Portrait
+from studio.portraits.seeding import seed_portraits
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from studio.models import Character
+from studio.characters.models import Character
 
 pytestmark = pytest.mark.e2e
 

@@ -422,7 +422,8 @@ except InvalidOperation:
 BATCH_MAX_IMAGES = env_int("BATCH_MAX_IMAGES", 10)  # variations per click
 QUICK_MAX_PROMPTS = env_int("QUICK_MAX_PROMPTS", 20)  # rows on the quick-generate page
 # Optional: {(provider, model, quality) or (provider, model, quality, size): USD per image}, merged over
-# studio.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices change.
+# studio.portraits.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices
+# change.
 IMAGE_PRICES: dict[tuple[str, ...], str] = {}
 
 # Production hardening: on whenever DEBUG is off.

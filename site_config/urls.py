@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
-from studio.views import health, pages
+from studio import health, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -16,6 +16,6 @@ urlpatterns = [
     path("accounts/token/", account_views.api_token, name="account_api_token"),
     path("accounts/", include("allauth.urls")),
     path("studio/", include("studio.urls")),
-    path("api/", include("studio.api_urls")),
+    path("api/", include("studio.frames.api_urls")),
     path("admin/", admin.site.urls),
 ]

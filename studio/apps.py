@@ -8,7 +8,8 @@ class StudioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import logging, signals
+        from studio import logging
+        from studio.portraits import signals
 
         logging.connect_signals()
         signals.connect()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
-from . import vocabulary as v
+from studio.characters import vocabulary as v
 
 MODEL_NAME = "painter-v1"
 

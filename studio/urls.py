@@ -1,73 +1,20 @@
+"""The studio's pages: each feature lists its own routes; one `studio:` namespace for all of them."""
+
 from __future__ import annotations
 
-from django.urls import path
-
-from .views import characters, frames, galleries, generate, imports, lab, portraits, provider_settings, queue
+from studio.characters import urls as characters
+from studio.frames import urls as frames
+from studio.imports import urls as imports
+from studio.lab import urls as lab
+from studio.portraits import urls as portraits
 
 app_name = "studio"
 
+# Imports first: its "characters/import/..." and "characters/export..." routes precede "characters/<pk>/".
 urlpatterns = [
-    path("characters/", characters.character_list, name="character_list"),
-    path("characters/new/", characters.character_create, name="character_create"),
-    path("characters/preview/", characters.character_preview, name="character_preview"),
-    path("characters/export.csv", imports.export_csv, name="character_export_csv"),
-    path("characters/export.json", imports.export_json, name="character_export_json"),
-    path("characters/import/", imports.import_page, name="import_page"),
-    path("characters/import/upload/", imports.import_upload, name="import_upload"),
-    path("characters/import/<int:pk>/", imports.import_detail, name="import_detail"),
-    path("characters/import/<int:pk>/remap/", imports.import_remap, name="import_remap"),
-    path("characters/import/<int:pk>/commit/", imports.import_commit, name="import_commit"),
-    path("characters/import/<int:pk>/rejected.csv", imports.import_rejected, name="import_rejected"),
-    path("characters/import/<int:pk>/portraits/", imports.import_portraits, name="import_portraits"),
-    path("characters/<int:pk>/", characters.character_detail, name="character_detail"),
-    path("characters/<int:pk>/card.png", imports.character_card, name="character_card"),
-    path("characters/<int:pk>/edit/", characters.character_edit, name="character_edit"),
-    path("characters/<int:pk>/delete/", characters.character_delete, name="character_delete"),
-    path("characters/<int:character_pk>/generate/", generate.portrait_generate, name="portrait_generate"),
-    path("generate/", generate.quick_generate, name="quick_generate"),
-    path("generate/options/", generate.generator_options, name="generator_options"),
-    path("queue/", queue.queue_page, name="queue"),
-    path("queue/badge/", queue.queue_badge, name="queue_badge"),
-    path("batches/<int:pk>/", queue.batch_detail, name="batch_detail"),
-    path("batches/<int:pk>/cancel/", queue.batch_cancel, name="batch_cancel"),
-    path("portraits/<int:pk>/", portraits.portrait_detail, name="portrait_detail"),
-    path("portraits/<int:pk>/card/", portraits.portrait_card, name="portrait_card"),
-    path("portraits/<int:pk>/cancel/", queue.portrait_cancel, name="portrait_cancel"),
-    path("portraits/<int:pk>/retry/", queue.portrait_retry, name="portrait_retry"),
-    path("portraits/<int:pk>/image.png", portraits.portrait_image, name="portrait_image"),
-    path("portraits/<int:pk>/thumb.webp", portraits.portrait_thumbnail, name="portrait_thumbnail"),
-    path("portraits/<int:pk>/delete/", portraits.portrait_delete, name="portrait_delete"),
-    path("frames/", frames.dataset_list, name="frames_list"),
-    path("frames/upload/", frames.upload, name="frames_upload"),
-    path("frames/<str:name>/", frames.dataset_detail, name="frames_dataset"),
-    path("frames/<str:name>/delete/", frames.delete, name="frames_delete"),
-    path("portraits/<int:pk>/like/", galleries.portrait_like, name="portrait_like"),
-    path("portraits/<int:pk>/favourite/", galleries.portrait_favourite, name="portrait_favourite"),
-    path("characters/<int:pk>/gallery/", galleries.character_gallery, name="character_gallery"),
-    path("gallery/", galleries.my_gallery, name="my_gallery"),
-    path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
-    path("gallery/stats/", galleries.gallery_stats, name="gallery_stats"),
-    path("gallery/<int:pk>/", galleries.gallery_portrait, name="gallery_portrait"),
-    path("community/", galleries.community_gallery, name="community_gallery"),
-    path("community/<int:pk>/", galleries.community_portrait, name="community_portrait"),
-    path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
-    path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
-    path("lab/patterns/", lab.patterns_page, name="patterns"),
-    path("lab/patterns/preview.png", lab.pattern_preview, name="pattern_preview"),
-    path("lab/patterns/create/", lab.pattern_create, name="pattern_create"),
-    path("lab/styles/", lab.style_lab, name="style_lab"),
-    path("lab/styles/new/", lab.style_create, name="style_create"),
-    path("lab/styles/<int:pk>/", lab.style_detail, name="style_detail"),
-    path("lab/styles/<int:pk>/upload/", lab.style_upload, name="style_upload"),
-    path("lab/styles/<int:pk>/portraits/", lab.style_add_portraits, name="style_add_portraits"),
-    path("lab/styles/<int:pk>/train/", lab.style_train, name="style_train"),
-    path("lab/styles/<int:pk>/map/", lab.style_latent_map, name="style_latent_map"),
-    path("lab/style-images/<int:pk>.png", lab.style_image, name="style_image"),
-    path("lab/models/<int:pk>/", lab.style_model_detail, name="style_model_detail"),
-    path("lab/models/<int:pk>/cancel/", lab.style_model_cancel, name="style_model_cancel"),
-    path("lab/models/<int:pk>/generate/", lab.style_generate, name="style_generate"),
-    path("lab/models/<int:pk>/interpolate/", lab.style_interpolate, name="style_interpolate"),
-    path("lab/models/<int:pk>/interpolate/save/", lab.style_interpolate_save, name="style_interpolate_save"),
-    path("settings/providers/", provider_settings.provider_settings, name="provider_settings"),
-    path("settings/providers/openai/models/", provider_settings.openai_models, name="openai_models"),
+    *imports.urlpatterns,
+    *characters.urlpatterns,
+    *portraits.urlpatterns,
+    *frames.urlpatterns,
+    *lab.urlpatterns,
 ]

@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from accounts.models import ApiToken
-from studio.generation import queue_character_portrait, run_portrait_job
-from studio.models import Character, Portrait
+from studio.characters.models import Character
+from studio.portraits.generation import queue_character_portrait
+from studio.portraits.jobs import run_portrait_job
+from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory
 
 pytestmark = pytest.mark.django_db

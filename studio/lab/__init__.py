@@ -15,6 +15,9 @@ INSTALL_HINT = 'pip install torch==2.13.0 && pip install -e ".[lab]"'
 # samples (a whole number of times, so 160 images or more are seen once per epoch).
 MIN_SAMPLES_PER_EPOCH = 160
 
+# The style networks' latent size (studio.lab.nets builds them, studio.lab.tasks trains them).
+LATENT_DIM = 32
+
 
 def available() -> bool:
     """Whether PyTorch is installed, checked without importing it."""

@@ -21,19 +21,19 @@ from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio import lab
-from studio.models import Portrait, Style, StyleImage, StyleModel
-
-from . import LabUnavailableError, available, samples_per_epoch
+from studio.lab import LATENT_DIM, LabUnavailableError, available, samples_per_epoch
+from studio.lab.models import Style, StyleImage, StyleModel
+from studio.lab.tasks import enqueue_training
+from studio.portraits.models import Portrait
 
 if TYPE_CHECKING:
-    from .nets import StyleNet
+    from studio.lab.nets import StyleNet
 
 logger = logging.getLogger(__name__)
 
 STORED_SIDE = 128
 OUTPUT_SIDE = 256
 MIN_IMAGES, MAX_IMAGES = 5, 200
-LATENT_DIM = 32
 PROVIDER = "style"
 
 
@@ -109,16 +109,6 @@ def _store(style: Style, png: bytes, **fields: Any) -> StyleImage:
     return image
 
 
-def load_training_images(style: Style, size: int) -> np.ndarray:
-    """The style's images as float32 (N, 3, size, size) in [0, 1]."""
-    arrays = []
-    for item in style.images.all():
-        with item.image.open("rb") as file, Image.open(file) as image:
-            resized = image.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
-            arrays.append(np.asarray(resized, dtype=np.float32).transpose(2, 0, 1) / 255.0)
-    return np.stack(arrays) if arrays else np.zeros((0, 3, size, size), np.float32)
-
-
 # Training.
 
 # Seconds to push one image through a network and back during training on 2 busy CPU cores (measured on
@@ -161,71 +151,8 @@ def start_training(style: Style, *, method: str, image_size: int, epochs: int, s
     run = StyleModel.objects.create(
         owner=style.owner, style=style, method=method, image_size=image_size, epochs=epochs, seed=seed
     )
-    transaction.on_commit(lambda: _enqueue(run))
+    transaction.on_commit(lambda: enqueue_training(run))
     return run
-
-
-def _enqueue(run: StyleModel) -> None:
-    from .tasks import train_style_model
-
-    result = train_style_model.enqueue(run.pk)
-    StyleModel.objects.filter(pk=run.pk).update(task_id=str(result.id)[:64])
-
-
-def run_training(run_id: int) -> str:
-    """The task body: train, reporting each epoch to the row, stopping when the user cancels."""
-    import torch
-
-    from .nets import NetConfig, save_bytes
-    from .training import TrainingCancelledError, train
-
-    claimed = StyleModel.objects.filter(pk=run_id, status=StyleModel.Status.QUEUED).update(
-        status=StyleModel.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return "skipped"
-    run = StyleModel.objects.select_related("style").get(pk=run_id)
-    losses: list[float] = []
-
-    def on_epoch(epoch: int, loss: float) -> bool:
-        losses.append(round(loss, 6))
-        StyleModel.objects.filter(pk=run_id).update(epoch=epoch, losses=losses)
-        return not StyleModel.objects.filter(pk=run_id, cancel_requested=True).exists()
-
-    try:
-        images = torch.from_numpy(load_training_images(run.style, run.image_size))
-        config = NetConfig(method=run.method, image_size=run.image_size, latent_dim=LATENT_DIM)
-        result = train(images, config, epochs=run.epochs, seed=run.seed, on_epoch=on_epoch)
-    except TrainingCancelledError:
-        StyleModel.objects.filter(pk=run_id).update(
-            status=StyleModel.Status.CANCELLED, finished_at=timezone.now()
-        )
-        return "cancelled"
-    except Exception as error:
-        logger.exception("style model %s failed", run_id)
-        StyleModel.objects.filter(pk=run_id).update(
-            status=StyleModel.Status.FAILED, error_message=str(error)[:500], finished_at=timezone.now()
-        )
-        return "failed"
-    metadata = {
-        "method": run.method,
-        "epochs": run.epochs,
-        "final_loss": result.losses[-1],
-        "duration": result.duration,
-        "image_size": run.image_size,
-        "images": len(images),
-        "seed": run.seed,
-    }
-    run.weights.save("weights.pt", ContentFile(save_bytes(result.net, metadata)), save=False)
-    StyleModel.objects.filter(pk=run_id).update(
-        weights=run.weights.name,
-        status=StyleModel.Status.SUCCEEDED,
-        final_loss=result.losses[-1],
-        duration=result.duration,
-        device=result.device,
-        finished_at=timezone.now(),
-    )
-    return "succeeded"
 
 
 # Using a trained model.
@@ -239,7 +166,7 @@ def load_net(run: StyleModel) -> StyleNet:
         raise LabUnavailableError
     if run.status != StyleModel.Status.SUCCEEDED or not run.weights:
         raise StyleError("This style model has not finished training.")
-    from .nets import load_bytes, pick_device
+    from studio.lab.nets import load_bytes, pick_device
 
     key = (run.pk, run.weights.name)
     if key not in _NETS:
@@ -255,7 +182,7 @@ def decode_png(run: StyleModel, latents: np.ndarray) -> list[bytes]:
     """PNG bytes (upscaled to 256 pixels) for each latent vector."""
     import torch
 
-    from .nets import decode
+    from studio.lab.nets import decode
 
     net = load_net(run)
     images = decode(net, torch.from_numpy(np.asarray(latents, dtype=np.float32)))
@@ -279,7 +206,7 @@ def sample_latents(run: StyleModel, count: int, creativity: float, seed: int) ->
 
 
 def save_artwork(run: StyleModel, latent: Sequence[float], png: bytes, **extra: Any) -> Portrait:
-    from studio.generation import png_metadata
+    from studio.portraits.jobs import png_metadata
 
     method = run.get_method_display()
     portrait = Portrait.objects.create(

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from . import samples_per_epoch
-from .nets import Discriminator, NetConfig, StyleNet, pick_device, vae_loss
+from studio.lab import samples_per_epoch
+from studio.lab.nets import Discriminator, NetConfig, StyleNet, pick_device, vae_loss
 
 # Small VAE batches: twice the optimiser steps for about the same CPU time per image. A DCGAN's batch-normed
 # discriminator wants more images per batch.

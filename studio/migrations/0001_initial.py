@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import studio.models
+import studio.portraits.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -73,8 +73,8 @@ class Migration(migrations.Migration):
                 ('error_kind', models.CharField(blank=True, max_length=40)),
                 ('error_message', models.TextField(blank=True)),
                 ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('image', models.ImageField(blank=True, upload_to=studio.models._image_name)),
-                ('thumbnail', models.ImageField(blank=True, upload_to=studio.models._thumbnail_name)),
+                ('image', models.ImageField(blank=True, upload_to=studio.portraits.models._image_name)),
+                ('thumbnail', models.ImageField(blank=True, upload_to=studio.portraits.models._thumbnail_name)),
                 ('width', models.PositiveIntegerField(blank=True, null=True)),
                 ('height', models.PositiveIntegerField(blank=True, null=True)),
                 ('file_size', models.PositiveIntegerField(blank=True, null=True)),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import studio.models
+import studio.imports.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('source', models.FileField(upload_to=studio.models._import_source_name)),
+                ('source', models.FileField(upload_to=studio.imports.models._import_source_name)),
                 ('original_name', models.CharField(blank=True, help_text='Shown to the user; never a path.', max_length=255)),
                 ('overrides', models.JSONField(blank=True, default=dict)),
                 ('all_or_nothing', models.BooleanField(default=False)),

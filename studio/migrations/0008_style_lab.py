@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import studio.models
+import studio.lab.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             name='StyleImage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(upload_to=studio.models._style_image_name)),
+                ('image', models.ImageField(upload_to=studio.lab.models._style_image_name)),
                 ('original_name', models.CharField(blank=True, max_length=255)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('source_portrait', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='studio.portrait')),
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('final_loss', models.FloatField(blank=True, null=True)),
                 ('duration', models.FloatField(blank=True, help_text='Training time in seconds.', null=True)),
                 ('device', models.CharField(blank=True, max_length=20)),
-                ('weights', models.FileField(blank=True, upload_to=studio.models._weights_name)),
+                ('weights', models.FileField(blank=True, upload_to=studio.lab.models._weights_name)),
                 ('cancel_requested', models.BooleanField(default=False)),
                 ('error_message', models.TextField(blank=True)),
                 ('task_id', models.CharField(blank=True, max_length=64)),

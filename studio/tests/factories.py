@@ -3,7 +3,8 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from studio.models import Character, Portrait
+from studio.characters.models import Character
+from studio.portraits.models import Portrait
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from studio.access import parse_id
-from studio.models import Portrait
+from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
 

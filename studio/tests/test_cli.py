@@ -10,7 +10,8 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from studio.models import Character, Portrait
+from studio.characters.models import Character
+from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory, UserFactory
 from studio.tests.fakes import openai_error
 
@@ -60,7 +61,8 @@ def test_it_says_when_the_owner_does_not_exist():
 
 def test_it_deletes_a_character_with_yes_and_removes_its_portrait_files(user, settings):
     character = CharacterFactory(owner=user, name="Orla")
-    from studio.generation import queue_character_portrait, run_portrait_job
+    from studio.portraits.generation import queue_character_portrait
+    from studio.portraits.jobs import run_portrait_job
 
     portrait = queue_character_portrait(character, size="64x64")
     run_portrait_job(portrait.pk)

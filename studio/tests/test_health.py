@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from studio.generation import queue_character_portrait
+from studio.portraits.generation import queue_character_portrait
 from studio.tests.factories import CharacterFactory
 
 ROOT = Path(django_settings.BASE_DIR)

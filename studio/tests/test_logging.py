@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.urls import reverse
 
-from studio.generation import queue_character_portrait, run_portrait_job
+from studio.characters.models import Character
 from studio.logging import JsonFormatter, PlainFormatter, RequestIdFilter
-from studio.models import Character
+from studio.portraits.generation import queue_character_portrait
+from studio.portraits.jobs import run_portrait_job
 from studio.tests.factories import CharacterFactory
 from studio.tests.fakes import openai_error
 

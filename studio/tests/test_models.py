@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.models import Character, Portrait, UnreadableImageError
+from studio.characters.models import Character
+from studio.portraits.files import UnreadableImageError
+from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 from studio.tests.fakes import png_bytes
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from studio import painter
-from studio import vocabulary as v
+from studio.characters import vocabulary as v
 
 SIZE = 256
 BASE = {

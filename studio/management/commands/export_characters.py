@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from django_typer.management import TyperCommand
 
-from studio import imports
+from studio.characters.models import Character
+from studio.imports import export as import_export
 from studio.management.commands.import_characters import find_owner
-from studio.models import Character
 
 
 class Format(enum.StrEnum):
@@ -37,10 +37,10 @@ class Command(TyperCommand):
         out = sys.stdout if file == "-" else Path(file).open("w", encoding="utf-8", newline="")  # noqa: SIM115
         try:
             if format is Format.json:
-                out.write(imports.export_json(characters))
+                out.write(import_export.export_json(characters))
             else:
                 with typer.progressbar(length=total, label="Exporting", file=self.stderr._out) as bar:
-                    for chunk in imports.export_csv(characters):
+                    for chunk in import_export.export_csv(characters):
                         out.write(chunk)
                         bar.update(chunk.count("\r\n"))
         finally:

@@ -10,7 +10,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError
 from django_typer.management import TyperCommand
 
-from studio import cards, imports
+from studio.imports import cards
+from studio.imports import commit as import_commit
+from studio.imports import export as import_export
+from studio.imports import rows as import_rows
+from studio.imports import sources as import_sources
 
 
 def find_owner(email: str):
@@ -40,14 +44,14 @@ class Command(TyperCommand):
             raise CommandError(f"{file} is not a file.", returncode=2)
         suffix = file.suffix.lower()
         try:
-            imports.check_size(file.stat().st_size)
+            import_sources.check_size(file.stat().st_size)
             if suffix == ".png":
                 report = self._card(file, user, dry_run)
             elif suffix == ".json":
                 report = self._json(file, user, dry_run, all_or_nothing)
             else:
                 report = self._csv(file, user, dry_run, all_or_nothing)
-        except imports.ImportProblem as problem:
+        except import_sources.ImportProblem as problem:
             raise CommandError(problem.message, returncode=2) from None
         if report is None:
             return
@@ -60,15 +64,17 @@ class Command(TyperCommand):
         for row in report.rejected[:20]:
             self.stderr.write(f"line {row.line}: {row.error}")
         if rejected and report.rejected:
-            rejected.write_text(imports.rejected_rows_csv(report), encoding="utf-8")
+            rejected.write_text(import_export.rejected_rows_csv(report), encoding="utf-8")
             self.stderr.write(f"Rejected rows written to {rejected}.")
         if report.invalid or not report.committed:
             raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
 
-    def _csv(self, file: Path, user, dry_run: bool, all_or_nothing: bool) -> imports.ImportReport | None:
+    def _csv(
+        self, file: Path, user, dry_run: bool, all_or_nothing: bool
+    ) -> import_commit.ImportReport | None:
         with file.open("rb") as source:
             if dry_run:
-                result = imports.preview(source, user)
+                result = import_rows.preview(source, user)
                 counts = result.counts
                 self.stdout.write(
                     f"Would create {counts['new']}, update {counts['update']}, leave {counts['unchanged']} "
@@ -83,7 +89,7 @@ class Command(TyperCommand):
                 if counts["invalid"]:
                     raise CommandError(f"{counts['invalid']} row(s) are invalid.", returncode=1)
                 return None
-            total = imports.count_rows(source)
+            total = import_rows.count_rows(source)
             with typer.progressbar(length=total, label="Importing", file=self.stderr._out) as bar:
                 done = 0
 
@@ -92,12 +98,14 @@ class Command(TyperCommand):
                     bar.update(processed - done)
                     done = processed
 
-                return imports.commit(source, user, all_or_nothing=all_or_nothing, progress=progress)
+                return import_commit.commit(source, user, all_or_nothing=all_or_nothing, progress=progress)
 
-    def _json(self, file: Path, user, dry_run: bool, all_or_nothing: bool) -> imports.ImportReport | None:
-        records = imports.parse_json(file.read_bytes())
+    def _json(
+        self, file: Path, user, dry_run: bool, all_or_nothing: bool
+    ) -> import_commit.ImportReport | None:
+        records = import_rows.parse_json(file.read_bytes())
         if dry_run:
-            invalid = [row for i, r in enumerate(records, 1) if (row := imports.record_row(r, i)).errors]
+            invalid = [row for i, r in enumerate(records, 1) if (row := import_rows.record_row(r, i)).errors]
             self.stdout.write(f"{len(records)} record(s), {len(invalid)} invalid.")
             if invalid:
                 raise CommandError(f"{len(invalid)} record(s) are invalid.", returncode=1)
@@ -110,9 +118,11 @@ class Command(TyperCommand):
                 bar.update(processed - done)
                 done = processed
 
-            return imports.import_records(records, user, all_or_nothing=all_or_nothing, progress=progress)
+            return import_commit.import_records(
+                records, user, all_or_nothing=all_or_nothing, progress=progress
+            )
 
-    def _card(self, file: Path, user, dry_run: bool) -> imports.ImportReport | None:
+    def _card(self, file: Path, user, dry_run: bool) -> import_commit.ImportReport | None:
         data = file.read_bytes()
         if dry_run:
             record = cards.card_record(cards.read_card(data))

@@ -21,18 +21,19 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django_typer.management import TyperCommand, command, initialize
 
-from studio import vocabulary
-from studio.demo import seed_demo
-from studio.generation import (
+from studio.characters import vocabulary
+from studio.characters.models import Character
+from studio.characters.prompts import PromptTooLongError
+from studio.portraits.demo import seed_demo
+from studio.portraits.generation import (
     GenerationInputError,
     JobOptions,
     QuotaExceededError,
     queue_character_portraits,
-    run_portrait_job,
 )
-from studio.models import Character, Portrait
-from studio.prompts import PromptTooLongError
-from studio.providers import (
+from studio.portraits.jobs import run_portrait_job
+from studio.portraits.models import Portrait
+from studio.portraits.providers import (
     PROVIDERS,
     ProviderError,
     UnknownProviderError,
@@ -250,7 +251,7 @@ class Command(TyperCommand):
 
         Exits with status 1 when the default provider cannot run or a configured model is shut down.
         """
-        from studio.providers.openai_images import RETIRED_MODELS
+        from studio.portraits.providers.openai_images import RETIRED_MODELS
 
         enabled = enabled_names()
         results = []
@@ -356,7 +357,7 @@ class Command(TyperCommand):
         """Create N synthetic finished portraits fast (bulk inserts; they share a few real image files)."""
         from django.contrib.auth import get_user_model
 
-        from studio.seeding import seed_portraits
+        from studio.portraits.seeding import seed_portraits
 
         owner = get_user_model().objects.filter(email__iexact=user).first()
         if owner is None:
@@ -367,7 +368,7 @@ class Command(TyperCommand):
     @command(name="recover-jobs")
     def recover_jobs_command(self) -> None:
         """Pick up portrait jobs whose worker died: re-queue free ones, fail paid ones as interrupted."""
-        from studio.generation import recover_expired_jobs
+        from studio.portraits.tasks import recover_expired_jobs
 
         recovery = recover_expired_jobs()
         self.stdout.write(

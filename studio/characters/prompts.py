@@ -1,0 +1,141 @@
+"""Character -> prompt and negative prompt. Pure functions: same input, same text.
+
+The builders take a plain mapping of attribute values (vocabulary keys, lists for multi-valued attributes)
+so the live preview can build from unsaved form data and imports from parsed rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from studio.characters import vocabulary as v
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    negative: str
+
+    @property
+    def length(self) -> int:
+        return len(self.text)
+
+
+class PromptTooLongError(ValueError):
+    # What to do about it: a character's prompt is built from its attributes, a free prompt is typed.
+    CHARACTER_ADVICE = "Shorten the distinguishing features or choose fewer attributes."
+    FREE_TEXT_ADVICE = "Shorten the prompt."
+    ANY_ADVICE = "Shorten the prompt (for a character: its distinguishing features, or fewer attributes)."
+
+    def __init__(self, length: int, limit: int, where: str = "", advice: str = CHARACTER_ADVICE) -> None:
+        self.length = length
+        self.limit = limit
+        target = f" for {where}" if where else ""
+        super().__init__(f"The prompt is {length} characters long; the limit{target} is {limit}. {advice}")
+
+
+def _phrase(values: Mapping[str, Any], attribute: v.Attribute) -> str:
+    value = values.get(attribute.name)
+    return attribute.phrase(value) if isinstance(value, str) else ""
+
+
+def _phrases(values: Mapping[str, Any], attribute: v.Attribute) -> list[str]:
+    raw = values.get(attribute.name) or []
+    if isinstance(raw, str):
+        raw = [raw]
+    # Vocabulary order, not selection order, keeps the prompt deterministic.
+    selected = set(raw)
+    return [choice.phrase for choice in attribute.choices if choice.key in selected]
+
+
+def _join(items: Iterable[str]) -> str:
+    items = [item for item in items if item]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def build_prompt(values: Mapping[str, Any]) -> Prompt:
+    """Readable sentences from every filled attribute; blanks add nothing."""
+    sentences: list[str] = []
+
+    framing = _phrase(values, v.CAMERA) or "portrait"
+    art_style = _phrase(values, v.ART_STYLE)
+    subject_words = [_phrase(values, v.AGE), _phrase(values, v.GENDER) or "person"]
+    subject = " ".join(word for word in subject_words if word)
+    ethnicity = _phrase(values, v.ETHNICITY)
+    opening = f"{art_style}, {framing}" if art_style else framing
+    article = "an" if subject[0] in "aeiou" else "a"
+    sentences.append(f"{opening} of {article} {subject}" + (f" {ethnicity}" if ethnicity else ""))
+
+    features = [
+        _phrase(values, v.SKIN_TONE),
+        _phrase(values, v.EYE_COLOR),
+        _phrase(values, v.HAIR_COLOR),
+        _phrase(values, v.HAIR_STYLE),
+        _phrase(values, v.FACIAL_HAIR),
+        _phrase(values, v.BODY_TYPE),
+    ]
+    if any(features):
+        sentences.append("with " + _join(features))
+
+    clothing = _phrase(values, v.CLOTHING)
+    colour = _phrase(values, v.CLOTHING_COLOR)
+    style = _phrase(values, v.CLOTHING_STYLE)
+    if clothing or colour or style:
+        text = f"wearing {clothing or 'an outfit'}"
+        if colour:
+            text += f" in {colour}"
+        if style:
+            text += f", {style}"
+        sentences.append(text)
+
+    accessories = _phrases(values, v.ACCESSORIES)
+    if accessories:
+        sentences.append("accessories: " + _join(accessories))
+
+    demeanour = [_phrase(values, v.EXPRESSION), _phrase(values, v.POSE)]
+    if any(demeanour):
+        sentences.append(", ".join(d for d in demeanour if d))
+
+    distinguishing = str(values.get("distinguishing_features") or "").strip()
+    if distinguishing:
+        sentences.append(" ".join(distinguishing.split()))
+
+    look = [
+        _phrase(values, v.TEXTURE),
+        ", ".join(_phrases(values, v.DOMINANT_COLORS)),
+        _phrase(values, v.CONTRAST),
+        _phrase(values, v.SHADING),
+        _phrase(values, v.LIGHTING),
+        _phrase(values, v.BACKGROUND),
+        _phrase(values, v.LENS),
+    ]
+    if any(look):
+        sentences.append(", ".join(item for item in look if item))
+
+    negative = " ".join(str(values.get("negative_prompt") or "").split())
+    return Prompt(text=" ".join(_sentence(s) for s in sentences if s), negative=negative)
+
+
+def character_prompt(character: Any) -> Prompt:
+    return build_prompt(character.prompt_values())
+
+
+def check_length(prompt: Prompt, limit: int | None = None, where: str = "") -> None:
+    """Raise PromptTooLongError when the prompt will not fit the target model."""
+    limit = limit or settings.PROMPT_MAX_LENGTH
+    if prompt.length > limit:
+        raise PromptTooLongError(prompt.length, limit, where)

@@ -1,0 +1,8 @@
+"""Signals the characters feature sends; features that keep copies of a character's data listen."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent with character=... after a save that changed the character's visibility.
+visibility_changed = Signal()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import base64
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from studio import painter
+from studio.access import get_owned_or_404
+from studio.characters import prompts
+from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_values
+from studio.characters.models import Character
+from studio.imports.forms import ImportUploadForm
+
+
+def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str, QuerySet[Character]]:
+    """The user's characters filtered by the ?q= name search (the list and the exports share it)."""
+    search = CharacterSearchForm(request.GET)
+    characters = Character.objects.filter(owner=request.user)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    if query:
+        characters = characters.filter(name__icontains=query)
+    return search, query, characters
+
+
+@login_required
+def character_list(request: HttpRequest) -> HttpResponse:
+    search, query, characters = searched_characters(request)
+    template_name = "studio/characters/character_list.html"
+    if request.htmx and request.htmx.target == "character-results":
+        template_name += "#results"
+    has_any = bool(query) or characters.exists()
+    return render(
+        request,
+        template_name,
+        {
+            "search": search,
+            "query": query,
+            "characters": characters.order_by("name"),
+            "has_any": has_any,
+            "import_form": ImportUploadForm(),
+        },
+    )
+
+
+def _preview_context(values: dict) -> dict:
+    prompt = prompts.build_prompt(values)
+    sketch = base64.b64encode(painter.sketch_png(values)).decode("ascii")
+    return {"prompt": prompt, "sketch_data_uri": f"data:image/png;base64,{sketch}"}
+
+
+def _form_page(request: HttpRequest, form: CharacterForm, character: Character | None) -> HttpResponse:
+    values = preview_values(form.data) if form.is_bound else form.instance.prompt_values()
+    context = {"form": form, "character": character, **_preview_context(values)}
+    return render(
+        request, "studio/characters/character_form.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def character_create(request: HttpRequest) -> HttpResponse:
+    form = CharacterForm(request.POST or None, owner=request.user)
+    if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
+        character = form.save()
+        messages.success(request, f"“{character.name}” was created.")
+        return redirect(character)
+    return _form_page(request, form, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def character_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    character = get_owned_or_404(request, Character, pk=pk)
+    form = CharacterForm(request.POST or None, instance=character, owner=request.user)
+    if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
+        character = form.save()
+        messages.success(request, f"“{character.name}” was saved.")
+        return redirect(character)
+    return _form_page(request, form, character)
+
+
+@login_required
+@require_POST
+def character_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: the exact prompt and an instant sketch, from unsaved form data."""
+    return render(
+        request,
+        "studio/characters/character_form.html#preview",
+        _preview_context(preview_values(request.POST)),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def character_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    character = get_owned_or_404(request, Character, pk=pk)
+    if request.method == "POST":
+        name = character.name
+        character.delete()
+        messages.success(request, f"“{name}” and its portraits were deleted.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("studio:character_list"))
+        return redirect("studio:character_list")
+    template_name = "studio/characters/character_delete.html"
+    if request.htmx:
+        template_name += "#confirm"
+    return render(request, template_name, {"character": character})

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import ApiToken
+from studio.frames import ingest as frames
+from studio.frames.models import DepthDataset
+from studio.frames.tests.frames_helpers import pixel_csv, ramp_csv, upload
+
+LIST_URL = "/studio/frames/"
+UPLOAD_URL = "/studio/frames/upload/"
+
+
+@pytest.fixture
+def dataset(user):
+    return frames.ingest_csv(user, "well-1", ramp_csv(rows=40, width=20, start=10.0, step=0.5)).dataset
+
+
+def detail_url(name: str = "well-1") -> str:
+    return reverse("studio:frames_dataset", args=[name])
+
+
+# Dataset list and upload ---------------------------------------------------------------------------------
+
+
+def test_it_requires_login(client):
+    response = client.get(LIST_URL)
+
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_it_lists_only_the_users_datasets_next_to_a_labelled_upload_form(
+    logged_in_client, dataset, other_user
+):
+    frames.ingest_csv(other_user, "theirs", ramp_csv())
+
+    page = logged_in_client.get(LIST_URL).content.decode()
+
+    assert 'href="/studio/frames/well-1/"' in page
+    assert "theirs" not in page
+    for field in ("dataset", "file", "width"):
+        assert f'for="id_{field}"' in page
+    assert 'hx-post="/studio/frames/upload/"' in page
+    assert 'action="/studio/frames/upload/"' in page  # the non-JS fallback
+    assert "<progress" in page
+
+
+def test_it_uploads_without_js_and_redirects_to_the_dataset(logged_in_client, user):
+    response = logged_in_client.post(UPLOAD_URL, {"dataset": "core-9", "file": upload(ramp_csv(width=200))})
+
+    assert response.status_code == 302
+    assert response["Location"] == detail_url("core-9")
+    page = logged_in_client.get(response["Location"]).content.decode()
+    assert "Uploaded core-9: 10 frames, 150 pixels wide." in page
+    assert DepthDataset.objects.get(owner=user).row_count == 10
+
+
+def test_it_uploads_through_htmx_and_tells_the_list_to_refresh(logged_in_client, htmx_headers):
+    response = logged_in_client.post(
+        UPLOAD_URL, {"dataset": "core-9", "file": upload(ramp_csv())}, **htmx_headers
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "framesChanged" in response["HX-Trigger"]
+    assert "Uploaded core-9: 10 frames" in page
+    assert 'href="/studio/frames/core-9/"' in page
+    assert "<html" not in page
+
+
+def test_it_refreshes_the_dataset_list_partial(logged_in_client, htmx_headers, dataset):
+    page = logged_in_client.get(LIST_URL, **htmx_headers).content.decode()
+
+    assert page.lstrip().startswith('<div id="frames-datasets"')
+    assert "well-1" in page
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_it_shows_a_csv_error_with_its_line_and_stores_nothing(logged_in_client, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    data = ramp_csv(rows=3) + b"9,1,2,300,4\n"
+
+    response = logged_in_client.post(UPLOAD_URL, {"dataset": "bad", "file": upload(data)}, **headers)
+
+    assert response.status_code == 200
+    assert "Line 5: col3 value 300 is outside 0-255." in response.content.decode()
+    assert not DepthDataset.objects.exists()
+
+
+def test_it_shows_a_missing_file_error(logged_in_client):
+    response = logged_in_client.post(UPLOAD_URL, {"dataset": "bad"})
+
+    assert "This field is required." in response.content.decode()
+
+
+# Viewer --------------------------------------------------------------------------------------------------
+
+
+def test_it_shows_a_dataset_with_labelled_controls_and_a_depth_axis(logged_in_client, dataset):
+    page = logged_in_client.get(detail_url()).content.decode()
+
+    for label in ('for="frames-depth-min"', 'for="frames-depth-max"', 'for="frames-colormap"'):
+        assert label in page
+    assert '<option value="magma">' in page
+    assert 'method="get" action="/studio/frames/well-1/"' in page  # the non-JS fallback of hx-get
+    assert "/api/frames/well-1/image.png?depth_min=10&amp;depth_max=29.5&amp;colormap=viridis" in page
+    assert ">Depth<" in page
+    assert "10 —" in page and "29.5 —" in page  # first and last tick of the depth axis
+    assert "40 frames, depth 10 (top) to 29.5 (bottom)" in page
+
+
+def test_it_opens_on_as_many_frames_as_the_range_limit_allows(logged_in_client, dataset, settings):
+    settings.FRAMES_MAX_RANGE_ROWS = 10
+
+    page = logged_in_client.get(detail_url()).content.decode()
+
+    assert "10 frames, depth 10 (top) to 14.5 (bottom)" in page
+
+
+def test_it_rerenders_the_image_through_htmx_when_the_colormap_changes(
+    logged_in_client, htmx_headers, dataset
+):
+    params = {"depth_min": "12", "depth_max": "13", "colormap": "viridis"}
+    before = logged_in_client.get(detail_url(), params, **htmx_headers).content.decode()
+    after = logged_in_client.get(
+        detail_url(), {**params, "colormap": "magma"}, **htmx_headers
+    ).content.decode()
+
+    assert before.lstrip().startswith('<div id="frames-view"')
+    assert "colormap=viridis" in before
+    assert "colormap=magma" in after
+    assert "3 frames, depth 12 (top) to 13 (bottom)" in after
+    image_src = after.split('src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    viridis_src = image_src.replace("magma", "viridis")
+    magma_png, viridis_png = (logged_in_client.get(url) for url in (image_src, viridis_src))
+    assert magma_png.status_code == viridis_png.status_code == 200
+    assert magma_png.content != viridis_png.content
+
+
+def test_it_shows_range_errors_on_the_page(logged_in_client, dataset, settings):
+    settings.FRAMES_MAX_RANGE_ROWS = 5
+
+    page = logged_in_client.get(detail_url(), {"depth_min": 10, "depth_max": 20}).content.decode()
+
+    assert "hold 21 frames; at most 5 can be requested" in page
+
+
+def test_it_shows_an_unknown_colormap_as_an_error_on_the_page(logged_in_client, dataset):
+    response = logged_in_client.get(detail_url(), {"colormap": "nope"})
+
+    assert response.status_code == 200
+    assert "Unknown colormap &#x27;nope&#x27;" in response.content.decode()
+
+
+def test_it_says_when_a_range_has_no_frames(logged_in_client, dataset):
+    page = logged_in_client.get(detail_url(), {"depth_min": 10.1, "depth_max": 10.2}).content.decode()
+
+    assert "No frames between depth 10.1 and 10.2." in page
+
+
+def test_it_hides_another_users_dataset(logged_in_client, other_user):
+    frames.ingest_csv(other_user, "theirs", pixel_csv([(1, [1])]))
+
+    assert logged_in_client.get(detail_url("theirs")).status_code == 404
+    assert logged_in_client.post(reverse("studio:frames_delete", args=["theirs"])).status_code == 404
+
+
+def test_it_deletes_a_dataset(logged_in_client, dataset):
+    response = logged_in_client.post(reverse("studio:frames_delete", args=["well-1"]))
+
+    assert response["Location"] == LIST_URL
+    assert not DepthDataset.objects.exists()
+
+
+# API token page ------------------------------------------------------------------------------------------
+
+
+def test_it_creates_a_token_and_shows_it_once(logged_in_client, user, dataset):
+    url = reverse("account_api_token")
+    assert "You have no API token." in logged_in_client.get(url).content.decode()
+
+    created = logged_in_client.post(url, {"action": "create"}).content.decode()
+    raw = created.split('id="api-token-value"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+
+    assert raw.startswith("dali_")
+    assert raw not in logged_in_client.get(url).content.decode()
+    assert ApiToken.objects.get(user=user).key_hash == ApiToken.hash(raw)
+    api_response = logged_in_client.get(
+        reverse("api:frames_images", args=["well-1"]), HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    assert api_response.status_code == 200
+
+
+def test_it_revokes_a_token(logged_in_client, user):
+    ApiToken.issue(user)
+
+    response = logged_in_client.post(reverse("account_api_token"), {"action": "revoke"})
+
+    assert response.status_code == 302
+    assert not ApiToken.objects.exists()

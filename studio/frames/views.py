@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from studio.access import get_owned_or_404
+from studio.frames import ingest as frames
+from studio.frames.forms import FrameUploadForm
+from studio.frames.models import DepthDataset
+
+LIST_TEMPLATE = "studio/frames/dataset_list.html"
+DETAIL_TEMPLATE = "studio/frames/dataset_detail.html"
+
+
+@login_required
+@require_GET
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    template_name = LIST_TEMPLATE + "#dataset-list" if request.htmx else LIST_TEMPLATE
+    return render(request, template_name, _list_context(request, FrameUploadForm()))
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    form = FrameUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            result = frames.ingest_csv(
+                request.user,
+                form.cleaned_data["dataset"],
+                frames.read_upload(form.cleaned_data["file"]),
+                width=form.cleaned_data["width"],
+            )
+        except frames.FrameError as error:
+            form.add_error("file", error.message)
+        else:
+            dataset = result.dataset
+            verb = "Uploaded" if result.created else "Replaced"
+            notice = f"{verb} {dataset.name}: {dataset.row_count:,} frames, {dataset.width} pixels wide."
+            if not request.htmx:
+                messages.success(request, notice)
+                return redirect(dataset)
+            response = render(
+                request,
+                LIST_TEMPLATE + "#upload-form",
+                {"form": FrameUploadForm(), "uploaded": dataset, "notice": notice},
+            )
+            return trigger_client_event(response, "framesChanged")
+    if request.htmx:
+        return render(request, LIST_TEMPLATE + "#upload-form", {"form": form})
+    return render(request, LIST_TEMPLATE, _list_context(request, form))
+
+
+@login_required
+@require_GET
+def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
+    context: dict[str, object] = {
+        "dataset": dataset,
+        "colormaps": frames.colormap_names(),
+        "max_rows": frames.max_range_rows_setting(),
+        "colormap": (request.GET.get("colormap") or "").strip() or frames.DEFAULT_COLORMAP,
+        "depth_min": request.GET.get("depth_min", ""),
+        "depth_max": request.GET.get("depth_max", ""),
+    }
+    try:
+        query = frames.parse_range_query(request.GET)
+        depth_min, depth_max = query.depth_min, query.depth_max
+        if depth_min is None and depth_max is None:
+            # The first view shows as many frames as one request may hold.
+            depth_min, depth_max = frames.first_depths(dataset, frames.max_range_rows_setting())
+        depth_min = dataset.depth_min if depth_min is None else depth_min
+        depth_max = dataset.depth_max if depth_max is None else depth_max
+        loaded = frames.load_frames(dataset, depth_min, depth_max)
+    except frames.FrameError as error:
+        context["error"] = error.message
+    else:
+        bounds = {"depth_min": frames.format_depth(depth_min), "depth_max": frames.format_depth(depth_max)}
+        image_query = QueryDict(mutable=True)
+        image_query.update({**bounds, "colormap": query.colormap})
+        context.update(
+            bounds,
+            colormap=query.colormap,
+            count=len(loaded),
+            ticks=frames.depth_ticks(loaded.depths),
+            image_url=reverse("api:frames_image_png", args=[dataset.name]) + "?" + image_query.urlencode(),
+        )
+    template_name = DETAIL_TEMPLATE + "#frames-view" if request.htmx else DETAIL_TEMPLATE
+    return render(request, template_name, context)
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
+    dataset.delete()
+    messages.success(request, f"Deleted {dataset.name}.")
+    return redirect("studio:frames_list")
+
+
+def _list_context(request: HttpRequest, form: FrameUploadForm) -> dict[str, object]:
+    return {"form": form, "datasets": DepthDataset.objects.filter(owner=request.user)}

@@ -1,0 +1,59 @@
+"""The offline local painter: the default provider, free and always configured."""
+
+from __future__ import annotations
+
+from studio.portraits.providers.base import (
+    ErrorKind,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    Provider,
+    parse_size,
+    setting,
+)
+
+LOCAL_MODEL = "painter-v1"
+
+
+class LocalProvider(Provider):
+    name = "local"
+    label = "Local painter"
+    default_model_fallback = LOCAL_MODEL
+    models = ((LOCAL_MODEL, "Local painter"),)
+    sizes = (("512x512", "Small (512×512)"), ("1024x1024", "Large (1024×1024)"))
+    qualities = ()
+    default_prompt_limit = 10000
+    retries = False
+
+    @property
+    def default_model(self) -> str:
+        return LOCAL_MODEL
+
+    def is_configured(self) -> bool:
+        return True
+
+    def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
+        # Imported here so the provider registry loads without the painter's NumPy work.
+        from studio import painter
+
+        if model != LOCAL_MODEL:
+            raise self.error(ErrorKind.MODEL_UNAVAILABLE, f"unknown local model {model}", model=model)
+        values = (
+            dict(request.attributes) if request.attributes else painter.values_from_prompt(request.prompt)
+        )
+        size = self.pixel_size(request.size)
+        seed = request.seed or 0
+        images = [
+            GeneratedImage(painter.render_png(values, seed + index, size), "png", seed=seed + index)
+            for index in range(request.count)
+        ]
+        return GenerationResult(
+            images=images, provider=self.name, model=model, parameters={"size": f"{size}x{size}"}
+        )
+
+    @staticmethod
+    def pixel_size(size: str) -> int:
+        """The painter paints squares: the longer side of a "WxH" size, else PORTRAIT_SIZE."""
+        dimensions = parse_size(size)
+        side = max(dimensions) if dimensions else int(setting("PORTRAIT_SIZE", 1024))
+        return max(64, min(side, 2048))

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from studio.portraits.generation import JobOptions, cancel_batch, queue_character_portraits, retry_portrait
+from studio.portraits.jobs import run_portrait_job
+from studio.portraits.models import Batch, Portrait
+from studio.tests.factories import CharacterFactory, PortraitFactory
+
+pytestmark = pytest.mark.django_db
+
+QUICK = {"provider": "local", "model": "painter-v1", "size": "512x512"}
+
+
+def test_it_queues_every_quick_prompt_as_one_batch(logged_in_client, user):
+    data = QUICK | {"prompt": ["a lighthouse", "a fox"], "negative_prompt": ["fog", ""], "seed": ["7", ""]}
+    response = logged_in_client.post(reverse("studio:quick_generate"), data)
+    batch = Batch.objects.get()
+    assert response["Location"] == batch.get_absolute_url()
+    first, second = batch.portraits.order_by("id")
+    assert (first.prompt, first.negative_prompt, first.seed) == ("a lighthouse", "fog", 7)
+    assert second.prompt == "a fox" and second.character is None
+    page = logged_in_client.get(batch.get_absolute_url())
+    assert "0 / 2" in page.text
+
+
+def test_it_shows_each_quick_prompt_error_next_to_its_row_and_queues_nothing(logged_in_client, htmx_headers):
+    data = QUICK | {
+        "prompt": ["fine", "", "x" * 10001],
+        "negative_prompt": ["", "", ""],
+        "seed": ["", "-3", ""],
+    }
+    response = logged_in_client.post(reverse("studio:quick_generate"), data, **htmx_headers)
+    assert not Portrait.objects.exists()
+    rows = response.text.split('class="card mb-2 quick-row"')[1:]
+    assert "row-errors" not in rows[0]
+    assert "Write a prompt, or remove this row." in rows[1]
+    assert "whole number" in rows[1]
+    assert "the limit for Local painter is 10000. Shorten the prompt." in rows[2]
+    assert "distinguishing features" not in rows[2], "a typed prompt has no character attributes"
+    assert ">fine</textarea>" in rows[0], "what the user typed is kept"
+
+
+def test_it_adds_and_removes_rows_keeping_each_rows_text(logged_in_client, htmx_headers):
+    url = reverse("studio:quick_generate")
+    data = QUICK | {
+        "prompt": ["one", "two", "three"],
+        "negative_prompt": ["n1", "n2", "n3"],
+        "seed": ["1", "2", "3"],
+    }
+    removed = logged_in_client.post(url, data | {"_remove": "1"}, **htmx_headers)
+    assert "two" not in removed.text
+    assert 'id="prompt-2" rows="2" class="form-control">three</textarea>' in removed.text
+    assert 'id="seed-2" value="3"' in removed.text
+    added = logged_in_client.post(url, data | {"_add": "1"}, **htmx_headers)
+    assert 'for="prompt-4">Prompt 4</label>' in added.text
+    assert not Portrait.objects.exists()
+
+
+def test_it_refuses_a_batch_over_the_daily_limit_with_a_clear_message(logged_in_client, user, settings):
+    settings.DAILY_IMAGE_LIMIT = 1
+    data = QUICK | {"prompt": ["a", "b"], "negative_prompt": ["", ""], "seed": ["", ""]}
+    response = logged_in_client.post(reverse("studio:quick_generate"), data, follow=True)
+    assert "daily limit of 1 images" in response.text
+    assert not Portrait.objects.exists()
+
+
+def test_the_generator_estimates_the_cost_and_follows_the_provider(
+    logged_in_client, htmx_headers, fake_openai
+):
+    response = logged_in_client.get(
+        reverse("studio:generator_options"),
+        {"provider": "openai", "model": "painter-v1", "quality": "low", "size": "1024x1024", "count": "4"},
+        **htmx_headers,
+    )
+    assert '<option value="gpt-image-2" selected>' in response.text, "a model the provider lacks is reset"
+    assert "4 images × $0.006 = <strong>$0.02</strong> estimated" in response.text
+
+
+def test_it_queues_variations_from_the_character_generator(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user)
+    data = {"provider": "local", "model": "painter-v1", "size": "512x512", "count": "3", "seed": "10"}
+    response = logged_in_client.post(
+        reverse("studio:portrait_generate", args=[character.pk]), data, **htmx_headers
+    )
+    assert sorted(Portrait.objects.values_list("seed", flat=True)) == [10, 11, 12]
+    assert response.text.count('class="col portrait-card-col"') == 3
+    assert "portraitsChanged" in response["HX-Trigger"]
+
+
+def test_it_cancels_and_retries_from_the_card(logged_in_client, user, htmx_headers):
+    portrait = PortraitFactory(character=CharacterFactory(owner=user))
+    response = logged_in_client.post(reverse("studio:portrait_cancel", args=[portrait.pk]), **htmx_headers)
+    assert 'data-status="cancelled"' in response.text
+    failed = PortraitFactory(character=portrait.character, status="failed", error_kind="transient")
+    response = logged_in_client.post(reverse("studio:portrait_retry", args=[failed.pk]), **htmx_headers)
+    assert 'data-status="queued"' in response.text
+    refused = PortraitFactory(character=portrait.character, status="failed", error_kind="moderation")
+    response = logged_in_client.post(reverse("studio:portrait_retry", args=[refused.pk]), **htmx_headers)
+    assert "would fail the same way" in response.text
+
+
+@pytest.mark.parametrize("route", ["studio:portrait_cancel", "studio:portrait_retry"])
+def test_it_hides_another_users_job(client, other_user, user, route):
+    portrait = PortraitFactory(
+        character=CharacterFactory(owner=user), status="failed", error_kind="transient"
+    )
+    client.force_login(other_user)
+    assert client.post(reverse(route, args=[portrait.pk])).status_code == 404
+
+
+def test_the_queue_page_and_badge_show_active_jobs(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user, name="Orla")
+    PortraitFactory.create_batch(2, character=character)
+    page = logged_in_client.get(reverse("studio:queue"))
+    assert "Running and queued" in page.text and 'data-active="2"' in page.text
+    badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
+    assert ">2<" in badge.text and "every 3s" in badge.text
+    Portrait.objects.update(status="succeeded")
+    badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
+    assert "every 3s" not in badge.text, "the badge stops polling when nothing is running"
+
+
+def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user, name="Orla")
+    queue_character_portraits(character, JobOptions(size="64x64"), count=3)
+    batch = Batch.objects.get()
+    run_portrait_job(batch.portraits.order_by("id").first().pk)
+    page = logged_in_client.get(batch.get_absolute_url())
+    assert "Variations of Orla" in page.text and "1 / 3" in page.text
+    partial = logged_in_client.get(batch.get_absolute_url(), **htmx_headers)
+    assert "1 / 3" in partial.text and "<html" not in partial.text
+
+
+def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user)
+    done, running, *queued = queue_character_portraits(character, JobOptions(size="64x64"), count=4)
+    run_portrait_job(done.pk)
+    running.mark_running()
+    other_batch_job = queue_character_portraits(character, JobOptions(size="64x64"), count=2)[0]
+    batch = done.batch
+    response = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]))
+    assert response["Location"] == batch.get_absolute_url()
+    statuses = dict(batch.portraits.values_list("pk", "status"))
+    assert statuses == {done.pk: "succeeded", running.pk: "running"} | {job.pk: "cancelled" for job in queued}
+    assert Portrait.objects.get(pk=other_batch_job.pk).status == "queued", "other batches are untouched"
+    page = logged_in_client.get(batch.get_absolute_url())
+    assert "2 queued jobs cancelled." in page.text
+    again = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]), **htmx_headers)
+    assert again["HX-Reswap"] == "none" and "portraitsChanged" in again["HX-Trigger"]
+    assert cancel_batch(batch) == 0
+
+
+@pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])
+def test_it_hides_another_users_batch(client, user, other_user, method, route):
+    [job, _] = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=2)
+    client.force_login(other_user)
+    response = getattr(client, method)(reverse(route, args=[job.batch_id]))
+    assert response.status_code == 404
+    assert Portrait.objects.filter(batch=job.batch, status="queued").count() == 2
+
+
+def test_it_refuses_a_retry_over_the_daily_limit_with_a_clear_message(
+    logged_in_client, user, settings, htmx_headers
+):
+    settings.DAILY_IMAGE_LIMIT = 1
+    failed = PortraitFactory(character=CharacterFactory(owner=user), status="failed", error_kind="transient")
+    response = logged_in_client.post(
+        reverse("studio:portrait_retry", args=[failed.pk]), {"next": failed.get_absolute_url()}, follow=True
+    )
+    assert "would pass your daily limit of 1 images: 1 queued today, 0 left" in response.text
+    assert "Try again tomorrow." in response.text
+    assert Portrait.objects.get(pk=failed.pk).status == "failed"
+    card = logged_in_client.post(reverse("studio:portrait_retry", args=[failed.pk]), **htmx_headers)
+    assert 'data-status="failed"' in card.text and "daily limit of 1 images" in card.text
+
+
+def test_a_retried_old_job_shows_among_the_recent_ones_when_it_finishes(logged_in_client, user):
+    old = PortraitFactory(character=CharacterFactory(owner=user), status="failed", error_kind="transient")
+    two_days_ago = timezone.now() - timedelta(days=2)
+    Portrait.objects.filter(pk=old.pk).update(created_at=two_days_ago, queued_at=two_days_ago)
+    page = logged_in_client.get(reverse("studio:queue"))
+    assert f'href="{old.get_absolute_url()}"' not in page.text
+    retry_portrait(Portrait.objects.get(pk=old.pk))
+    run_portrait_job(old.pk)
+    page = logged_in_client.get(reverse("studio:queue"))
+    assert f'href="{old.get_absolute_url()}"' in page.text

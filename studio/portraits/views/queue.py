@@ -1,0 +1,126 @@
+"""The queue: live status of a user's jobs, batches with progress, cancel and retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from studio.access import get_owned_or_404
+from studio.portraits.generation import QuotaExceededError, RetryRefusedError, cancel_batch, retry_portrait
+from studio.portraits.models import Batch, Portrait
+from studio.portraits.tasks import maybe_recover_expired_jobs
+from studio.portraits.views.generate import PORTRAITS_CHANGED
+
+RECENT = timedelta(hours=24)
+
+
+def _active(request: HttpRequest) -> QuerySet[Portrait]:
+    return Portrait.objects.filter(owner=request.user, status__in=Portrait.ACTIVE_STATUSES)
+
+
+def _queue_context(request: HttpRequest) -> dict:
+    since = timezone.now() - RECENT
+    jobs = Portrait.objects.filter(owner=request.user).select_related("character")
+    active = list(jobs.filter(status__in=Portrait.ACTIVE_STATUSES).order_by("created_at", "id")[:100])
+    # Queued (or retried) in the last day: a retry of an older job shows here once it finishes.
+    recent = list(
+        jobs.exclude(status__in=Portrait.ACTIVE_STATUSES)
+        .filter(queued_at__gte=since)
+        .order_by("-finished_at", "-id")[:30]
+    )
+    batches = [
+        (batch, batch.progress())
+        for batch in Batch.objects.filter(owner=request.user, created_at__gte=since).select_related(
+            "character"
+        )[:10]
+    ]
+    return {"active": active, "recent": recent, "batches": batches}
+
+
+@login_required
+@require_GET
+def queue_page(request: HttpRequest) -> HttpResponse:
+    maybe_recover_expired_jobs()
+    template_name = "studio/portraits/queue.html"
+    if request.htmx:
+        template_name += "#queue_list"
+    return render(request, template_name, _queue_context(request))
+
+
+@login_required
+@require_GET
+def queue_badge(request: HttpRequest) -> HttpResponse:
+    """The navbar's count of running and queued jobs; it polls only while there are some."""
+    maybe_recover_expired_jobs()
+    return render(request, "base.html#queue_badge", {"active_jobs": _active(request).count()})
+
+
+@login_required
+@require_GET
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_owned_or_404(request, Batch.objects.select_related("character"), pk=pk)
+    context = {"batch": batch, "progress": batch.progress(), "portraits": batch.portraits.order_by("id")}
+    template_name = "studio/portraits/batch_detail.html"
+    if request.htmx:
+        template_name += "#batch_progress"
+    return render(request, template_name, context)
+
+
+@login_required
+@require_POST
+def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_owned_or_404(request, Batch, pk=pk)
+    cancelled = cancel_batch(batch)
+    messages.info(request, f"{cancelled} queued job{'s' if cancelled != 1 else ''} cancelled.")
+    if request.htmx:
+        return trigger_client_event(HttpResponse("", headers={"HX-Reswap": "none"}), PORTRAITS_CHANGED)
+    return redirect(batch)
+
+
+def _card_response(request: HttpRequest, portrait: Portrait, changed: bool) -> HttpResponse:
+    if request.htmx:
+        response = render(
+            request, "studio/portraits/character_detail.html#portrait_card", {"portrait": portrait}
+        )
+        return trigger_client_event(response, PORTRAITS_CHANGED) if changed else response
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return redirect(next_url)
+    return redirect(portrait.character or "studio:queue")
+
+
+@login_required
+@require_POST
+def portrait_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    cancelled = portrait.cancel()
+    if cancelled:
+        messages.info(request, "The portrait was cancelled before it was painted.")
+    else:
+        portrait.refresh_from_db()
+        messages.warning(
+            request, "This portrait is already being painted (or finished); it cannot be cancelled."
+        )
+    return _card_response(request, portrait, cancelled)
+
+
+@login_required
+@require_POST
+def portrait_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
+    try:
+        retry_portrait(portrait)
+    except (RetryRefusedError, QuotaExceededError) as error:
+        messages.error(request, str(error))
+        return _card_response(request, portrait, False)
+    messages.info(request, "The portrait is queued again.")
+    return _card_response(request, portrait, True)
