@@ -38,8 +38,8 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
     # Bumped whenever one of the user's characters is added, renamed or deleted: the character lists that
-    # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that already loads
-    # the user row needs no query to know whether its cached list is current.
+    # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that
+    # already loads the user row needs no query to know whether its cached list is current.
     characters_version = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
