@@ -38,11 +38,12 @@ def _back_props(brush: _Brush, look: _Look) -> None:
 
 def _body(brush: _Brush, look: _Look) -> None:
     skin, cc = look.skin, look.clothes
-    w = 2.35 * _SHOULDERS[look.body_type] * (0.92 if look.gender == "female" else 1.0)
+    w = 2.35 * _SHOULDERS[look.body_type] * (0.92 if look.gender == "female" else 1.0) * look.face.shoulders
     w *= 0.82 if look.age == "child" else 1.0
-    neck = 0.46 if look.body_type in ("muscular", "stocky", "heavyset") else 0.38
+    neck = (0.46 if look.body_type in ("muscular", "stocky", "heavyset") else 0.38) + look.face.neck
     if look.clothing == "cloak":
         w *= 1.12
+    neck /= abs(brush.frame.squash)  # a neck seen from the side is as thick as from the front
     brush.poly([(-neck, 0.9), (neck, 0.9), (neck + 0.05, 2.4), (-neck - 0.05, 2.4)], skin)
     brush.ellipse(0, 1.28, neck, 0.14, _shade(skin, 0.86), False)
     torso_top = 2.05
@@ -66,12 +67,22 @@ def _body(brush: _Brush, look: _Look) -> None:
     neck_dip = {"shirt": 2.8, "suit": 2.8, "robes": 2.9, "leather_jacket": 2.7, "lab_coat": 2.8}.get(
         clothing, 2.35
     )
+    if look.view == "back":  # a plain back with its collar
+        brush.poly([*shoulder, *right, *brush.arc(0, torso_top, 0.5, 0.12, 0, 180)[1:-1]], cc)
+        brush.line(brush.arc(0, torso_top, 0.55, 0.16, 0, 180), _shade(cc, 0.7), 0.06)
+        return
     brush.poly([*shoulder, *right, *brush.arc(0, torso_top, 0.5, neck_dip - torso_top, 0, 180)[1:-1]], cc)
     _outfit(brush, look, w, torso_top)
 
 
 def _body_props(brush: _Brush, look: _Look) -> None:
     acc = look.accessories
+    if look.view == "back":
+        if "backpack" in acc:
+            pack = (70, 76, 50)
+            brush.poly([(-1.0, 2.3), (1.0, 2.3), (1.1, 4.6), (-1.1, 4.6)], pack)
+            brush.poly([(-0.8, 3.4), (0.8, 3.4), (0.85, 4.3), (-0.85, 4.3)], _shade(pack, 0.85))
+        return
     if "tattoos" in acc:
         ink = (40, 70, 84)
         brush.line([(0.1, 1.4), (0.3, 1.6), (0.12, 1.8), (0.32, 2.0)], ink, 0.05)

@@ -63,10 +63,18 @@ class _Frame:
     unit: float
     cos: float = 1.0
     sin: float = 0.0
+    squash: float = 1.0  # sideways scale: a body seen from the side is narrower
 
     def map(self, points: Iterable[Point]) -> list[Point]:
-        ox, oy, u, c, s = self.ox, self.oy, self.unit, self.cos, self.sin
+        ox, oy, u, c, s, q = self.ox, self.oy, self.unit, self.cos, self.sin, self.squash
+        if q != 1.0:
+            points = [(x * q, y) for x, y in points]
         return [(ox + u * (x * c - y * s), oy + u * (x * s + y * c)) for x, y in points]
+
+    def shifted(self, dx: float, dy: float = 0.0) -> _Frame:
+        """The same frame moved by (dx, dy) in its own units."""
+        ((ox, oy),) = self.map([(dx, dy)])
+        return _Frame(ox, oy, self.unit, self.cos, self.sin, self.squash)
 
 
 @lru_cache(maxsize=32)
@@ -127,6 +135,20 @@ class _Brush:
         self.frame = frame
         self.detail = detail  # segments in a full circle
         self.edge = max(1, round(frame.unit * 0.028))
+
+    def shifted(self, dx: float, dy: float = 0.0) -> _Brush:
+        return _Brush(self.canvas, self.frame.shifted(dx, dy), self.detail)
+
+    def mirrored(self, flip: bool = True) -> _Brush:
+        """The same frame drawn left for right (a parting on the other side)."""
+        if not flip:
+            return self
+        frame = self.frame
+        return _Brush(
+            self.canvas,
+            _Frame(frame.ox, frame.oy, frame.unit, frame.cos, frame.sin, -frame.squash),
+            self.detail,
+        )
 
     def _count(self, a0: float, a1: float) -> int:
         return max(3, round(self.detail * abs(a1 - a0) / 360))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .canvas import _GOLD, _INK, _SILVER, _WHITE, _Brush, _lighten, _mix, _shade
-from .look import _FEATURE_SHIFT, _accent, _Look
+from .look import _accent, _Look
 
 
 def _hood(brush: _Brush, look: _Look) -> None:
@@ -109,19 +109,47 @@ def _outfit(brush: _Brush, look: _Look, w: float, torso_top: float) -> None:
         brush.dots([(-0.2, 3.6), (0.2, 3.6)], 0.07, (80, 220, 120))
 
 
+def _profile_props(brush: _Brush, look: _Look) -> None:
+    """Glasses and the like seen from the side: one lens at the eye, the arm back to the ear."""
+    acc, f, d = look.accessories, look.face, 1 if look.shot.turn >= 0 else -1
+    if "glasses" in acc or "sunglasses" in acc:
+        colour = _INK if "glasses" in acc else (20, 20, 26)
+        if "sunglasses" in acc:
+            brush.poly(
+                [(d * 0.45, f.eye_y - 0.15), (d * 0.8, f.eye_y - 0.15), (d * 0.75, f.eye_y + 0.2)], colour
+            )
+        else:
+            brush.line(brush.arc(d * 0.68, f.eye_y, 0.1, 0.22), colour, 0.05)
+        brush.line([(d * 0.62, f.eye_y - 0.05), (d * -0.1, f.eye_y - 0.08)], colour, 0.04)
+    if "eyepatch" in acc:
+        brush.ellipse(d * 0.66, f.eye_y, 0.14, 0.22, _INK)
+        brush.line([(d * 0.6, f.eye_y - 0.1), (d * -1.0, -0.55)], _INK, 0.05)
+    if "piercings" in acc:
+        brush.dots([(d * -0.05, -0.05), (d * -0.08, 0.05)], 0.035, _SILVER)
+
+
 def _head_props(brush: _Brush, look: _Look) -> None:
-    acc, fs = look.accessories, _FEATURE_SHIFT.get(look.pose, 0.0)
+    acc, fs, f = look.accessories, look.fs, look.face
+    ears = [(side * 1.02, 0.52) for side in (-1, 1)]
+    if look.view in ("profile", "back"):
+        if look.view == "profile":
+            _profile_props(brush, look)
+            ears = [((1 if look.shot.turn >= 0 else -1) * -0.12, 0.5)]
+        acc = acc - {"piercings", "glasses", "sunglasses", "eyepatch"}
+    elif abs(look.shot.turn) > 0.4:
+        ears = [(x + fs * 0.5, y) for x, y in ears if x * look.shot.turn < 0]
     if "piercings" in acc:
         brush.dots([(0.14 + fs, 0.48), (0.62 + fs, -0.3), (0.66 + fs, -0.2)], 0.035, _SILVER)
         brush.line(brush.arc(0.14 + fs, 0.84, 0.06, 0.06, 0, 200), _SILVER, 0.025)
     if "earrings" in acc:
-        for side in (-1, 1):
-            brush.line(brush.arc(side * 1.02, 0.52, 0.09, 0.11), _GOLD, 0.035)
+        for x, y in ears:
+            brush.line(brush.arc(x, y, 0.09, 0.11), _GOLD, 0.035)
     if "glasses" in acc:
+        gap, ey = f.eye_gap, f.eye_y
         for side in (-1, 1):
-            brush.line(brush.arc(side * 0.4 + fs, 0.05, 0.28, 0.24), _INK, 0.05)
-            brush.line([(side * 0.68 + fs, 0.0), (side * 1.0, -0.05)], _INK, 0.04)
-        brush.line([(-0.12 + fs, 0.02), (0.12 + fs, 0.02)], _INK, 0.04)
+            brush.line(brush.arc(side * gap + fs, ey, 0.28, 0.24), _INK, 0.05)
+            brush.line([(side * (gap + 0.28) + fs, ey - 0.05), (side * 1.0, ey - 0.1)], _INK, 0.04)
+        brush.line([(-(gap - 0.28) + fs, ey - 0.03), ((gap - 0.28) + fs, ey - 0.03)], _INK, 0.04)
     if "sunglasses" in acc:
         lens = (20, 20, 26)
         for side in (-1, 1):

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import vocabulary as v
 from .canvas import _DEFAULT_HAIR, _GREY_HAIR, RGB, _jitter, _luma, _mix
+from .identity import _Identity, _Shot, character_identity_seed, make_identity, make_shot
 
 # --- reading the values ----------------------------------------------------------------------------
 
@@ -33,9 +34,6 @@ def _rgb(attribute: v.Attribute, key: str) -> RGB:
     choice = attribute.get(key)
     assert choice is not None and choice.rgb is not None
     return choice.rgb
-
-
-_FEATURE_SHIFT = {"three_quarter": 0.14, "profile": 0.26, "over_shoulder": 0.16}
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,49 @@ class _Look:
     background_rgb: RGB
     camera: str
     lens: str
+    face: _Identity
+    shot: _Shot
+
+    @property
+    def fs(self) -> float:
+        """How far the head's turn moves the features sideways."""
+        return self.shot.shift
+
+    @property
+    def view(self) -> str:
+        return self.shot.view
 
 
-def _resolve(values: Mapping[str, Any], rng: random.Random) -> _Look:
+def _tone(colour: RGB, shift: tuple[int, int, int]) -> RGB:
+    return (
+        max(0, min(255, colour[0] + shift[0])),
+        max(0, min(255, colour[1] + shift[1])),
+        max(0, min(255, colour[2] + shift[2])),
+    )
+
+
+def _resolve(
+    values: Mapping[str, Any],
+    seed: int,
+    *,
+    identity_seed: int | None = None,
+    expression: str | None = None,
+    view: str | None = None,
+) -> _Look:
+    """The look of one picture: the character's identity (from identity_seed, else from the character
+    itself) and this picture's shot (from seed); an expression or view asked for wins over both."""
+    rng = random.Random(f"{seed}:layout")
     gender = _key(values, v.GENDER)
+    body_type = _key(values, v.BODY_TYPE, "average")
+    if identity_seed is None:
+        identity_seed = character_identity_seed(values)
+    face = make_identity(int(identity_seed), gender, body_type)
+    pose = _key(values, v.POSE, "front")
+    shot = make_shot(seed, pose, _key(values, v.EXPRESSION), expression, view)
     age = _key(values, v.AGE, "young_adult")
     ethnicity = _key(values, v.ETHNICITY)
     fantasy_skin = {"orc": "green", "elf": "fair"}.get(ethnicity, "light")
-    skin = _jitter(_rgb(v.SKIN_TONE, _key(values, v.SKIN_TONE, fantasy_skin)), rng, 4)
+    skin = _tone(_rgb(v.SKIN_TONE, _key(values, v.SKIN_TONE, fantasy_skin)), face.skin_shift)
 
     eye_key = _key(values, v.EYE_COLOR, "brown")
     if eye_key == "heterochromia":
@@ -84,7 +117,7 @@ def _resolve(values: Mapping[str, Any], rng: random.Random) -> _Look:
         eyes = (_rgb(v.EYE_COLOR, eye_key),) * 2
 
     hair_key = _key(values, v.HAIR_COLOR)
-    hair = _jitter(_rgb(v.HAIR_COLOR, hair_key), rng, 4) if hair_key else _DEFAULT_HAIR
+    hair = _tone(_rgb(v.HAIR_COLOR, hair_key), face.hair_shift) if hair_key else _DEFAULT_HAIR
     greying = {"middle_aged": 0.2, "elderly": 0.35 if hair_key else 0.7}.get(age, 0.0)
     hair = _mix(hair, _GREY_HAIR, greying)
     default_style = {"female": "long", "male": "short"}.get(gender, "medium")
@@ -107,13 +140,13 @@ def _resolve(values: Mapping[str, Any], rng: random.Random) -> _Look:
         hair=hair,
         hair_style=_key(values, v.HAIR_STYLE, default_style),
         facial_hair=facial_hair,
-        body_type=_key(values, v.BODY_TYPE, "average"),
+        body_type=body_type,
         clothing=_key(values, v.CLOTHING, "tshirt_jeans"),
-        clothes=_jitter(_rgb(v.CLOTHING_COLOR, _key(values, v.CLOTHING_COLOR, "navy")), rng, 4),
+        clothes=_tone(_rgb(v.CLOTHING_COLOR, _key(values, v.CLOTHING_COLOR, "navy")), face.clothes_shift),
         clothing_style=_key(values, v.CLOTHING_STYLE),
         accessories=_keys(values, v.ACCESSORIES),
-        expression=_key(values, v.EXPRESSION, "neutral"),
-        pose=_key(values, v.POSE, "front"),
+        expression=shot.expression,
+        pose=pose,
         art_style=_key(values, v.ART_STYLE),
         texture=_key(values, v.TEXTURE),
         palette=palette,
@@ -125,6 +158,8 @@ def _resolve(values: Mapping[str, Any], rng: random.Random) -> _Look:
         background_rgb=_jitter(_rgb(v.BACKGROUND, background), rng, 3),
         camera=_key(values, v.CAMERA, "bust"),
         lens=_key(values, v.LENS),
+        face=face,
+        shot=shot,
     )
 
 
