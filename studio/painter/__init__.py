@@ -30,15 +30,17 @@ from .filters import _ART_FILTERS, _impressionist, _light, _texture
 from .hair import _facial_hair, _hair_back, _hair_front
 from .identity import VIEWS, character_identity_seed
 from .look import _Look, _resolve
-from .prompt import values_from_prompt
+from .prompt import PromptReading, read_prompt, values_from_prompt
 
 __all__ = [
     "MAX_SIZE",
     "MIN_SIZE",
     "MODEL_NAME",
     "VIEWS",
+    "PromptReading",
     "character_identity_seed",
     "face_box",
+    "read_prompt",
     "render",
     "render_png",
     "sketch_png",

@@ -1,8 +1,13 @@
-"""Free prompt text read into vocabulary values."""
+"""Free prompt text read into vocabulary values, and the words the painter cannot draw.
+
+The vocabulary's phrases and labels are the terms; _EXTRA_PHRASES adds the everyday words people type for
+them ("astronaut" for a spacesuit, "blonde" for blonde hair, "space" for an outer-space background).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -57,7 +62,142 @@ _EXTRA_PHRASES = {
     "stars": ("background", "space"),
     "pointed ears": ("ethnicity", "elf"),
     "tusks": ("ethnicity", "orc"),
+    "orcish": ("ethnicity", "orc"),
+    "man": ("gender", "male"),
+    "woman": ("gender", "female"),
+    "kid": ("age", "child"),
+    "teenager": ("age", "teen"),
+    "elderly": ("age", "elderly"),
+    "blonde": ("hair_color", "blonde"),
+    "blond": ("hair_color", "blonde"),
+    "redhead": ("hair_color", "red"),
+    "brunette": ("hair_color", "brown"),
+    "ginger": ("hair_color", "ginger"),
+    "astronaut": ("clothing", "spacesuit"),
+    "cosmonaut": ("clothing", "spacesuit"),
+    "space suit": ("clothing", "spacesuit"),
+    "armour": ("clothing", "armor"),
+    "armor": ("clothing", "armor"),
+    "knight": ("clothing", "armor"),
+    "wizard": ("clothing", "robes"),
+    "mage": ("clothing", "robes"),
+    "scientist": ("clothing", "lab_coat"),
+    "doctor": ("clothing", "lab_coat"),
+    "soldier": ("clothing", "uniform"),
+    "jeans": ("clothing", "tshirt_jeans"),
+    "t shirt": ("clothing", "tshirt_jeans"),
+    "pirate": ("accessories", "eyepatch"),
+    "king": ("accessories", "crown"),
+    "queen": ("accessories", "crown"),
+    "princess": ("accessories", "crown"),
+    "happy": ("expression", "smiling"),
+    "grin": ("expression", "mischievous"),
+    "space": ("background", "space"),
+    "city": ("background", "city"),
+    "street": ("background", "city"),
+    "sea": ("background", "beach"),
+    "ocean": ("background", "beach"),
+    "woods": ("background", "forest"),
+    "watercolor": ("art_style", "watercolor"),
+    "sketch": ("art_style", "pencil_sketch"),
+    "photo": ("art_style", "photorealistic"),
+    "photograph": ("art_style", "photorealistic"),
+    "oil painting": ("art_style", "oil_painting"),
 }
+# Words that carry no picture of their own: never reported as "could not draw".
+_FILLER = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "to",
+        "from",
+        "with",
+        "and",
+        "or",
+        "but",
+        "into",
+        "over",
+        "under",
+        "near",
+        "wearing",
+        "wears",
+        "wear",
+        "who",
+        "is",
+        "are",
+        "was",
+        "be",
+        "being",
+        "has",
+        "have",
+        "her",
+        "his",
+        "their",
+        "its",
+        "my",
+        "our",
+        "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "very",
+        "quite",
+        "some",
+        "one",
+        "two",
+        "three",
+        "portrait",
+        "picture",
+        "image",
+        "drawing",
+        "illustration",
+        "painting",
+        "render",
+        "shot",
+        "art",
+        "style",
+        "person",
+        "people",
+        "character",
+        "someone",
+        "looking",
+        "looks",
+        "look",
+        "standing",
+        "stands",
+        "holding",
+        "holds",
+        "posing",
+        "poses",
+        "background",
+        "front",
+        "full",
+        "body",
+        "head",
+        "face",
+        "hair",
+        "eyes",
+        "eye",
+        "skin",
+        "colour",
+        "color",
+        "colours",
+        "colors",
+        "tones",
+        "tone",
+        "light",
+        "lit",
+        "lighting",
+    ]
+)
 # Attributes whose bare labels are too generic to match on their own ("Red", "Soft", "Low", ...).
 _PHRASE_ONLY = {
     "skin_tone",
@@ -114,8 +254,20 @@ def _needles() -> tuple[tuple[str, str, str, int], ...]:
     return tuple((needle, *target) for needle, target in ordered if needle.strip())
 
 
+@dataclass(frozen=True)
+class PromptReading:
+    values: dict[str, Any]
+    # Words of the prompt the painter does not draw, in the order they came, each once.
+    not_drawn: tuple[str, ...]
+
+
 def values_from_prompt(text: str) -> dict[str, Any]:
     """Best-effort vocabulary values from free prompt text: phrases and labels, longest match first."""
+    return read_prompt(text).values
+
+
+def read_prompt(text: str) -> PromptReading:
+    """The vocabulary values a free prompt names, and the words it uses that the painter cannot draw."""
     haystack = _words(text or "")
     taken = [False] * len(haystack)
     single: dict[str, str] = {}
@@ -138,4 +290,9 @@ def values_from_prompt(text: str) -> dict[str, Any]:
             result[attribute.name] = single[attribute.name]
         elif attribute.name in multiple:
             result[attribute.name] = [c.key for c in attribute.choices if c.key in multiple[attribute.name]]
-    return result
+    not_drawn: dict[str, None] = {}
+    for match in re.finditer(r"[a-z]+", haystack):
+        word = match.group()
+        if len(word) > 2 and word not in _FILLER and not any(taken[match.start() : match.end()]):
+            not_drawn.setdefault(word)
+    return PromptReading(result, tuple(not_drawn))
