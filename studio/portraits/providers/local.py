@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from studio.portraits.providers.base import (
     ErrorKind,
     GeneratedImage,
@@ -38,17 +40,37 @@ class LocalProvider(Provider):
 
         if model != LOCAL_MODEL:
             raise self.error(ErrorKind.MODEL_UNAVAILABLE, f"unknown local model {model}", model=model)
-        values = (
-            dict(request.attributes) if request.attributes else painter.values_from_prompt(request.prompt)
-        )
+        parameters: dict[str, Any] = {}
+        if request.attributes:
+            values = dict(request.attributes)
+            identity = request.options.get("identity_seed")
+        else:
+            # A free prompt (Quick generate, Remix): draw what the vocabulary names, say once what it cannot,
+            # and keep one face per prompt.
+            reading = painter.read_prompt(request.prompt)
+            values = reading.values
+            identity = request.options.get(
+                "identity_seed", painter.character_identity_seed({"name": request.prompt})
+            )
+            if reading.not_drawn:
+                parameters["not_drawn"] = list(reading.not_drawn)
+        # A character sheet asks for its views and expressions; a reference passes its identity seed.
+        shot = {
+            "identity_seed": int(identity) if isinstance(identity, int) else None,
+            "view": request.options.get("view") or None,
+            "expression": request.options.get("expression") or None,
+        }
         size = self.pixel_size(request.size)
         seed = request.seed or 0
         images = [
-            GeneratedImage(painter.render_png(values, seed + index, size), "png", seed=seed + index)
+            GeneratedImage(painter.render_png(values, seed + index, size, **shot), "png", seed=seed + index)
             for index in range(request.count)
         ]
         return GenerationResult(
-            images=images, provider=self.name, model=model, parameters={"size": f"{size}x{size}"}
+            images=images,
+            provider=self.name,
+            model=model,
+            parameters={"size": f"{size}x{size}", **parameters},
         )
 
     @staticmethod
