@@ -252,6 +252,8 @@ class FakeOpenAI(FakeServer):
         super().__init__(latency)
         self.api_key = api_key
         self.image = png_bytes()  # what every generation answers (bench/queue.py sends a bigger one)
+        # Answer with a revised prompt per image, as an OpenAI-compatible server may (DALL·E 3 did).
+        self.revise_prompts = False
         self.models: list[dict[str, Any]] = [
             {"id": "gpt-image-2", "object": "model", "created": 1776729600, "owned_by": "system"},
             {"id": "gpt-image-1-mini", "object": "model", "created": 1743465600, "owned_by": "system"},
@@ -283,7 +285,10 @@ class FakeOpenAI(FakeServer):
             )
         count = int(body.get("n") or 1)
         encoded = base64.b64encode(self.image).decode()
-        images = [{"b64_json": encoded} for _ in range(count)]
+        images: list[dict[str, Any]] = [{"b64_json": encoded} for _ in range(count)]
+        if self.revise_prompts:
+            for image in images:
+                image["revised_prompt"] = "A painterly portrait, revised: " + body.get("prompt", "")[:40]
         size = body.get("size", "auto")
         quality = body.get("quality", "auto")
         # Like the API, the response says which quality and size "auto" turned into.

@@ -212,23 +212,17 @@ def test_a_stability_style_preset_reaches_the_provider(logged_in_client, user, f
     assert fake_stability.last.form["style_preset"] == "anime"
 
 
-def test_a_dall_e_3_style_reaches_the_provider(logged_in_client, user, fake_openai, settings):
+def test_a_retired_default_model_fails_the_job_before_any_request(
+    logged_in_client, user, fake_openai, settings
+):
     settings.OPENAI_IMAGE_MODEL = "dall-e-3"
-    page = _options_page(logged_in_client, provider="openai", model="dall-e-3")
-    assert 'for="id_style">Style</label>' in page and '<option value="natural">Natural</option>' in page
-    assert "Advanced options" not in page, "DALL·E takes none of the GPT Image options"
-    data = {
-        "provider": "openai",
-        "model": "dall-e-3",
-        "size": "1024x1024",
-        "quality": "high",
-        "style": "natural",
-    }
+    data = {"provider": "openai", "model": "dall-e-3", "size": "1024x1024", "quality": "high"}
     _quick(logged_in_client, data)
     portrait = Portrait.objects.get()
-    assert run_portrait_job(portrait.pk) == "succeeded"
-    sent = fake_openai.last.json
-    assert (sent["model"], sent["style"], sent["quality"]) == ("dall-e-3", "natural", "hd")
+    assert run_portrait_job(portrait.pk) == "failed"
+    portrait.refresh_from_db()
+    assert portrait.error_message == "dall-e-3 was retired on 2026-05-12; use gpt-image-2."
+    assert fake_openai.requests == []
 
 
 def test_gpt_image_options_reach_the_provider(logged_in_client, user, fake_openai):
