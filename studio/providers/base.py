@@ -158,8 +158,8 @@ def user_message(
     if kind is ErrorKind.TRANSIENT and maybe_billed:
         # Sent and then lost (a read timeout, a dropped connection): the image may exist and be charged.
         return (
-            f"{provider_label} did not answer in time (or dropped the connection) after the request was sent, "
-            "so it may have made the image and billed it. Retry to send a new (paid) request."
+            f"{provider_label} did not answer in time (or dropped the connection) after the request was "
+            "sent, so it may have made the image and billed it. Retry to send a new (paid) request."
         )
     if kind is ErrorKind.TRANSIENT:
         return (
