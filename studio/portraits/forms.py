@@ -81,22 +81,22 @@ class GeneratorForm(forms.Form):
             "provider"
         ) or settings.DEFAULT_IMAGE_PROVIDER
         self.backend = backend = get_provider(wanted if wanted in names else names[0])
-        models = list(backend.models)
+        models = backend.model_choices()
         if backend.default_model not in {value for value, _ in models}:
             models.insert(0, (backend.default_model, backend.default_model))
         self.fields["model"].choices = models
+        # Quality, style and the advanced options depend on the model: the chosen one, or the default.
+        model = (data if data is not None else initial or {}).get("model")
+        if model not in {value for value, _ in models}:
+            model = backend.default_model
         sizes = list(backend.sizes)
         if default_size(backend) not in {value for value, _ in sizes}:
             sizes.insert(0, (default_size(backend), default_size(backend)))
         self.fields["size"].choices = sizes
-        if backend.qualities:
-            self.fields["quality"].choices = list(backend.qualities)
+        if qualities := backend.qualities_for(model):
+            self.fields["quality"].choices = qualities
         else:
             del self.fields["quality"]
-        # Style and the advanced options depend on the model family: the chosen model, or the default.
-        model = (data if data is not None else initial or {}).get("model")
-        if model not in {value for value, _ in models}:
-            model = backend.default_model
         options = backend.model_options(model)
         fields = dict(self.fields)
         self.fields.clear()

@@ -105,7 +105,9 @@ def resolve_options(options: JobOptions) -> ResolvedOptions:
             f"{backend.label} is not set up on this studio (no API key). Choose another provider."
         )
     model = options.model or backend.default_model
-    allowed_models = {value for value, _ in backend.models} | {backend.default_model}
+    if retired := backend.retirement_message(model):
+        raise GenerationInputError(retired)
+    allowed_models = {value for value, _ in backend.model_choices()} | {backend.default_model}
     if model not in allowed_models:
         raise GenerationInputError(f'{backend.label} has no model called "{model}".')
     # Sizes and qualities are offered as choices by the forms; each provider maps what it is given.

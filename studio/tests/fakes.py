@@ -252,6 +252,8 @@ class FakeOpenAI(FakeServer):
         super().__init__(latency)
         self.api_key = api_key
         self.image = png_bytes()  # what every generation answers (bench/queue.py sends a bigger one)
+        # Answer with a revised prompt per image, as an OpenAI-compatible server may (DALL·E 3 did).
+        self.revise_prompts = False
         self.models: list[dict[str, Any]] = [
             {"id": "gpt-image-2", "object": "model", "created": 1776729600, "owned_by": "system"},
             {"id": "gpt-image-1-mini", "object": "model", "created": 1743465600, "owned_by": "system"},
@@ -273,30 +275,55 @@ class FakeOpenAI(FakeServer):
         return openai_error(404, f"Invalid URL ({request.method} {request.path})")
 
     def _images(self, body: dict[str, Any]) -> Reply:
-        model = body.get("model", "dall-e-2")
+        model = body.get("model", "gpt-image-2")
+        if model in RETIRED_OPENAI_MODELS:
+            # What api.openai.com answers for a shut-down model.
+            return openai_error(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
         count = int(body.get("n") or 1)
         encoded = base64.b64encode(self.image).decode()
-        images: list[dict[str, Any]] = []
-        for _ in range(count):
-            image: dict[str, Any] = {"b64_json": encoded}
-            if model.startswith("dall-e-3"):
+        images: list[dict[str, Any]] = [{"b64_json": encoded} for _ in range(count)]
+        if self.revise_prompts:
+            for image in images:
                 image["revised_prompt"] = "A painterly portrait, revised: " + body.get("prompt", "")[:40]
-            images.append(image)
-        payload: dict[str, Any] = {"created": int(time.time()), "data": images}
-        if not model.startswith("dall-e"):
-            payload |= {
-                "background": "opaque",
-                "output_format": body.get("output_format", "png"),
-                "quality": "medium",
-                "size": body.get("size", "1024x1024"),
-                "usage": {
-                    "input_tokens": 50,
-                    "input_tokens_details": {"image_tokens": 0, "text_tokens": 50},
-                    "output_tokens": 1056 * count,
-                    "total_tokens": 50 + 1056 * count,
-                },
-            }
+        size = body.get("size", "auto")
+        quality = body.get("quality", "auto")
+        # Like the API, the response says which quality and size "auto" turned into.
+        used_quality = "high" if quality == "auto" else quality
+        used_size = "1024x1024" if size == "auto" else size
+        payload: dict[str, Any] = {
+            "created": int(time.time()),
+            "data": images,
+            "background": "transparent" if body.get("background") == "transparent" else "opaque",
+            "output_format": body.get("output_format", "png"),
+            "quality": used_quality,
+            "size": used_size,
+            "usage": gpt_image_usage(body.get("prompt", ""), used_quality, used_size, count),
+        }
         return Reply(200, payload)
+
+
+RETIRED_OPENAI_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1"}
+
+
+def gpt_image_usage(prompt: str, quality: str, size: str, count: int) -> dict[str, Any]:
+    """A usage block shaped like the API's (ImagesResponse.usage): text tokens for the prompt (about one per
+    four characters) and OpenAI's output-token count for each image's quality and size."""
+    from studio.portraits.providers.pricing import gpt_image_output_tokens
+
+    width, height = (int(side) for side in size.split("x"))
+    text_tokens = max(len(prompt) // 4, 1)
+    output = gpt_image_output_tokens(quality, width, height) * count
+    return {
+        "input_tokens": text_tokens,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
+        "output_tokens": output,
+        "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
+        "total_tokens": text_tokens + output,
+    }
 
 
 # Stability AI.

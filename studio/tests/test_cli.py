@@ -229,3 +229,16 @@ def test_it_explains_every_command_in_help():
         assert name in result.stdout
     generate_help = run_cli("generate", "--help").stdout
     assert "--provider" in generate_help and "--count" in generate_help and "--wait" in generate_help
+
+
+def test_check_providers_says_a_retired_default_model_was_retired_and_what_to_use(settings):
+    from io import StringIO
+
+    settings.OPENAI_API_KEY = "sk-x"
+    settings.OPENAI_IMAGE_MODEL = "dall-e-3"
+    out = StringIO()
+    with pytest.raises(CommandError, match="Some providers have problems"):
+        call_command("studio", "check-providers", "--offline", "--json", stdout=out)
+    openai = next(row for row in json.loads(out.getvalue())["providers"] if row["provider"] == "openai")
+    assert openai["retired"] == "dall-e-3 was retired on 2026-05-12; use gpt-image-2."
+    assert "OPENAI_IMAGE_MODEL: dall-e-3 was retired on 2026-05-12; use gpt-image-2." in openai["problems"]

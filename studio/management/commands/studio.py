@@ -251,8 +251,6 @@ class Command(TyperCommand):
 
         Exits with status 1 when the default provider cannot run or a configured model is shut down.
         """
-        from studio.portraits.providers.openai_images import RETIRED_MODELS
-
         enabled = enabled_names()
         results = []
         for name in PROVIDERS:
@@ -276,10 +274,9 @@ class Command(TyperCommand):
                 model=backend.default_model,
                 models=[value for value, _ in backend.models],
             )
-            if name == "openai" and backend.default_model in RETIRED_MODELS:
-                shutdown = RETIRED_MODELS[backend.default_model]
-                row["shutdown_date"] = shutdown
-                problems.append(f"{backend.default_model} was shut down on {shutdown}")
+            if retired := backend.retirement_message():
+                row["retired"] = retired
+                problems.append(f"{backend.model_setting}: {retired}")
             if backend.is_configured() and not offline and hasattr(backend, "list_image_models"):
                 try:
                     listing = backend.list_image_models()

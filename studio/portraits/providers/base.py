@@ -18,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
+from studio.portraits.providers import catalog
 from studio.portraits.providers.common import (  # noqa: F401 - re-exported for the providers
     aspect_of,
     nearest_by_aspect,
@@ -118,6 +119,7 @@ def user_message(
     model_setting: str = "",
     detail: str = "",
     retry_after: float | None = None,
+    maybe_billed: bool = False,
 ) -> str:
     """The one place that words provider failures for users: what happened, then what to do."""
     key = key_setting or "the provider's API key"
@@ -153,6 +155,12 @@ def user_message(
         return (
             f"The model {model_name} is not available from {provider_label}: it may be retired or not "
             f"enabled for this account. Choose another model, or ask the studio admin to change it{where}."
+        )
+    if kind is ErrorKind.TRANSIENT and maybe_billed:
+        # Sent and then lost (a read timeout, a dropped connection): the image may exist and be charged.
+        return (
+            f"{provider_label} did not answer in time (or dropped the connection) after the request was "
+            "sent, so it may have made the image and billed it. Retry to send a new (paid) request."
         )
     if kind is ErrorKind.TRANSIENT:
         return (
@@ -198,7 +206,9 @@ class ProviderError(Exception):
         maybe_billed: bool = False,
     ) -> None:
         self.kind = kind
-        self.message = message or user_message(kind, model=model, detail=detail, retry_after=retry_after)
+        self.message = message or user_message(
+            kind, model=model, detail=detail, retry_after=retry_after, maybe_billed=maybe_billed
+        )
         self.retry_after = retry_after
         self.detail = detail
         self.provider = provider
@@ -385,8 +395,23 @@ class Provider:
                 return limit
         return self.default_prompt_limit
 
+    def retirement_message(self, model: str = "") -> str:
+        """ "dall-e-3 was retired on 2026-05-12; use gpt-image-2." for a retired model, else ""."""
+        return catalog.retirement_message(self.name, model or self.default_model)
+
+    def qualities_for(self, model: str) -> list[tuple[str, str]]:
+        """The quality choices `model` takes, as (value, label)."""
+        return list(self.qualities)
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        """`models` less those retired since (a shutdown date the provider's model list announced)."""
+        return [(value, label) for value, label in self.models if not self.retirement_message(value)]
+
     def generate(self, request: GenerationRequest) -> GenerationResult:
         model = request.model or self.default_model
+        if retired := self.retirement_message(model):
+            # Before the key check and any request: a retired model fails the same way everywhere.
+            raise self.error(ErrorKind.MODEL_UNAVAILABLE, retired, model=model, message=retired)
         if not self.is_configured():
             raise self.error(ErrorKind.AUTH, MISSING_KEY, model=model)
         limit = self.prompt_limit(model)
@@ -454,6 +479,7 @@ class Provider:
                 model_setting=self.model_setting,
                 detail=detail,
                 retry_after=retry_after,
+                maybe_billed=maybe_billed,
             ),
             retry_after,
             detail=detail,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from studio.portraits.providers import catalog
 from studio.portraits.providers.base import (
     ErrorKind,
     GeneratedImage,
@@ -38,10 +39,7 @@ class HuggingFaceProvider(HTTPProvider):
     base_url_setting = "HUGGINGFACE_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_model_fallback = DEFAULT_MODEL
-    models = (
-        ("black-forest-labs/FLUX.1-schnell", "FLUX.1 [schnell]"),
-        ("black-forest-labs/FLUX.1-dev", "FLUX.1 [dev]"),
-    )
+    models = tuple((name, entry.label) for name, entry in catalog.HUGGINGFACE_MODELS.items())
     sizes = (("1024x1024", "Square (1024×1024)"), ("832x1216", "Portrait (832×1216)"), ("1216x832", "Wide"))
     qualities = ()
     # Prompts go through a CLIP/T5 encoder that truncates long text; keep them short enough to count.

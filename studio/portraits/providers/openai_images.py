@@ -1,8 +1,9 @@
-"""OpenAI image generation through the official SDK: the GPT Image family and the (retired) DALL·E models.
+"""OpenAI image generation through the official SDK: the GPT Image models in catalog.OPENAI_MODELS.
 
 Named openai_images so it never shadows the `openai` package. The SDK's own retries are off
 (max_retries=0): retries go through the shared helper so every provider backs off the same way and a
-call that may already have been billed is never repeated.
+call that may already have been billed is never repeated. Retired models (DALL·E, gpt-image-1) are refused
+before any request (Provider.generate).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import openai
 
+from studio.portraits.providers import catalog
 from studio.portraits.providers.base import (
     CONNECT_TIMEOUT,
     UNVERIFIED_ORGANIZATION,
@@ -30,101 +32,61 @@ from studio.portraits.providers.base import (
     ProviderError,
     nearest_by_aspect,
     parse_retry_after,
-    parse_size,
     setting,
     sniff_image_format,
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-# gpt-image-1 was shut down on 2026-10-23; gpt-image-2 is the current general-purpose GPT Image model.
+# gpt-image-2 is the current general-purpose GPT Image model and the replacement the catalog names for DALL·E.
 DEFAULT_MODEL = "gpt-image-2"
 # Listing models runs in a web request (the settings page): it must end well before gunicorn's 60 s.
 DEFAULT_CHECK_TIMEOUT = 10.0
 
-# Models OpenAI has shut down, with the date, for warnings even when /v1/models no longer says so.
-RETIRED_MODELS: Mapping[str, str] = {
-    "dall-e-2": "2026-05-12",
-    "dall-e-3": "2026-05-12",
-    "gpt-image-1": "2026-10-23",
-}
+# Models OpenAI has shut down, with the date (catalog.OPENAI_RETIRED has the replacement and source).
+RETIRED_MODELS: Mapping[str, str] = {name: model.date for name, model in catalog.OPENAI_RETIRED.items()}
 IMAGE_MODEL_PREFIXES = ("gpt-image", "chatgpt-image", "dall-e")
 
 MODERATION_CODES = {"content_policy_violation", "moderation_blocked"}
 QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"}
-GPT_IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536")
-GPT_IMAGE_QUALITIES = {"": "auto", "auto": "auto", "low": "low", "medium": "medium", "high": "high"}
+GPT_IMAGE_SIZES = catalog.STANDARD_SIZES
 # The studio's generic words map onto each family's own.
 QUALITY_SYNONYMS = {"standard": "medium", "hd": "high"}
+QUALITY_LABELS = {
+    "auto": "Auto",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+    "xhigh": "Extra high",
+    "max": "Max",
+}
 
 
 @dataclass(frozen=True)
 class Family:
-    """What one model family accepts."""
+    """What one model accepts, as the request builder and the forms read it."""
 
     sizes: tuple[str, ...]
-    qualities: Mapping[str, str]  # requested -> sent ("" means not sent)
+    qualities: Mapping[str, str]  # requested -> sent
     styles: tuple[str, ...] = ()
     max_images_per_call: int = 10
     prompt_limit: int = 32000
-    legacy: bool = False  # DALL·E: response_format and style; GPT Image: output_format and friends
-    free_sizes: bool = False  # any WxH within limits (gpt-image-2 and 2.5)
+    legacy: bool = False  # DALL·E's response_format and style: no current model takes them
+    free_sizes: catalog.FreeSizes | None = None
+    entry: catalog.ModelEntry | None = None
 
 
-DALL_E_2 = Family(
-    sizes=("1024x1024", "512x512", "256x256"),
-    qualities={"": "", "auto": "", "standard": "", "low": "", "medium": "", "high": "", "hd": ""},
-    prompt_limit=1000,
-    legacy=True,
-)
-DALL_E_3 = Family(
-    sizes=("1024x1024", "1792x1024", "1024x1792"),
-    qualities={
-        "": "standard",
-        "auto": "standard",
-        "standard": "standard",
-        "low": "standard",
-        "medium": "standard",
-        "high": "hd",
-        "hd": "hd",
-    },
-    styles=("vivid", "natural"),
-    max_images_per_call=1,
-    prompt_limit=4000,
-    legacy=True,
-)
-GPT_IMAGE = Family(sizes=GPT_IMAGE_SIZES, qualities=GPT_IMAGE_QUALITIES)
-GPT_IMAGE_FREE_SIZE = Family(sizes=GPT_IMAGE_SIZES, qualities=GPT_IMAGE_QUALITIES, free_sizes=True)
-GPT_IMAGE_2_5 = Family(
-    sizes=GPT_IMAGE_SIZES,
-    qualities={**GPT_IMAGE_QUALITIES, "xhigh": "xhigh", "max": "max"},
-    free_sizes=True,
-)
+def _family(entry: catalog.ModelEntry) -> Family:
+    qualities = {"": "auto", "auto": "auto", **{quality: quality for quality in entry.qualities}}
+    return Family(sizes=entry.sizes, qualities=qualities, free_sizes=entry.free_sizes, entry=entry)
+
+
+# A model the table does not know (an OpenAI-compatible server's own) gets the plain GPT Image family.
+GPT_IMAGE = _family(catalog.ModelEntry("", "", sizes=GPT_IMAGE_SIZES, qualities=catalog.GPT_QUALITIES))
 
 
 def family_of(model: str) -> Family:
-    if model.startswith("dall-e-2"):
-        return DALL_E_2
-    if model.startswith("dall-e"):
-        return DALL_E_3
-    if model.startswith("gpt-image-2.5"):
-        return GPT_IMAGE_2_5
-    if model == "gpt-image-2" or model.startswith("gpt-image-2-"):
-        return GPT_IMAGE_FREE_SIZE
-    return GPT_IMAGE
-
-
-def _free_size_ok(size: str) -> bool:
-    dimensions = parse_size(size)
-    if dimensions is None:
-        return False
-    width, height = dimensions
-    return (
-        width % 16 == 0
-        and height % 16 == 0
-        and max(width, height) <= 3840
-        and width * height <= 3840 * 2160
-        and max(width, height) <= 3 * min(width, height)
-    )
+    entry = catalog.OPENAI_MODELS.get(model)
+    return _family(entry) if entry else GPT_IMAGE
 
 
 @dataclass(frozen=True)
@@ -151,17 +113,14 @@ class OpenAIProvider(Provider):
     model_setting = "OPENAI_IMAGE_MODEL"
     timeout_setting = "OPENAI_TIMEOUT"
     default_model_fallback = DEFAULT_MODEL
-    models = (
-        ("gpt-image-2", "GPT Image 2"),
-        ("gpt-image-1.5", "GPT Image 1.5"),
-        ("gpt-image-1-mini", "GPT Image 1 mini (cheapest)"),
-    )
+    models = tuple((entry.id, entry.label) for entry in catalog.OPENAI_MODELS.values())
     sizes = (
         ("1024x1024", "Square (1024×1024)"),
         ("1024x1536", "Portrait (1024×1536)"),
         ("1536x1024", "Landscape (1536×1024)"),
     )
-    qualities = (("auto", "Auto"), ("low", "Low"), ("medium", "Medium"), ("high", "High"))
+    # Every quality some model takes; qualities_for(model) has the model's own.
+    qualities = tuple(QUALITY_LABELS.items())
     styles = ()
 
     def __init__(self) -> None:
@@ -180,18 +139,8 @@ class OpenAIProvider(Provider):
         return family_of(model or self.default_model).prompt_limit
 
     def model_options(self, model: str) -> ModelOptions:
-        family = family_of(model or self.default_model)
-        style = None
-        if family.styles:
-            style = OptionSpec(
-                "style",
-                "Style",
-                choices=tuple((name, name.capitalize()) for name in family.styles),
-                blank_label="Default (vivid)",
-                help_text="Vivid leans dramatic; natural looks less hyper-real.",
-            )
-        if family.legacy:  # DALL·E takes none of the GPT Image options
-            return ModelOptions(style=style)
+        model = model or self.default_model
+        family = family_of(model)
         advanced = tuple(
             OptionSpec(
                 name,
@@ -200,50 +149,43 @@ class OpenAIProvider(Provider):
                 blank_label=default_label,  # blank: the API's default, not sent
                 help_text=GPT_IMAGE_OPTION_HELP.get(name, ""),
             )
-            for name, ((_default, default_label), *rest) in GPT_IMAGE_OPTIONS.items()
+            for name, ((_default, default_label), *rest) in gpt_image_options(
+                model or self.default_model
+            ).items()
         )
-        return ModelOptions(style=style, advanced=advanced)
+        references = family.entry.max_reference_images if family.entry else 0
+        return ModelOptions(advanced=advanced, max_references=references)
 
     # Generation.
+
+    def qualities_for(self, model: str) -> list[tuple[str, str]]:
+        """The quality choices `model` takes, as (value, label)."""
+        return [(value, QUALITY_LABELS[value]) for value in family_of(model).qualities if value]
 
     def parameters_for(self, request: GenerationRequest, model: str) -> dict[str, Any]:
         """The request body for the model's family; raises INVALID_REQUEST for values it cannot take."""
         family = family_of(model)
         size = request.size.strip()
-        if not (size in family.sizes or (family.free_sizes and _free_size_ok(size)) or size == "auto"):
+        free_ok = family.free_sizes is not None and family.free_sizes.problem(size) is None
+        if not (size in family.sizes or free_ok or size == "auto"):
             size = nearest_by_aspect(size, family.sizes, family.sizes[0])
-        if size == "auto" and family.legacy:
-            size = family.sizes[0]
         requested = request.quality.strip().lower()
-        if not family.legacy:
-            requested = QUALITY_SYNONYMS.get(requested, requested)
+        requested = QUALITY_SYNONYMS.get(requested, requested)
         quality = family.qualities.get(requested)
         if quality is None:
-            choices = ", ".join(sorted(key for key in family.qualities if key))
+            choices = ", ".join(key for key in family.qualities if key)
             raise self.error(
                 ErrorKind.INVALID_REQUEST, f'quality "{request.quality}" is not one of {choices}', model=model
             )
-        params: dict[str, Any] = {"model": model, "prompt": request.prompt, "size": size}
-        if quality:
-            params["quality"] = quality
-        if family.legacy:
-            params["response_format"] = "b64_json"
-            style = request.style.strip().lower()
-            if style and family.styles:
-                if style not in family.styles:
-                    raise self.error(
-                        ErrorKind.INVALID_REQUEST,
-                        f'style "{request.style}" is not one of {", ".join(family.styles)}',
-                        model=model,
-                    )
-                params["style"] = style
-        else:
-            params |= self._gpt_image_options(request.options, model)
-        return params
+        params: dict[str, Any] = {"model": model, "prompt": request.prompt, "size": size, "quality": quality}
+        return params | self._gpt_image_options(request.options, model)
 
     def _gpt_image_options(self, options: Mapping[str, Any], model: str) -> dict[str, Any]:
-        chosen = {"output_format": "png"}
-        for name, choices in GPT_IMAGE_OPTIONS.items():
+        chosen: dict[str, Any] = {"output_format": "png"}
+        taken = gpt_image_options(model)
+        if options.get("complexity") and "complexity" not in taken:
+            raise self.error(ErrorKind.INVALID_REQUEST, f"{model} takes no complexity setting", model=model)
+        for name, choices in taken.items():
             values = [value for value, _label in choices]
             if options.get(name):
                 if options[name] not in values:
@@ -253,6 +195,10 @@ class OpenAIProvider(Provider):
                         model=model,
                     )
                 chosen[name] = options[name]
+        if chosen.get("background") == "transparent" and chosen["output_format"] not in ("png", "webp"):
+            raise self.error(
+                ErrorKind.INVALID_REQUEST, "a transparent background needs PNG or WebP output", model=model
+            )
         if "output_compression" in options and chosen["output_format"] in ("jpeg", "webp"):
             chosen["output_compression"] = int(options["output_compression"])
         if options.get("safety_identifier"):
@@ -270,8 +216,7 @@ class OpenAIProvider(Provider):
             # Each paid call retries on its own, so a failure in the second never repeats the first.
             batch, batch_usage = self.with_retries(lambda n=n: self._call(params | {"n": n}, model))
             images += batch
-            for key, value in batch_usage.items():
-                usage[key] = usage.get(key, 0) + value if isinstance(value, int) else value
+            usage = add_usage(usage, batch_usage)
             remaining -= n
         recorded = {key: value for key, value in params.items() if key not in ("prompt", "model")}
         return GenerationResult(
@@ -280,9 +225,7 @@ class OpenAIProvider(Provider):
             model=model,
             parameters=recorded | {"n": request.count},
             usage=usage,
-            estimated_cost=self.estimate_cost(
-                model, params.get("quality", ""), params["size"], request.count
-            ),
+            estimated_cost=self.estimate_cost(model, params["quality"], params["size"], request.count),
         )
 
     def _call(self, params: dict[str, Any], model: str) -> tuple[list[GeneratedImage], dict[str, Any]]:
@@ -360,6 +303,13 @@ class OpenAIProvider(Provider):
             raise self.map_error(exc, "") from exc
         models: list[ImageModelInfo] = []
         warnings: list[str] = []
+        announced = {
+            model.id: str(_date(model.shutdown_date))
+            for model in listed
+            if getattr(model, "shutdown_date", None) and _date(model.shutdown_date)
+        }
+        # The generator hides and generate refuses what the provider says has shut down (catalog.retirement).
+        catalog.remember_shutdowns(self.name, announced)
         for model in sorted(listed, key=lambda model: model.id):
             shutdown = getattr(model, "shutdown_date", None) or RETIRED_MODELS.get(model.id)
             retired = False
@@ -371,19 +321,16 @@ class OpenAIProvider(Provider):
                 )
             models.append(ImageModelInfo(model.id, shutdown, retired))
         configured = self.default_model
-        if configured in RETIRED_MODELS:
-            warnings.append(
-                f'{self.model_setting} is "{configured}", which OpenAI shut down on '
-                f"{RETIRED_MODELS[configured]}; "
-                f'set it to "{DEFAULT_MODEL}".'
-            )
+        if retired := catalog.retirement_message(self.name, configured, today):
+            warnings.append(f"{self.model_setting} is set to a retired model: {retired}")
         elif configured not in {model.id for model in models}:
             warnings.append(f'{self.model_setting} is "{configured}", which this API key does not list.')
         return ModelListing(models, warnings)
 
 
 # The GPT Image options the generator offers, as (value, label); the first of each is the API's default,
-# which the form offers as blank (not sent). The form builds its choices from here, the provider checks them.
+# which the form offers as blank (not sent). The form builds its choices from here, the provider checks them
+# against gpt_image_options(model), which narrows them to what the model takes.
 GPT_IMAGE_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "background": (("auto", "Auto"), ("opaque", "Opaque"), ("transparent", "Transparent")),
     "moderation": (("auto", "Auto (standard)"), ("low", "Low (less restrictive)")),
@@ -393,11 +340,43 @@ GPT_IMAGE_OPTION_LABELS = {
     "background": "Background",
     "moderation": "Moderation",
     "output_format": "Output format",
+    "complexity": "Complexity",
 }
 GPT_IMAGE_OPTION_HELP = {
     "background": "Transparent needs PNG or WebP output.",
     "output_format": "What OpenAI sends; the studio stores every portrait as PNG.",
 }
+COMPLEXITY_CHOICES = (("", "Model default"), ("low", "Low"), ("medium", "Medium"), ("high", "High"))
+
+
+def gpt_image_options(model: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """GPT_IMAGE_OPTIONS as `model` takes them: its backgrounds and formats, and complexity if it has one."""
+    entry = family_of(model).entry
+    if entry is None or not entry.id:
+        return GPT_IMAGE_OPTIONS
+    options = {
+        "background": tuple(pair for pair in GPT_IMAGE_OPTIONS["background"] if pair[0] in entry.backgrounds),
+        "moderation": GPT_IMAGE_OPTIONS["moderation"],
+        "output_format": tuple(
+            pair for pair in GPT_IMAGE_OPTIONS["output_format"] if pair[0] in entry.output_formats
+        ),
+    }
+    if entry.complexity:
+        options["complexity"] = tuple(pair for pair in COMPLEXITY_CHOICES if pair[0] in entry.complexity)
+    return options
+
+
+def add_usage(total: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """Two usage blocks added up, nested details included (a job of several calls books them all)."""
+    summed = dict(total)
+    for key, value in more.items():
+        if isinstance(value, bool) or not isinstance(value, (int, dict)):
+            summed[key] = value
+        elif isinstance(value, dict):
+            summed[key] = add_usage(summed.get(key) or {}, value)
+        else:
+            summed[key] = int(summed.get(key) or 0) + value
+    return summed
 
 
 # One client per configuration in each process: a worker makes a fresh provider for every job, and a fresh

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from studio.portraits.providers import catalog
 from studio.portraits.providers.base import (
     ErrorKind,
     GeneratedImage,
@@ -19,7 +20,7 @@ from studio.portraits.providers.base import (
 from studio.portraits.providers.remote import HTTPProvider, json_or_none
 
 DEFAULT_BASE_URL = "https://api.stability.ai"
-ASPECT_RATIOS = ("1:1", "16:9", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
+ASPECT_RATIOS = catalog.STABILITY_ASPECT_RATIOS
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 STYLE_PRESETS = (
     "3d-model",
@@ -55,13 +56,7 @@ class StabilityProvider(HTTPProvider):
     base_url_setting = "STABILITY_BASE_URL"
     default_base_url = DEFAULT_BASE_URL
     default_model_fallback = "core"
-    models = (
-        ("core", "Stable Image Core"),
-        ("ultra", "Stable Image Ultra"),
-        ("sd3.5-large", "SD 3.5 Large"),
-        ("sd3.5-large-turbo", "SD 3.5 Large Turbo"),
-        ("sd3.5-medium", "SD 3.5 Medium"),
-    )
+    models = tuple((name, model.entry.label) for name, model in catalog.STABILITY_MODELS.items())
     sizes = (
         ("1:1", "Square (1:1)"),
         ("2:3", "Portrait (2:3)"),
@@ -131,6 +126,8 @@ class StabilityProvider(HTTPProvider):
             provider=self.name,
             model=model,
             parameters=recorded | {"n": request.count},
+            # Stability reports no usage: a successful image costs the model's documented credits.
+            usage={"credits": float(catalog.STABILITY_MODELS[model].credits) * request.count},
             estimated_cost=self.estimate_cost(model, "", form.get("aspect_ratio", ""), request.count),
         )
 

@@ -212,23 +212,29 @@ def test_a_stability_style_preset_reaches_the_provider(logged_in_client, user, f
     assert fake_stability.last.form["style_preset"] == "anime"
 
 
-def test_a_dall_e_3_style_reaches_the_provider(logged_in_client, user, fake_openai, settings):
+def test_a_retired_default_model_is_refused_at_queueing_with_its_replacement(
+    logged_in_client, user, fake_openai, settings
+):
     settings.OPENAI_IMAGE_MODEL = "dall-e-3"
-    page = _options_page(logged_in_client, provider="openai", model="dall-e-3")
-    assert 'for="id_style">Style</label>' in page and '<option value="natural">Natural</option>' in page
-    assert "Advanced options" not in page, "DALL·E takes none of the GPT Image options"
-    data = {
-        "provider": "openai",
-        "model": "dall-e-3",
-        "size": "1024x1024",
-        "quality": "high",
-        "style": "natural",
-    }
-    _quick(logged_in_client, data)
+    data = {"provider": "openai", "model": "dall-e-3", "size": "1024x1024", "quality": "high"}
+    response = _quick(logged_in_client, data, follow=True)
+
+    assert "dall-e-3 was retired on 2026-05-12; use gpt-image-2." in response.text
+    assert not Portrait.objects.exists()
+    assert fake_openai.requests == []
+
+
+def test_a_job_whose_model_retired_after_queueing_fails_before_any_request(
+    logged_in_client, user, fake_openai
+):
+    _quick(logged_in_client, {"provider": "openai", "model": "gpt-image-2", "size": "1024x1024"})
     portrait = Portrait.objects.get()
-    assert run_portrait_job(portrait.pk) == "succeeded"
-    sent = fake_openai.last.json
-    assert (sent["model"], sent["style"], sent["quality"]) == ("dall-e-3", "natural", "hd")
+    Portrait.objects.filter(pk=portrait.pk).update(model="dall-e-3")
+
+    assert run_portrait_job(portrait.pk) == "failed"
+    portrait.refresh_from_db()
+    assert portrait.error_message == "dall-e-3 was retired on 2026-05-12; use gpt-image-2."
+    assert fake_openai.requests == []
 
 
 def test_gpt_image_options_reach_the_provider(logged_in_client, user, fake_openai):

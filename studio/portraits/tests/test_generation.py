@@ -64,13 +64,13 @@ def test_it_writes_the_parameters_into_the_png(user):
 def test_it_keeps_what_the_provider_reported_and_records_the_real_image_size(
     user, settings, fake_openai, logged_in_client
 ):
-    settings.OPENAI_IMAGE_MODEL = "dall-e-3"  # revises prompts
+    fake_openai.revise_prompts = True
     [job] = queue_jobs(user, [JobSpec("a lighthouse")], JobOptions("openai", size="2:3"))
     assert run_portrait_job(job.pk) == "succeeded"
     portrait = Portrait.objects.get(pk=job.pk)
     assert portrait.revised_prompt == "A painterly portrait, revised: a lighthouse"
     assert portrait.parameters["size"] == "2:3", "what was asked stays recorded"
-    assert portrait.parameters["sent"]["size"] == "1024x1792"
+    assert portrait.parameters["sent"]["size"] == "1024x1536"
     metadata = read_png_metadata(portrait.image.read())
     # The fake answers with a 16x16 image, whatever was asked: the PNG says what it really is.
     assert metadata["size"] == "16x16" == f"{portrait.width}x{portrait.height}"
@@ -83,8 +83,8 @@ def test_it_keeps_the_providers_usage_figures(user, fake_openai):
     [job] = queue_jobs(user, [JobSpec("a fox")], JobOptions("openai", "gpt-image-2", "1024x1024", "low"))
     run_portrait_job(job.pk)
     portrait = Portrait.objects.get(pk=job.pk)
-    assert portrait.parameters["usage"]["output_tokens"] == 1056
-    assert portrait.parameters["usage"]["total_tokens"] == 1106
+    assert portrait.parameters["usage"]["output_tokens"] == 196  # OpenAI's count for a low 1024x1024 image
+    assert portrait.parameters["usage"]["total_tokens"] == 197
     assert portrait.parameters["provider_cost"] == str(portrait.estimated_cost)
     assert portrait.revised_prompt == ""
 

@@ -199,9 +199,9 @@ def test_it_maps_sizes_and_aspect_ratios_to_the_nearest_option() -> None:
 
 def test_it_estimates_costs_from_the_price_table() -> None:
     assert estimate_cost("local", "painter-v1", "", "1024x1024", 4) == Decimal("0")
-    assert estimate_cost("openai", "dall-e-3", "hd", "1792x1024", 2) == Decimal("0.24")
+    assert estimate_cost("openai", "gpt-image-2", "high", "1536x1024", 2) == Decimal("0.33")
     assert estimate_cost("openai", "gpt-image-1.5", "low", "1024x1024", 1) == Decimal("0.009")
-    assert estimate_cost("openai", "gpt-image-1.5", "low", "1536x1024", 1) == Decimal("0.0135")
+    assert estimate_cost("openai", "gpt-image-1.5", "low", "1536x1024", 1) == Decimal("0.013")
     assert estimate_cost("stability", "core", "", "1:1", 3) == Decimal("0.09")
     assert estimate_cost("stability", "unknown-model", "", "1:1", 1) == Decimal("0.08")
 
@@ -241,9 +241,8 @@ def test_it_reads_default_models_and_prompt_limits_per_model(settings) -> None:
     openai = get_provider("openai")
 
     assert openai.default_model == "gpt-image-1.5"
-    assert openai.prompt_limit("dall-e-2") == 1000
-    assert openai.prompt_limit("dall-e-3") == 4000
     assert openai.prompt_limit("gpt-image-2") == 32000
+    assert openai.prompt_limit("gpt-image-2.5-flare") == 32000
     assert get_provider("stability").prompt_limit() == 10000
     assert get_provider("huggingface").prompt_limit() == 2000
     assert get_provider("local").prompt_limit() == 10000
@@ -278,7 +277,7 @@ def test_it_refuses_a_prompt_over_the_model_limit_before_calling(settings) -> No
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens: a call would fail differently
 
     with pytest.raises(ProviderError) as caught:
-        get_provider("openai").generate(GenerationRequest(prompt="x" * 1001, model="dall-e-2"))
+        get_provider("openai").generate(GenerationRequest(prompt="x" * 32001, model="gpt-image-2"))
 
     assert caught.value.kind is ErrorKind.INVALID_REQUEST
-    assert "1001 characters long; the limit for OpenAI is 1000" in caught.value.message
+    assert "32001 characters long; the limit for OpenAI is 32000" in caught.value.message

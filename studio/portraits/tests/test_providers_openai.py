@@ -58,7 +58,7 @@ def test_it_generates_with_gpt_image_sending_output_format_and_no_legacy_fields(
     assert result.images[0].data == png_bytes()
     assert result.images[0].format == "png"
     assert result.model == "gpt-image-2"
-    assert result.usage["output_tokens"] == 1056
+    assert result.usage["output_tokens"] == 5488  # OpenAI's count for one high 1024x1536 image
     assert result.parameters == {"size": "1024x1536", "quality": "high", "output_format": "png", "n": 1}
     assert result.estimated_cost > 0
 
@@ -88,49 +88,87 @@ def test_it_passes_free_sizes_to_gpt_image_2_and_gpt_image_options(provider, fak
     assert fake_openai.last.json["moderation"] == "low"
 
 
-def test_it_sends_dall_e_3_its_style_quality_and_base64_response_format_one_image_per_call(
-    provider, fake_openai
-) -> None:
-    result = provider.generate(
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [
+        ("dall-e-3", "dall-e-3 was retired on 2026-05-12; use gpt-image-2."),
+        ("dall-e-2", "dall-e-2 was retired on 2026-05-12; use gpt-image-2."),
+        ("gpt-image-1", "gpt-image-1 was retired on 2026-10-23; use gpt-image-2.5-sunburst."),
+    ],
+)
+def test_it_refuses_a_retired_model_before_sending_anything(provider, fake_openai, model, words) -> None:
+    error = failure(provider, model=model)
+
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert error.message == words
+    assert fake_openai.requests == []
+
+
+def test_a_retired_default_model_fails_before_any_request(settings, provider, fake_openai) -> None:
+    settings.OPENAI_IMAGE_MODEL = "dall-e-3"
+
+    error = failure(provider)
+
+    assert error.message == "dall-e-3 was retired on 2026-05-12; use gpt-image-2."
+    assert fake_openai.requests == []
+
+
+def test_it_offers_every_current_sdk_model_and_no_retired_one(provider) -> None:
+    offered = [value for value, _label in provider.models]
+
+    assert offered == [
+        "gpt-image-2",
+        "gpt-image-2-2026-04-21",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+        "gpt-image-2.6-sunburst",
+        "gpt-image-2.6-flare",
+        "gpt-image-1.5",
+        "gpt-image-1-mini",
+        "chatgpt-image-latest",
+    ]
+    assert not {"dall-e-2", "dall-e-3", "gpt-image-1"} & set(offered)
+
+
+def test_it_sends_gpt_image_2_5_its_xhigh_and_max_qualities_and_free_sizes(provider, fake_openai) -> None:
+    provider.generate(
+        GenerationRequest(prompt="A bard.", model="gpt-image-2.5-flare", quality="max", size="2048x1152")
+    )
+
+    assert (fake_openai.last.json["quality"], fake_openai.last.json["size"]) == ("max", "2048x1152")
+    assert [value for value, _ in provider.qualities_for("gpt-image-2.5-sunburst")] == [
+        "auto", "low", "medium", "high", "xhigh", "max"
+    ]  # fmt: skip
+
+
+def test_it_gives_2_6_complexity_and_standard_sizes_only(provider, fake_openai) -> None:
+    provider.generate(
         GenerationRequest(
-            prompt="A bard.", model="dall-e-3", size="1536x1024", quality="high", style="natural", count=2
+            prompt="A bard.", model="gpt-image-2.6-sunburst", size="1536x864", options={"complexity": "high"}
         )
     )
 
-    assert len(fake_openai.requests) == 2
-    assert fake_openai.last.json == {
-        "model": "dall-e-3",
-        "prompt": "A bard.",
-        "size": "1792x1024",
-        "quality": "hd",
-        "response_format": "b64_json",
-        "style": "natural",
-        "n": 1,
-    }
-    assert [image.revised_prompt for image in result.images] == ["A painterly portrait, revised: A bard."] * 2
+    assert fake_openai.last.json["complexity"] == "high"
+    assert fake_openai.last.json["size"] == "1536x1024"  # no free sizes on 2.6: the nearest standard one
 
 
-def test_it_sends_dall_e_2_no_quality_or_style(provider, fake_openai) -> None:
-    provider.generate(
-        GenerationRequest(prompt="A bard.", model="dall-e-2", quality="high", style="vivid", size="1:1")
+def test_it_refuses_values_a_model_cannot_take_without_calling(provider, fake_openai) -> None:
+    bad_quality = failure(provider, quality="ultra")
+    no_max = failure(provider, model="gpt-image-2", quality="max")
+    no_complexity = failure(provider, model="gpt-image-2", options={"complexity": "high"})
+    no_transparent = failure(provider, model="gpt-image-2.6-flare", options={"background": "transparent"})
+    transparent_jpeg = failure(
+        provider, model="gpt-image-2.5-flare", options={"background": "transparent", "output_format": "jpeg"}
     )
 
-    assert fake_openai.last.json == {
-        "model": "dall-e-2",
-        "prompt": "A bard.",
-        "size": "1024x1024",
-        "response_format": "b64_json",
-        "n": 1,
-    }
-
-
-def test_it_refuses_values_a_model_family_cannot_take_without_calling(provider, fake_openai) -> None:
-    bad_style = failure(provider, model="dall-e-3", style="baroque")
-    bad_quality = failure(provider, quality="ultra")
-
-    assert bad_style.kind is ErrorKind.INVALID_REQUEST
-    assert 'style "baroque" is not one of vivid, natural' in bad_style.message
+    assert bad_quality.kind is ErrorKind.INVALID_REQUEST
     assert 'quality "ultra"' in bad_quality.message
+    assert 'quality "max" is not one of auto, low, medium, high' in no_max.message
+    assert no_complexity.kind is ErrorKind.INVALID_REQUEST  # complexity is not one of its options
+    assert 'background "transparent" is not one of auto, opaque' in no_transparent.message
+    assert "transparent background needs PNG or WebP" in transparent_jpeg.message
     assert fake_openai.requests == []
 
 
@@ -287,7 +325,8 @@ def test_it_turns_a_timeout_into_a_transient_error_without_repeating_the_paid_ca
 
     assert error.kind is ErrorKind.TRANSIENT
     assert error.maybe_billed
-    assert "did not answer in time" in error.message
+    assert "did not answer in time (or dropped the connection) after the request was sent" in error.message
+    assert "may have made the image and billed it" in error.message and "Retry" in error.message
     assert len(fake_openai.requests) == 1
 
 
@@ -383,7 +422,10 @@ def test_it_warns_when_the_configured_model_is_retired(settings, provider, fake_
 
     listing = provider.list_image_models()
 
-    assert 'OPENAI_IMAGE_MODEL is "gpt-image-1", which OpenAI shut down on 2026-10-23' in listing.warnings[-1]
+    assert listing.warnings[-1] == (
+        "OPENAI_IMAGE_MODEL is set to a retired model: gpt-image-1 was retired on 2026-10-23; "
+        "use gpt-image-2.5-sunburst."
+    )
 
 
 def test_it_classifies_errors_when_listing_models(settings, fake_openai) -> None:
@@ -439,7 +481,7 @@ def test_it_reports_a_dropped_connection_as_transient_without_repeating(
 
     assert error.kind is ErrorKind.TRANSIENT
     assert error.maybe_billed
-    assert "OpenAI did not answer in time or had a temporary fault" in error.message
+    assert "may have made the image and billed it" in error.message
     assert len(fake_openai.requests) == 1
     assert sleeps == []
 

@@ -89,3 +89,9 @@ def test_the_navbar_links_the_provider_settings_for_staff_only(client, user):
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     assert f'href="{url}"' in client.get(reverse("studio:character_list")).text
+
+
+def test_the_page_says_a_retired_default_model_was_retired_and_what_to_use(staff_client, settings):
+    settings.OPENAI_IMAGE_MODEL = "gpt-image-1"
+    response = staff_client.get(reverse("studio:provider_settings"))
+    assert "gpt-image-1 was retired on 2026-10-23; use gpt-image-2.5-sunburst." in response.text

@@ -242,7 +242,8 @@ def test_it_reports_a_dropped_connection_as_transient_without_repeating(
     assert error.kind is ErrorKind.TRANSIENT
     assert error.maybe_billed
     assert error.message == (
-        "Stability AI did not answer in time or had a temporary fault. Try again in a few minutes."
+        "Stability AI did not answer in time (or dropped the connection) after the request was sent, "
+        "so it may have made the image and billed it. Retry to send a new (paid) request."
     )
     assert len(fake_stability.requests) == 1
     assert sleeps == []

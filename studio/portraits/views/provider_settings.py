@@ -33,6 +33,7 @@ class ProviderRow:
     default_model: str
     timeout: float
     prices: list[tuple[str, str, str, Decimal]]
+    retired: str = ""  # "dall-e-3 was retired on 2026-05-12; use gpt-image-2." for a retired default model
 
 
 def _rows() -> list[ProviderRow]:
@@ -57,6 +58,7 @@ def _rows() -> list[ProviderRow]:
                 default_model=provider.default_model if provider else "",
                 timeout=provider.timeout if provider else settings.PROVIDER_TIMEOUT,
                 prices=provider_prices,
+                retired=provider.retirement_message() if provider else "",
             )
         )
     return rows
