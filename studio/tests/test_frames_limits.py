@@ -220,6 +220,6 @@ def test_the_upload_page_shows_the_cells_limit(client, user, settings):
 
     response = client.post("/studio/frames/upload/", {"dataset": "deep", "file": upload(ramp_csv(rows=200))})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "limit of 100 pixels (cells) per dataset" in response.content.decode()
     assert not DepthDataset.objects.exists()
