@@ -623,7 +623,7 @@ def ingest_csv(owner: Any, name: str, data: bytes, *, width: int | None = None) 
 
 
 _RESAMPLE_CELLS = 256 * 1024  # float64 cells resampled at once (2 MB, and as many for the source rows)
-_CHUNKS_PER_WRITE = 16
+_CHUNKS_PER_WRITE = 4  # at 4096 pixels wide a chunk is 1 MB, and bulk_create copies it once more
 
 
 def _check_cells(rows: int, target_width: int) -> None:
