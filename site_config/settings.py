@@ -474,3 +474,6 @@ FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
 FRAMES_MAX_WIDTH = env_int("FRAMES_MAX_WIDTH", 4096)
 FRAMES_MAX_UPLOAD_BYTES = env_int("FRAMES_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 FRAMES_MAX_RANGE_ROWS = env_int("FRAMES_MAX_RANGE_ROWS", 2000)
+# Stored pixels per dataset (rows x target width), refused before parsing: a small file widened to 4096
+# pixels would otherwise become hundreds of MB.
+FRAMES_MAX_CELLS = env_int("FRAMES_MAX_CELLS", 32_000_000)

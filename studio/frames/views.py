@@ -52,8 +52,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             )
             return trigger_client_event(response, "framesChanged")
     if request.htmx:
+        # 200 so that HTMX swaps the message into the form (it leaves 4xx responses unswapped).
         return render(request, LIST_TEMPLATE + "#upload-form", {"form": form})
-    return render(request, LIST_TEMPLATE, _list_context(request, form))
+    return render(request, LIST_TEMPLATE, _list_context(request, form), status=400)
 
 
 @login_required
