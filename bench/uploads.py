@@ -392,7 +392,7 @@ def seed_dataset(owner: Any, rows: int, width: int) -> Any:
     """A dataset written chunk by chunk, without the ingest workflow (which is what is measured)."""
     import numpy as np
 
-    from studio.frames import CHUNK_ROWS
+    from studio.frames.ingest import CHUNK_ROWS
     from studio.models import DepthDataset, DepthFrameChunk
 
     dataset = DepthDataset.objects.create(

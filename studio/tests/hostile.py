@@ -226,7 +226,7 @@ def page_message(content: bytes) -> str:
 def _seed_range_dataset(owner: Any, rows: int = 20_000, width: int = 4096) -> str:
     import numpy as np
 
-    from studio.frames import CHUNK_ROWS
+    from studio.frames.ingest import CHUNK_ROWS
     from studio.models import DepthDataset, DepthFrameChunk
 
     dataset = DepthDataset.objects.create(

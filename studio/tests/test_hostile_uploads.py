@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from studio.frames.tests.frames_helpers import header, upload
 from studio.models import Character, CharacterImport, DepthDataset, DepthFrameChunk
 from studio.tests import hostile
-from studio.tests.frames_helpers import header, upload
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = {"frames api valid 4096 wide"}

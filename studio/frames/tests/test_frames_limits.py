@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studio import frames
+from studio.frames import ingest as frames
+from studio.frames.tests.frames_helpers import header, pixel_csv, ramp_csv, upload
 from studio.models import DepthDataset, DepthFrameChunk
-from studio.tests.frames_helpers import header, pixel_csv, ramp_csv, upload
 
 HEADER = header(3).encode()
 

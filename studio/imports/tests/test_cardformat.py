@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from studio import cardformat as cf
-from studio.cardformat import CardData, CardError
+from studio.imports import cardformat as cf
+from studio.imports.cardformat import CardData, CardError
 
 MiB = 1024 * 1024
 
