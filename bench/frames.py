@@ -47,7 +47,8 @@ def run_backend(label: str, database_url: str | None, runs: int) -> bool:
     from django.test import Client
     from django.urls import reverse
 
-    from studio.frames import ingest as frames
+    from studio.frames import ingest
+    from studio.frames import render as rendering
     from studio.tests.factories import UserFactory
 
     data = synthetic_csv()
@@ -57,7 +58,7 @@ def run_backend(label: str, database_url: str | None, runs: int) -> bool:
     timings = []
     for _ in range(7):
         started = time.perf_counter()
-        result = frames.ingest_csv(user, "bench", data)
+        result = ingest.ingest_csv(user, "bench", data)
         timings.append(time.perf_counter() - started)
     dataset = result.dataset
     assert (dataset.row_count, dataset.width) == (ROWS, 150)
@@ -77,7 +78,7 @@ def run_backend(label: str, database_url: str | None, runs: int) -> bool:
     assert response.status_code == 201, response.content
     print(f"[{label}] upload through the API (multipart encode + decode included): {api_upload:.3f} s")
 
-    depths = frames.load_frames(dataset).depths
+    depths = rendering.load_frames(dataset).depths
     results = {}
     for endpoint in ("frames_image_png", "frames_images"):
         url = reverse(f"api:{endpoint}", args=["bench"])

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "studio.logging.RequestIdMiddleware",
+    "studio.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -461,6 +462,7 @@ LOGGING = {
 
 # Character import and export (studio/imports.py, studio/cards.py, studio/views/imports.py).
 CHARACTER_IMPORT_MAX_BYTES = env_int("CHARACTER_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+CHARACTER_IMPORT_MAX_COLUMNS = env_int("CHARACTER_IMPORT_MAX_COLUMNS", 200)
 CHARACTER_IMPORT_MAX_ROWS = env_int("CHARACTER_IMPORT_MAX_ROWS", 100_000)
 CHARACTER_IMPORT_PREVIEW_ROWS = env_int("CHARACTER_IMPORT_PREVIEW_ROWS", 1000)  # rows kept by preview()
 # CSV files with more rows than this are committed by the background task (the page shows a progress bar).
@@ -469,10 +471,21 @@ CHARACTER_CARD_MAX_BYTES = env_int("CHARACTER_CARD_MAX_BYTES", 20 * 1024 * 1024)
 # Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
 READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
 
-# Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
+# Depth frames (studio/frames/): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
 FRAMES_MAX_WIDTH = env_int("FRAMES_MAX_WIDTH", 4096)
 FRAMES_MAX_UPLOAD_BYTES = env_int("FRAMES_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# The most one request may send (413 before anything reads it): the largest upload plus room for the form.
+MAX_REQUEST_BYTES = env_int(
+    "MAX_REQUEST_BYTES",
+    max(
+        FRAMES_MAX_UPLOAD_BYTES,
+        CHARACTER_IMPORT_MAX_BYTES,
+        CHARACTER_CARD_MAX_BYTES,
+        4 * LAB_MAX_UPLOAD_BYTES,
+    )
+    + 1024 * 1024,
+)
 FRAMES_MAX_RANGE_ROWS = env_int("FRAMES_MAX_RANGE_ROWS", 2000)
 # Stored pixels per dataset (rows x target width), refused before parsing: a small file widened to 4096
 # pixels would otherwise become hundreds of MB.

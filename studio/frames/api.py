@@ -18,7 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiToken
 from studio.access import get_owned_or_404
-from studio.frames import ingest as frames
+from studio.frames import ingest
+from studio.frames import render as rendering
 from studio.frames.forms import FrameUploadForm
 from studio.frames.models import DepthDataset
 
@@ -69,9 +70,9 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
                 return view(request, *args, **kwargs)
             except Http404:
                 return error_response("Not found.", 404)
-            except frames.UnknownColormap as error:
-                return error_response(error.message, error.status, valid_colormaps=frames.colormap_names())
-            except frames.FrameError as error:
+            except rendering.UnknownColormap as error:
+                return error_response(error.message, error.status, valid_colormaps=rendering.colormap_names())
+            except ingest.FrameError as error:
                 extra = {"line": error.line} if error.line is not None else {}
                 return error_response(error.message, error.status, **extra)
 
@@ -117,10 +118,10 @@ def frames_upload_csv(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         return error_response(f"{field}: {' '.join(errors)}", 400, fields=form.errors)
-    result = frames.ingest_csv(
+    result = ingest.ingest_csv(
         request.user,
         form.cleaned_data["dataset"],
-        frames.read_upload(form.cleaned_data["file"]),
+        ingest.read_upload(form.cleaned_data["file"]),
         width=form.cleaned_data["width"],
     )
     return JsonResponse(
@@ -134,9 +135,9 @@ def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
     found, query, loaded = _load(request, dataset)
     image = None
     if len(loaded):
-        png = frames.render_png(loaded.pixels, query.colormap)
+        png = rendering.render_png(loaded.pixels, query.colormap)
         image = {"width": found.width, "height": len(loaded), "png": _base64(png)}
-    rows = frames.encode_row_pngs_base64(frames.colorize(loaded.pixels, query.colormap))
+    rows = rendering.encode_row_pngs_base64(rendering.colorize(loaded.pixels, query.colormap))
     return JsonResponse(
         {
             "dataset": found.name,
@@ -158,13 +159,13 @@ def frames_image_png(request: HttpRequest, dataset: str) -> HttpResponse:
     _found, query, loaded = _load(request, dataset)
     if not len(loaded):
         return error_response("No frames in this depth range.", 404)
-    return HttpResponse(frames.render_png(loaded.pixels, query.colormap), content_type="image/png")
+    return HttpResponse(rendering.render_png(loaded.pixels, query.colormap), content_type="image/png")
 
 
-def _load(request: HttpRequest, name: str) -> tuple[DepthDataset, frames.RangeQuery, frames.Frames]:
+def _load(request: HttpRequest, name: str) -> tuple[DepthDataset, rendering.RangeQuery, rendering.Frames]:
     dataset = get_owned_or_404(request, DepthDataset, name=name)
-    query = frames.parse_range_query(request.GET)
-    return dataset, query, frames.load_frames(dataset, query.depth_min, query.depth_max)
+    query = rendering.parse_range_query(request.GET)
+    return dataset, query, rendering.load_frames(dataset, query.depth_min, query.depth_max)
 
 
 def _base64(data: bytes) -> str:

@@ -25,22 +25,16 @@ dropping columns. Resampled values are rounded half up and clipped to 0-255.
 
 from __future__ import annotations
 
-import base64
 import functools
-import math
 import re
-import struct
-import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import QuerySet, Sum
 
 from studio.frames.models import DepthDataset, DepthFrameChunk
 
@@ -48,9 +42,6 @@ CHUNK_ROWS = 256
 DATASET_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 DATASET_NAME_HELP = "1-100 letters, digits, '.', '-' or '_', starting with a letter or digit."
 _DATASET_NAME = re.compile(DATASET_NAME_PATTERN)
-_COLORMAP_FILE = Path(__file__).with_name("data") / "colormaps.npz"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def target_width_setting() -> int:
@@ -67,10 +58,6 @@ def max_upload_bytes_setting() -> int:
 
 def max_cells_setting() -> int:
     return int(getattr(settings, "FRAMES_MAX_CELLS", 32_000_000))
-
-
-def max_range_rows_setting() -> int:
-    return int(getattr(settings, "FRAMES_MAX_RANGE_ROWS", 2000))
 
 
 class FrameError(Exception):
@@ -92,15 +79,6 @@ class FrameFileTooLarge(FrameCsvError):
     status = 413
 
 
-class FrameRangeError(FrameError):
-    pass
-
-
-class UnknownColormap(FrameError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"Unknown colormap {name!r}. Valid colormaps: {', '.join(colormap_names())}.")
-
-
 @dataclass(frozen=True)
 class ParsedFrames:
     depths: np.ndarray  # float64, ascending
@@ -111,61 +89,6 @@ class ParsedFrames:
 class IngestResult:
     dataset: DepthDataset
     created: bool
-
-
-@dataclass(frozen=True)
-class RangeQuery:
-    depth_min: float | None
-    depth_max: float | None
-    colormap: str
-
-
-@dataclass(frozen=True)
-class Frames:
-    depths: np.ndarray  # float64, ascending
-    pixels: np.ndarray  # uint8 (rows, width)
-
-    def __len__(self) -> int:
-        return len(self.depths)
-
-
-# Colormaps ----------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _colormap_tables() -> dict[str, np.ndarray]:
-    with np.load(_COLORMAP_FILE) as data:
-        return dict(zip(data["names"].tolist(), data["tables"], strict=True))
-
-
-def colormap_names() -> list[str]:
-    """Every Matplotlib colormap name, `_r` variants included, in Matplotlib's case-insensitive order."""
-    return list(_colormap_tables())
-
-
-def colormap_table(name: str) -> np.ndarray:
-    """The (256, 3) uint8 RGB table of a Matplotlib colormap; level v maps like imshow(vmin=0, vmax=255)."""
-    try:
-        return _colormap_tables()[name]
-    except KeyError:
-        raise UnknownColormap(name) from None
-
-
-DEFAULT_COLORMAP = "viridis"
-
-
-# Datasets and queries -----------------------------------------------------------------------------------
-
-
-def parse_range_query(params: Mapping[str, str]) -> RangeQuery:
-    """depth_min, depth_max and colormap from a query string; errors are FrameError."""
-    colormap = (params.get("colormap") or "").strip() or DEFAULT_COLORMAP
-    colormap_table(colormap)
-    return RangeQuery(
-        depth_min=parse_depth(params.get("depth_min"), "depth_min"),
-        depth_max=parse_depth(params.get("depth_max"), "depth_max"),
-        colormap=colormap,
-    )
 
 
 def read_upload(upload: UploadedFile) -> bytes:
@@ -635,164 +558,3 @@ def _check_cells(rows: int, target_width: int) -> None:
             f"pixels, over the limit of {limit:,} pixels (cells) per dataset. Upload fewer rows or choose a "
             "smaller target width."
         )
-
-
-def load_frames(
-    dataset: DepthDataset,
-    depth_min: float | None = None,
-    depth_max: float | None = None,
-    *,
-    max_rows: int | None = None,
-) -> Frames:
-    """The frames with depth_min <= depth <= depth_max (bounds inclusive, None = the dataset's end)."""
-    low = dataset.depth_min if depth_min is None else depth_min
-    high = dataset.depth_max if depth_max is None else depth_max
-    if low > high:
-        raise FrameRangeError(
-            f"depth_min ({format_depth(low)}) must not be greater than depth_max ({format_depth(high)})."
-        )
-    limit = max_range_rows_setting() if max_rows is None else max_rows
-    overlapping = dataset.chunks.filter(depth_max__gte=low, depth_min__lte=high)
-    count = _count_frames(overlapping, low, high)
-    if count > limit:
-        raise FrameRangeError(
-            f"Depths {format_depth(low)} to {format_depth(high)} hold {count} frames; at most "
-            f"{limit} can be requested at once. Narrow depth_min/depth_max."
-        )
-    chunks = list(overlapping.order_by("index").values_list("depths", "pixels"))
-    if not chunks:
-        return Frames(np.empty(0), np.empty((0, dataset.width), dtype=np.uint8))
-    depths = np.concatenate([np.frombuffer(chunk_depths, dtype="<f8") for chunk_depths, _ in chunks])
-    pixels = np.concatenate([np.frombuffer(chunk_pixels, dtype=np.uint8) for _, chunk_pixels in chunks])
-    first = int(np.searchsorted(depths, low, side="left"))
-    last = int(np.searchsorted(depths, high, side="right"))
-    return Frames(depths[first:last], pixels.reshape(-1, dataset.width)[first:last])
-
-
-def _count_frames(overlapping: QuerySet[DepthFrameChunk], low: float, high: float) -> int:
-    """Frames in [low, high] from the chunks' summaries, reading the depths of the two edge chunks only."""
-    inside = overlapping.filter(depth_min__gte=low, depth_max__lte=high)
-    count = inside.aggregate(rows=Sum("row_count"))["rows"] or 0
-    for chunk_depths in overlapping.exclude(pk__in=inside.values("pk")).values_list("depths", flat=True):
-        depths = np.frombuffer(chunk_depths, dtype="<f8")
-        count += int(np.count_nonzero((depths >= low) & (depths <= high)))
-    return count
-
-
-def first_depths(dataset: DepthDataset, count: int) -> tuple[float, float]:
-    """The depth range of the dataset's first `count` frames (a default view that fits the range limit)."""
-    if count >= dataset.row_count:
-        return dataset.depth_min, dataset.depth_max
-    index, offset = divmod(count - 1, CHUNK_ROWS)
-    chunk_depths = dataset.chunks.values_list("depths", flat=True).get(index=index)
-    return dataset.depth_min, float(np.frombuffer(chunk_depths, dtype="<f8")[offset])
-
-
-# Rendering ----------------------------------------------------------------------------------------------
-
-
-def colorize(pixels: np.ndarray, colormap: str) -> np.ndarray:
-    """(rows, width) levels -> (rows, width, 3) RGB through the colormap's table."""
-    return np.take(colormap_table(colormap), pixels, axis=0)  # several times faster than table[pixels]
-
-
-def render_png(pixels: np.ndarray, colormap: str) -> bytes:
-    """The (rows, width) levels as an indexed-colour PNG whose palette is the colormap.
-
-    A colormapped image has at most 256 colours, so the levels go into the PNG as they are (one byte per
-    pixel) and the decoder applies the colormap: a third of the bytes to compress compared with RGB, and no
-    colour lookup on the server.
-    """
-    rows, width = pixels.shape
-    scanlines = np.zeros((rows, 1 + width), dtype=np.uint8)  # filter byte 0 (none) on each line
-    scanlines[:, 1:] = pixels
-    header = struct.pack(">IIBBBBB", width, rows, 8, 3, 0, 0, 0)  # 8-bit indexed colour, no interlace
-    return (
-        _PNG_SIGNATURE
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"PLTE", colormap_table(colormap).tobytes())
-        + _png_chunk(b"IDAT", _deflate_fast(scanlines.tobytes()))
-        + _PNG_END
-    )
-
-
-def encode_row_pngs(rgb: np.ndarray) -> list[bytes]:
-    """One 1-pixel-high RGB PNG per row of a (rows, width, 3) array."""
-    return [bytes(png) for png in _row_png_matrix(rgb)]
-
-
-def encode_row_pngs_base64(rgb: np.ndarray) -> list[str]:
-    """encode_row_pngs, base64-encoded, with one base64 call for all rows.
-
-    Every row PNG is 69 + 3 * width bytes, a multiple of 3, so the base64 of their concatenation splits
-    into each PNG's own base64 at every (4 / 3) * length characters.
-    """
-    pngs = _row_png_matrix(rgb)
-    text = base64.b64encode(pngs.tobytes()).decode("ascii")
-    step = pngs.shape[1] // 3 * 4
-    return [text[start : start + step] for start in range(0, len(text), step)]
-
-
-def _row_png_matrix(rgb: np.ndarray) -> np.ndarray:
-    """(rows, png length) bytes: row i is a complete 1-pixel-high PNG of rgb[i].
-
-    Per-call zlib set-up would dominate for hundreds of tiny images, so every row PNG is laid out at once in
-    one byte matrix with an uncompressed (stored) deflate block; only the chunk CRC is computed row by row.
-    """
-    rows, width, _ = rgb.shape
-    line = 1 + width * 3  # filter byte + RGB
-    head = _PNG_SIGNATURE + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, 1, 8, 2, 0, 0, 0))
-    # zlib header and one final stored block of `line` bytes; Adler-32 and the chunk CRC follow the data.
-    stored = b"\x78\x01\x01" + struct.pack("<HH", line, line ^ 0xFFFF)
-    idat_head = struct.pack(">I", line + 11) + b"IDAT" + stored
-    out = np.zeros((rows, len(head) + len(idat_head) + line + 8 + len(_PNG_END)), dtype=np.uint8)
-    out[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    data_at = len(head) + len(idat_head)
-    out[:, len(head) : data_at] = np.frombuffer(idat_head, dtype=np.uint8)
-    data = out[:, data_at : data_at + line]
-    data[:, 1:] = rgb.reshape(rows, width * 3)
-    values = data.astype(np.int64)
-    low = (1 + values.sum(axis=1)) % 65521
-    high = (line + values @ np.arange(line, 0, -1)) % 65521  # Adler-32, all rows at once
-    out[:, data_at + line : data_at + line + 4] = ((high << 16) | low).astype(">u4")[:, None].view(np.uint8)
-    crc_from, crc_at = len(head) + 4, data_at + line + 4
-    crcs = np.array([zlib.crc32(chunk) for chunk in out[:, crc_from:crc_at]], dtype=">u4")
-    out[:, crc_at : crc_at + 4] = crcs[:, None].view(np.uint8)
-    out[:, crc_at + 4 :] = np.frombuffer(_PNG_END, dtype=np.uint8)
-    return out
-
-
-def _deflate_fast(data: bytes) -> bytes:
-    # PNG encoding sits on the request path. Run-length deflate at level 1 is about twice as fast as plain
-    # level 1 (and many times faster than the default 6) for indexed images, at nearly the same size.
-    compressor = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
-    return compressor.compress(data) + compressor.flush()
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def depth_ticks(depths: np.ndarray, count: int = 6) -> list[dict[str, Any]]:
-    """Evenly spaced labels for a depth axis: the depth of a row and its centre as a % of the image height."""
-    rows = len(depths)
-    if rows == 0:
-        return []
-    indices = np.unique(np.rint(np.linspace(0, rows - 1, min(count, rows))).astype(int))
-    return [
-        {"depth": format_depth(float(depths[index])), "percent": round((index + 0.5) / rows * 100, 3)}
-        for index in indices
-    ]
-
-
-def parse_depth(value: str | None, name: str) -> float | None:
-    """A depth bound from a query string: None when absent, FrameRangeError when not a finite number."""
-    if value is None or value.strip() == "":
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise FrameRangeError(f"{name} must be a number, got {value!r}.") from None
-    if not math.isfinite(number):
-        raise FrameRangeError(f"{name} must be a finite number, got {value!r}.")
-    return number

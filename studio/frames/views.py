@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from studio.access import get_owned_or_404
-from studio.frames import ingest as frames
+from studio.frames import ingest
+from studio.frames import render as rendering
 from studio.frames.forms import FrameUploadForm
 from studio.frames.models import DepthDataset
 
@@ -30,13 +31,13 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = FrameUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            result = frames.ingest_csv(
+            result = ingest.ingest_csv(
                 request.user,
                 form.cleaned_data["dataset"],
-                frames.read_upload(form.cleaned_data["file"]),
+                ingest.read_upload(form.cleaned_data["file"]),
                 width=form.cleaned_data["width"],
             )
-        except frames.FrameError as error:
+        except ingest.FrameError as error:
             form.add_error("file", error.message)
         else:
             dataset = result.dataset
@@ -63,32 +64,32 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_owned_or_404(request, DepthDataset, name=name)
     context: dict[str, object] = {
         "dataset": dataset,
-        "colormaps": frames.colormap_names(),
-        "max_rows": frames.max_range_rows_setting(),
-        "colormap": (request.GET.get("colormap") or "").strip() or frames.DEFAULT_COLORMAP,
+        "colormaps": rendering.colormap_names(),
+        "max_rows": rendering.max_range_rows_setting(),
+        "colormap": (request.GET.get("colormap") or "").strip() or rendering.DEFAULT_COLORMAP,
         "depth_min": request.GET.get("depth_min", ""),
         "depth_max": request.GET.get("depth_max", ""),
     }
     try:
-        query = frames.parse_range_query(request.GET)
+        query = rendering.parse_range_query(request.GET)
         depth_min, depth_max = query.depth_min, query.depth_max
         if depth_min is None and depth_max is None:
             # The first view shows as many frames as one request may hold.
-            depth_min, depth_max = frames.first_depths(dataset, frames.max_range_rows_setting())
+            depth_min, depth_max = rendering.first_depths(dataset, rendering.max_range_rows_setting())
         depth_min = dataset.depth_min if depth_min is None else depth_min
         depth_max = dataset.depth_max if depth_max is None else depth_max
-        loaded = frames.load_frames(dataset, depth_min, depth_max)
-    except frames.FrameError as error:
+        loaded = rendering.load_frames(dataset, depth_min, depth_max)
+    except ingest.FrameError as error:
         context["error"] = error.message
     else:
-        bounds = {"depth_min": frames.format_depth(depth_min), "depth_max": frames.format_depth(depth_max)}
+        bounds = {"depth_min": ingest.format_depth(depth_min), "depth_max": ingest.format_depth(depth_max)}
         image_query = QueryDict(mutable=True)
         image_query.update({**bounds, "colormap": query.colormap})
         context.update(
             bounds,
             colormap=query.colormap,
             count=len(loaded),
-            ticks=frames.depth_ticks(loaded.depths),
+            ticks=rendering.depth_ticks(loaded.depths),
             image_url=reverse("api:frames_image_png", args=[dataset.name]) + "?" + image_query.urlencode(),
         )
     template_name = DETAIL_TEMPLATE + "#frames-view" if request.htmx else DETAIL_TEMPLATE

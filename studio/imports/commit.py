@@ -26,7 +26,7 @@ from studio.imports.rows import (
     parse_json,
     record_rows,
 )
-from studio.imports.sources import ImportProblem, Source
+from studio.imports.sources import ImportProblem, Source, max_rows
 from studio.portraits.models import Portrait
 
 BATCH_SIZE = 1000
@@ -274,7 +274,12 @@ def commit(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import the valid rows of a CSV (all of them or none with ``all_or_nothing``) and report counts."""
-    total = count_rows(data) if progress else 0  # before parse_csv: both read the same stream
+    # Counted before parse_csv (both read the same stream): a file over the row limit writes nothing.
+    total = count_rows(data)
+    if total > (limit := max_rows()):
+        raise ImportProblem(
+            f"The file has more than {limit:,} rows (the limit). Split it into smaller files."
+        )
     parsed = parse_csv(data, overrides)
     first = [parsed.rows]
 

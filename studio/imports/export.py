@@ -19,7 +19,7 @@ def rejected_rows_csv(report: ImportReport) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     headers = [header for header in report.headers if header.casefold() != "error"]
     error_index = next((i for i, h in enumerate(report.headers) if h.casefold() == "error"), None)
-    writer.writerow([*headers, "error"])
+    writer.writerow([*(neutralise(header) for header in headers), "error"])
     width = len(report.headers)
     for row in report.rejected:
         cells = [*row.cells[:width], *[""] * (width - len(row.cells))]

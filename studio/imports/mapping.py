@@ -12,7 +12,7 @@ from typing import Any
 from studio.access import parse_id
 from studio.characters import vocabulary as v
 from studio.characters.models import Visibility
-from studio.imports.sources import ImportProblem
+from studio.imports.sources import ImportProblem, max_columns
 
 # --- fields and header mapping -------------------------------------------------------------------------
 
@@ -124,6 +124,12 @@ def map_headers(headers: Iterable[str], overrides: Mapping[str, str] | None = No
 
     ``overrides`` maps a header to a field, or to "" to ignore that column.
     """
+    headers = list(headers)
+    if len(headers) > (limit := max_columns()):
+        raise ImportProblem(
+            f"The file has {len(headers):,} columns; the limit is {limit:,} "
+            "(CHARACTER_IMPORT_MAX_COLUMNS). Remove the columns you do not need."
+        )
     overrides = dict(overrides or {})
     for header, target in overrides.items():
         if target and target not in FIELD_LABELS:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_COLUMNS = 200
 DEFAULT_PREVIEW_ROWS = 1000
 DEFAULT_BACKGROUND_ROWS = 2000
 BATCH_SIZE = 1000
@@ -32,6 +33,11 @@ def max_bytes() -> int:
 
 def max_rows() -> int:
     return int(getattr(settings, "CHARACTER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
+
+
+def max_columns() -> int:
+    """Columns a CSV may have: each becomes a mapping choice on the preview page."""
+    return int(getattr(settings, "CHARACTER_IMPORT_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
 
 
 def preview_rows_limit() -> int:

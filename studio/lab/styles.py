@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -48,9 +49,17 @@ def _setting(name: str, default: Any) -> Any:
 # Images.
 
 
+def upload_limit() -> int:
+    return int(_setting("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+
+
+def _read(data: bytes | UploadedFile) -> bytes:
+    return data if isinstance(data, bytes) else data.read()
+
+
 def prepare_image(data: bytes, name: str = "image") -> bytes:
     """An upload as a 128x128 RGB PNG (centre-cropped); refuses non-images and decompression bombs."""
-    max_bytes = int(_setting("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    max_bytes = upload_limit()
     max_pixels = int(_setting("LAB_MAX_IMAGE_PIXELS", 40_000_000))
     if len(data) > max_bytes:
         raise StyleError(f"{name} is larger than {max_bytes // (1024 * 1024)} MB.")
@@ -84,10 +93,19 @@ def _room(style: Style, adding: int) -> None:
         )
 
 
-def add_uploads(style: Style, files: Sequence[tuple[str, bytes]]) -> list[StyleImage]:
-    """Add uploaded files (name, bytes); all or nothing, so one bad file never leaves half a batch."""
+def add_uploads(style: Style, files: Sequence[tuple[str, bytes | UploadedFile]]) -> list[StyleImage]:
+    """Add uploaded files (name, bytes or the upload); all or nothing, so one bad file never leaves half a
+    batch. Every size is checked before any file is read, and files are read one at a time: a request's
+    memory is one file plus the small prepared PNGs, whatever the batch."""
     _room(style, len(files))
-    prepared = [(name, prepare_image(data, f'"{name}"')) for name, data in files]
+    max_bytes = upload_limit()
+    for name, data in files:
+        size = len(data) if isinstance(data, bytes) else data.size
+        if size > max_bytes:
+            raise StyleError(
+                f'"{name}" is larger than {max_bytes // (1024 * 1024)} MB (LAB_MAX_UPLOAD_BYTES).'
+            )
+    prepared = [(name, prepare_image(_read(data), f'"{name}"')) for name, data in files]
     return [_store(style, png, original_name=name[:255]) for name, png in prepared]
 
 

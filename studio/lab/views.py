@@ -151,7 +151,7 @@ def style_upload(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if not uploads:
             raise styles.StyleError("Choose one or more images to upload.")
-        added = styles.add_uploads(style, [(upload.name or "image", upload.read()) for upload in uploads])
+        added = styles.add_uploads(style, [(upload.name or "image", upload) for upload in uploads])
     except styles.StyleError as error:
         messages.error(request, str(error))
         return render(

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.frames import ingest as frames
+from studio.frames import ingest as frames_ingest
+from studio.frames import render as rendering
 from studio.frames.models import DepthDataset, DepthFrameChunk
 from studio.frames.tests.frames_helpers import header, pixel_csv, ramp_csv
 
 
 def ingest(user, data: bytes, name: str = "well-1", **kwargs):
-    return frames.ingest_csv(user, name, data, **kwargs)
+    return frames_ingest.ingest_csv(user, name, data, **kwargs)
 
 
 # Parsing and resampling ----------------------------------------------------------------------------------
@@ -24,7 +25,7 @@ def test_it_reads_depths_and_pixels_of_a_classic_200_column_file():
     pixels = rng.integers(0, 256, (30, 200))
     data = pixel_csv((9000 + index * 0.1, row) for index, row in enumerate(pixels))
 
-    parsed = frames.parse_csv(data)
+    parsed = frames_ingest.parse_csv(data)
 
     assert parsed.pixels.shape == (30, 200)
     assert (parsed.pixels == pixels).all()
@@ -32,7 +33,7 @@ def test_it_reads_depths_and_pixels_of_a_classic_200_column_file():
 
 
 def test_it_sorts_rows_by_depth():
-    parsed = frames.parse_csv(pixel_csv([(3, [30]), (1, [10]), (2, [20])]))
+    parsed = frames_ingest.parse_csv(pixel_csv([(3, [30]), (1, [10]), (2, [20])]))
 
     assert parsed.depths.tolist() == [1, 2, 3]
     assert parsed.pixels[:, 0].tolist() == [10, 20, 30]
@@ -41,7 +42,7 @@ def test_it_sorts_rows_by_depth():
 def test_it_accepts_decimals_spaces_a_bom_crlf_and_trailing_blank_lines():
     data = b"\xef\xbb\xbf" + b'"depth", col1 ,col2\r\n1.5, 10.4 ,2e2\r\n-2,0,255\r\n\r\n\r\n'
 
-    parsed = frames.parse_csv(data)
+    parsed = frames_ingest.parse_csv(data)
 
     assert parsed.depths.tolist() == [-2, 1.5]
     assert parsed.pixels.tolist() == [[0, 255], [10.4, 200]]
@@ -49,7 +50,7 @@ def test_it_accepts_decimals_spaces_a_bom_crlf_and_trailing_blank_lines():
 
 @pytest.mark.parametrize("width", [1, 4096])
 def test_it_reads_any_width_from_1_to_4096(width):
-    parsed = frames.parse_csv(pixel_csv([(1, [7] * width), (2, [9] * width)]))
+    parsed = frames_ingest.parse_csv(pixel_csv([(1, [7] * width), (2, [9] * width)]))
 
     assert parsed.pixels.shape == (2, width)
 
@@ -58,17 +59,17 @@ def test_it_resamples_a_four_pixel_row_to_hand_computed_values():
     # Shrinking 4 -> 2: scale 2, triangle support 2 input pixels. Output 0 is centred at x=1.0; inputs centred
     # at 0.5, 1.5, 2.5, 3.5 are 0.25, 0.25, 0.75, 1.25 support-widths away: weights 0.75, 0.75, 0.25, 0,
     # normalised by 1.75 -> (0*3 + 100*3 + 200*1) / 7 = 71.43. Output 1 mirrors it: (100 + 200*3 + 255*3) / 7.
-    values = frames.resample_rows(np.array([[0.0, 100.0, 200.0, 255.0]]), 2)
+    values = frames_ingest.resample_rows(np.array([[0.0, 100.0, 200.0, 255.0]]), 2)
 
     assert values[0] == pytest.approx([500 / 7, 1465 / 7])
-    assert frames.to_levels(values).tolist() == [[71, 209]]
+    assert frames_ingest.to_levels(values).tolist() == [[71, 209]]
 
 
 def test_it_stores_the_hand_computed_levels(user):
     data = pixel_csv([(1, [0, 100, 200, 255]), (2, [255, 255, 0, 0])])
 
     result = ingest(user, data, width=2)
-    loaded = frames.load_frames(result.dataset)
+    loaded = rendering.load_frames(result.dataset)
 
     # Second row: (255*3 + 255*3 + 0) / 7 = 218.57 -> 219 and (255 + 0 + 0) / 7 = 36.43 -> 36.
     assert loaded.pixels.tolist() == [[71, 209], [219, 36]]
@@ -82,13 +83,13 @@ def test_it_resamples_like_pillows_antialiased_bilinear(source, target):
         Image.fromarray(pixels.astype(np.float32), mode="F").resize((target, 7), Image.Resampling.BILINEAR)
     )
 
-    assert frames.resample_rows(pixels, target) == pytest.approx(expected, abs=1e-3)
+    assert frames_ingest.resample_rows(pixels, target) == pytest.approx(expected, abs=1e-3)
 
 
 def test_it_keeps_pixels_unchanged_at_the_same_width(user):
     result = ingest(user, ramp_csv(rows=3, width=5), width=5)
 
-    assert frames.load_frames(result.dataset).pixels.tolist() == [
+    assert rendering.load_frames(result.dataset).pixels.tolist() == [
         [0, 1, 2, 3, 4],
         [10, 11, 12, 13, 14],
         [20, 21, 22, 23, 24],
@@ -119,8 +120,8 @@ HEADER = header(3).encode()
     ],
 )
 def test_it_rejects_a_bad_row_naming_its_line(body, line, fragment):
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.parse_csv(HEADER + b"\n" + body)
+    with pytest.raises(frames_ingest.FrameCsvError) as caught:
+        frames_ingest.parse_csv(HEADER + b"\n" + body)
 
     assert caught.value.line == line
     assert caught.value.message.startswith(f"Line {line}: ")
@@ -140,8 +141,8 @@ def test_it_rejects_a_bad_row_naming_its_line(body, line, fragment):
     ],
 )
 def test_it_rejects_a_bad_file(data, fragment):
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.parse_csv(data)
+    with pytest.raises(frames_ingest.FrameCsvError) as caught:
+        frames_ingest.parse_csv(data)
 
     assert fragment in caught.value.message
 
@@ -149,24 +150,26 @@ def test_it_rejects_a_bad_file(data, fragment):
 def test_it_rejects_a_file_over_the_size_limit(settings):
     settings.FRAMES_MAX_UPLOAD_BYTES = 100
 
-    with pytest.raises(frames.FrameFileTooLarge, match="limit is 100 bytes"):
-        frames.parse_csv(ramp_csv(rows=20))
+    with pytest.raises(frames_ingest.FrameFileTooLarge, match="limit is 100 bytes"):
+        frames_ingest.parse_csv(ramp_csv(rows=20))
 
 
 def test_it_rejects_more_columns_than_the_width_limit(settings):
     settings.FRAMES_MAX_WIDTH = 3
 
-    with pytest.raises(frames.FrameCsvError, match="Line 1: the header has 4 pixel columns; at most 3"):
-        frames.parse_csv(ramp_csv(width=4))
+    with pytest.raises(
+        frames_ingest.FrameCsvError, match="Line 1: the header has 4 pixel columns; at most 3"
+    ):
+        frames_ingest.parse_csv(ramp_csv(width=4))
 
 
 def test_it_rejects_a_bad_dataset_name(user):
-    with pytest.raises(frames.FrameError, match="is not valid"):
+    with pytest.raises(frames_ingest.FrameError, match="is not valid"):
         ingest(user, ramp_csv(), name="../etc")
 
 
 def test_it_rejects_a_target_width_out_of_range(user):
-    with pytest.raises(frames.FrameError, match="target width must be from 1 to 4096"):
+    with pytest.raises(frames_ingest.FrameError, match="target width must be from 1 to 4096"):
         ingest(user, ramp_csv(), width=0)
 
 
@@ -190,7 +193,7 @@ def test_it_resamples_to_the_width_setting(user, settings):
 
 
 def test_it_stores_nothing_when_the_upload_fails(user):
-    with pytest.raises(frames.FrameCsvError):
+    with pytest.raises(frames_ingest.FrameCsvError):
         ingest(user, ramp_csv() + b"99,1,2\n")
 
     assert not DepthDataset.objects.exists()
@@ -207,18 +210,18 @@ def test_it_replaces_a_dataset_uploaded_again_under_the_same_name(user):
     first.refresh_from_db()
     assert (first.row_count, first.depth_min) == (5, 50.0)
     assert first.chunks.count() == 1
-    assert frames.load_frames(first).depths.tolist() == [50, 51, 52, 53, 54]
+    assert rendering.load_frames(first).depths.tolist() == [50, 51, 52, 53, 54]
 
 
 def test_it_keeps_the_old_frames_when_a_replacement_fails(user):
     ingest(user, ramp_csv(rows=5))
 
-    with pytest.raises(frames.FrameCsvError):
+    with pytest.raises(frames_ingest.FrameCsvError):
         ingest(user, ramp_csv(rows=3) + b"9,1,2,3,999\n")
 
     dataset = DepthDataset.objects.get()
     assert dataset.row_count == 5
-    assert len(frames.load_frames(dataset)) == 5
+    assert len(rendering.load_frames(dataset)) == 5
 
 
 def test_it_keeps_datasets_of_the_same_name_apart_per_owner(user, other_user):
@@ -238,38 +241,38 @@ def long_dataset(user):
 
 
 def test_it_includes_both_range_boundaries(long_dataset):
-    loaded = frames.load_frames(long_dataset, 127.5, 128.5)
+    loaded = rendering.load_frames(long_dataset, 127.5, 128.5)
 
     assert loaded.depths.tolist() == [127.5, 128.0, 128.5]
     assert loaded.pixels[:, 0].tolist() == [(55 * 10) % 256, (56 * 10) % 256, (57 * 10) % 256]
 
 
 def test_it_returns_frames_across_chunk_boundaries_in_depth_order(long_dataset):
-    loaded = frames.load_frames(long_dataset, 200.0, 260.0)  # rows 200..320 span chunks 0, 1 and 2
+    loaded = rendering.load_frames(long_dataset, 200.0, 260.0)  # rows 200..320 span chunks 0, 1 and 2
 
     assert loaded.depths.tolist() == [200.0 + 0.5 * index for index in range(121)]
 
 
 def test_it_returns_no_frames_for_a_range_between_frames(long_dataset):
-    assert len(frames.load_frames(long_dataset, 100.1, 100.4)) == 0
+    assert len(rendering.load_frames(long_dataset, 100.1, 100.4)) == 0
 
 
 def test_it_refuses_a_range_over_the_row_limit(long_dataset, settings):
     settings.FRAMES_MAX_RANGE_ROWS = 100
 
-    with pytest.raises(frames.FrameRangeError, match="hold 101 frames; at most 100"):
-        frames.load_frames(long_dataset, 100.0, 150.0)
-    assert len(frames.load_frames(long_dataset, 100.0, 149.5)) == 100
+    with pytest.raises(rendering.FrameRangeError, match="hold 101 frames; at most 100"):
+        rendering.load_frames(long_dataset, 100.0, 150.0)
+    assert len(rendering.load_frames(long_dataset, 100.0, 149.5)) == 100
 
 
 def test_it_refuses_a_reversed_range(long_dataset):
-    with pytest.raises(frames.FrameRangeError, match="must not be greater"):
-        frames.load_frames(long_dataset, 200.0, 100.0)
+    with pytest.raises(rendering.FrameRangeError, match="must not be greater"):
+        rendering.load_frames(long_dataset, 200.0, 100.0)
 
 
 def test_it_finds_the_depths_of_the_first_frames(long_dataset):
-    assert frames.first_depths(long_dataset, 300) == (100.0, 249.5)
-    assert frames.first_depths(long_dataset, 5000) == (100.0, 399.5)
+    assert rendering.first_depths(long_dataset, 300) == (100.0, 249.5)
+    assert rendering.first_depths(long_dataset, 5000) == (100.0, 399.5)
 
 
 # Colormaps and PNGs --------------------------------------------------------------------------------------
@@ -291,11 +294,11 @@ def test_it_finds_the_depths_of_the_first_frames(long_dataset):
     ],
 )
 def test_it_maps_levels_to_matplotlibs_colours(colormap, level, rgb):
-    assert tuple(frames.colorize(np.array([[level]], dtype=np.uint8), colormap)[0, 0]) == rgb
+    assert tuple(rendering.colorize(np.array([[level]], dtype=np.uint8), colormap)[0, 0]) == rgb
 
 
 def test_it_offers_every_matplotlib_colormap_with_reversed_variants():
-    names = frames.colormap_names()
+    names = rendering.colormap_names()
 
     for name in (
         "viridis",
@@ -315,8 +318,8 @@ def test_it_offers_every_matplotlib_colormap_with_reversed_variants():
 
 
 def test_it_rejects_an_unknown_colormap_listing_the_valid_ones():
-    with pytest.raises(frames.UnknownColormap) as caught:
-        frames.colormap_table("viridiss")
+    with pytest.raises(rendering.UnknownColormap) as caught:
+        rendering.colormap_table("viridiss")
 
     assert "Unknown colormap 'viridiss'" in caught.value.message
     assert "magma" in caught.value.message
@@ -325,16 +328,16 @@ def test_it_rejects_an_unknown_colormap_listing_the_valid_ones():
 def test_it_renders_a_stacked_png_that_decodes_to_the_colormapped_pixels():
     levels = np.random.default_rng(4).integers(0, 256, (6, 9)).astype(np.uint8)
 
-    image = Image.open(io.BytesIO(frames.render_png(levels, "plasma")))
+    image = Image.open(io.BytesIO(rendering.render_png(levels, "plasma")))
 
     assert image.size == (9, 6)
-    assert (np.asarray(image.convert("RGB")) == frames.colorize(levels, "plasma")).all()
+    assert (np.asarray(image.convert("RGB")) == rendering.colorize(levels, "plasma")).all()
 
 
 def test_it_encodes_one_png_per_row_that_decodes_to_the_same_pixels():
     rgb = np.random.default_rng(3).integers(0, 256, (5, 7, 3)).astype(np.uint8)
 
-    rows = [Image.open(io.BytesIO(png)) for png in frames.encode_row_pngs(rgb)]
+    rows = [Image.open(io.BytesIO(png)) for png in rendering.encode_row_pngs(rgb)]
 
     assert [image.size for image in rows] == [(7, 1)] * 5
     assert all((np.asarray(image.convert("RGB"))[0] == rgb[index]).all() for index, image in enumerate(rows))
@@ -344,13 +347,13 @@ def test_it_encodes_one_png_per_row_that_decodes_to_the_same_pixels():
 def test_it_base64_encodes_each_row_png_on_its_own(width):
     rgb = np.random.default_rng(width).integers(0, 256, (4, width, 3)).astype(np.uint8)
 
-    encoded = frames.encode_row_pngs_base64(rgb)
+    encoded = rendering.encode_row_pngs_base64(rgb)
 
-    assert encoded == [base64.b64encode(png).decode() for png in frames.encode_row_pngs(rgb)]
+    assert encoded == [base64.b64encode(png).decode() for png in rendering.encode_row_pngs(rgb)]
 
 
 def test_it_labels_a_depth_axis_with_evenly_spaced_ticks():
-    ticks = frames.depth_ticks(np.array([10.0, 10.5, 11.0, 11.5, 12.0]), count=3)
+    ticks = rendering.depth_ticks(np.array([10.0, 10.5, 11.0, 11.5, 12.0]), count=3)
 
     assert ticks == [
         {"depth": "10", "percent": 10.0},

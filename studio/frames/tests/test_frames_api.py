@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.models import ApiToken
-from studio.frames import ingest as frames
+from studio.frames import ingest
 from studio.frames.models import DepthDataset
 from studio.frames.tests.frames_helpers import pixel_csv, ramp_csv, upload
 
@@ -32,7 +32,7 @@ def api(token):
 def dataset(user):
     # Levels 0, 128 and 255 at depths 1, 2, 3; width kept at 2 so colours are exact.
     data = pixel_csv([(1, [0, 0]), (2, [128, 128]), (3, [255, 255])])
-    return frames.ingest_csv(user, "well-1", data, width=2).dataset
+    return ingest.ingest_csv(user, "well-1", data, width=2).dataset
 
 
 def images_url(name: str = "well-1") -> str:
@@ -78,7 +78,7 @@ def test_it_refuses_a_token_of_an_inactive_user(user, token, dataset):
 
 
 def test_it_answers_404_for_another_users_dataset(other_user, api):
-    frames.ingest_csv(other_user, "theirs", ramp_csv())
+    ingest.ingest_csv(other_user, "theirs", ramp_csv())
 
     response = api.get(images_url("theirs"))
 
@@ -274,7 +274,7 @@ def test_it_answers_404_for_a_png_of_an_empty_range(logged_in_client, dataset):
 
 
 def test_it_lists_the_users_datasets(api, dataset, other_user):
-    frames.ingest_csv(other_user, "theirs", ramp_csv())
+    ingest.ingest_csv(other_user, "theirs", ramp_csv())
 
     response = api.get(reverse("api:frames_datasets"))
 

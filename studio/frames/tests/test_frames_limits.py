@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studio.frames import ingest as frames
+from studio.frames import ingest
+from studio.frames import render as rendering
 from studio.frames.tests.frames_helpers import header, pixel_csv, ramp_csv, upload
 from studio.models import DepthDataset, DepthFrameChunk
 
@@ -36,8 +37,8 @@ HEADER = header(3).encode()
     ],
 )
 def test_it_refuses_a_cell_that_is_not_a_plain_number_naming_its_line(body, line, fragment):
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.parse_csv(HEADER + b"\n" + body)
+    with pytest.raises(ingest.FrameCsvError) as caught:
+        ingest.parse_csv(HEADER + b"\n" + body)
 
     assert caught.value.line == line
     assert fragment in caught.value.message
@@ -45,7 +46,7 @@ def test_it_refuses_a_cell_that_is_not_a_plain_number_naming_its_line(body, line
 
 def test_it_accepts_the_longest_numbers_a_cell_may_hold():
     longest = b"254.9999999999999999999999999999"  # 32 characters
-    parsed = frames.parse_csv(HEADER + b"\n-1.2345678901234567e+100," + longest + b",+.5,2E2\n")
+    parsed = ingest.parse_csv(HEADER + b"\n-1.2345678901234567e+100," + longest + b",+.5,2E2\n")
 
     assert parsed.depths.tolist() == [-1.2345678901234567e100]
     assert parsed.pixels.tolist() == [[255.0, 0.5, 200.0]]
@@ -56,13 +57,13 @@ def test_it_accepts_the_longest_numbers_a_cell_may_hold():
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    monkeypatch.setattr(frames, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(ingest, "_BLOCK_BYTES", 64)
 
 
 def test_it_parses_a_file_in_blocks_to_the_same_frames(small_blocks):
     data = ramp_csv(rows=300, width=5, start=1000.0, step=-1.5)
 
-    parsed = frames.parse_csv(data)
+    parsed = ingest.parse_csv(data)
 
     assert parsed.depths.tolist() == [1000.0 - 1.5 * index for index in range(299, -1, -1)]
     assert parsed.pixels[-1].tolist() == [0, 1, 2, 3, 4]
@@ -77,8 +78,8 @@ def test_it_names_the_line_of_an_error_in_a_later_block(small_blocks, bad_row, f
     rows = [b"%d,1,2,3" % index for index in range(200)]
     rows[150] = bad_row
 
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.parse_csv(HEADER + b"\n" + b"\n".join(rows) + b"\n")
+    with pytest.raises(ingest.FrameCsvError) as caught:
+        ingest.parse_csv(HEADER + b"\n" + b"\n".join(rows) + b"\n")
 
     assert caught.value.line == 152
     assert fragment in caught.value.message
@@ -87,8 +88,8 @@ def test_it_names_the_line_of_an_error_in_a_later_block(small_blocks, bad_row, f
 def test_it_names_the_line_of_a_duplicate_depth_across_blocks(small_blocks):
     data = ramp_csv(rows=100, width=3) + b"5,1,2,3\n"
 
-    with pytest.raises(frames.FrameCsvError, match="Line 102: depth 5 is already on line 6"):
-        frames.parse_csv(data)
+    with pytest.raises(ingest.FrameCsvError, match="Line 102: depth 5 is already on line 6"):
+        ingest.parse_csv(data)
 
 
 @pytest.mark.parametrize(
@@ -96,8 +97,8 @@ def test_it_names_the_line_of_a_duplicate_depth_across_blocks(small_blocks):
     [(b"2," + b"7" * 5000 + b",5,6", "col1 is 5,000 characters long"), (b"2," + b"," * 5000, "5002 fields")],
 )
 def test_it_refuses_a_line_longer_than_any_valid_line_without_splitting_it(small_blocks, line, fragment):
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.parse_csv(HEADER + b"\n1,1,2,3\n" + line + b"\n")
+    with pytest.raises(ingest.FrameCsvError) as caught:
+        ingest.parse_csv(HEADER + b"\n1,1,2,3\n" + line + b"\n")
 
     assert caught.value.line == 3
     assert fragment in caught.value.message
@@ -107,8 +108,8 @@ def test_it_names_the_line_of_a_byte_that_is_not_utf8_in_a_later_block(small_blo
     rows = [b"%d,1,2,3" % index for index in range(100)]
     rows[80] = b"80,1,\xff,3"
 
-    with pytest.raises(frames.FrameCsvError, match="Line 82: The file is not UTF-8 text"):
-        frames.parse_csv(HEADER + b"\n" + b"\n".join(rows))
+    with pytest.raises(ingest.FrameCsvError, match="Line 82: The file is not UTF-8 text"):
+        ingest.parse_csv(HEADER + b"\n" + b"\n".join(rows))
 
 
 # Amplification: the stored pixels are bounded, and resampling never builds the whole result at once.
@@ -118,8 +119,8 @@ def test_it_refuses_more_cells_than_the_limit_before_reading_a_row(user, setting
     settings.FRAMES_MAX_CELLS = 1000
     data = header(1).encode() + b"\n" + b"".join(b"%d,7\n" % index for index in range(300)) + b"bad,row\n"
 
-    with pytest.raises(frames.FrameCsvError) as caught:
-        frames.ingest_csv(user, "wide", data, width=4)  # 301 rows x 4 > 1000, before line 302 is read
+    with pytest.raises(ingest.FrameCsvError) as caught:
+        ingest.ingest_csv(user, "wide", data, width=4)  # 301 rows x 4 > 1000, before line 302 is read
 
     assert "301 rows; at 4 pixels wide that is 1,204 pixels" in caught.value.message
     assert "limit of 1,000 pixels (cells) per dataset" in caught.value.message
@@ -127,12 +128,12 @@ def test_it_refuses_more_cells_than_the_limit_before_reading_a_row(user, setting
 
 
 def test_it_widens_a_one_pixel_file_a_few_rows_at_a_time(user, monkeypatch):
-    monkeypatch.setattr(frames, "_RESAMPLE_CELLS", 4096 * 3)  # three rows of 4096 at a time
+    monkeypatch.setattr(ingest, "_RESAMPLE_CELLS", 4096 * 3)  # three rows of 4096 at a time
     data = pixel_csv((index, [index % 256]) for index in range(600))
 
-    dataset = frames.ingest_csv(user, "wide", data, width=4096).dataset
+    dataset = ingest.ingest_csv(user, "wide", data, width=4096).dataset
 
-    loaded = frames.load_frames(dataset)
+    loaded = rendering.load_frames(dataset)
     assert loaded.pixels.shape == (600, 4096)
     assert (loaded.pixels == (np.arange(600) % 256)[:, None]).all()
     assert DepthFrameChunk.objects.filter(dataset=dataset).count() == 3
@@ -141,16 +142,16 @@ def test_it_widens_a_one_pixel_file_a_few_rows_at_a_time(user, monkeypatch):
 @pytest.mark.parametrize(("source", "target"), [(4096, 4000), (300, 2000), (2000, 7)])
 def test_it_resamples_a_wide_matrix_band_by_band_like_the_whole_matrix(monkeypatch, source, target):
     pixels = np.random.default_rng(3).integers(0, 256, (5, source)).astype(np.float64)
-    whole = pixels @ frames._weight_columns(source, target, 0, target)
-    monkeypatch.setattr(frames, "_WEIGHTS_BYTES", 8 * source * 64)  # 64 output columns per band
+    whole = pixels @ ingest._weight_columns(source, target, 0, target)
+    monkeypatch.setattr(ingest, "_WEIGHTS_BYTES", 8 * source * 64)  # 64 output columns per band
 
-    assert frames.resample_rows(pixels, target) == pytest.approx(whole, abs=1e-9)
+    assert ingest.resample_rows(pixels, target) == pytest.approx(whole, abs=1e-9)
 
 
 def test_it_keeps_pixels_as_they_are_at_the_same_width():
     pixels = np.array([[1.0, 2.5, 255.0]])
 
-    assert frames.resample_rows(pixels, 3).tolist() == [[1.0, 2.5, 255.0]]
+    assert ingest.resample_rows(pixels, 3).tolist() == [[1.0, 2.5, 255.0]]
 
 
 # The range limit is checked from the chunks' summaries, before any pixels are read.
@@ -159,14 +160,14 @@ def test_it_keeps_pixels_as_they_are_at_the_same_width():
 @pytest.fixture
 def long_dataset(user):
     """600 frames at depths 100.0, 100.5, ... 399.5 (three chunks), 4 pixels wide."""
-    return frames.ingest_csv(user, "well-1", ramp_csv(rows=600, start=100.0, step=0.5), width=4).dataset
+    return ingest.ingest_csv(user, "well-1", ramp_csv(rows=600, start=100.0, step=0.5), width=4).dataset
 
 
 def test_it_refuses_a_range_over_the_limit_without_reading_pixels(long_dataset, settings):
     settings.FRAMES_MAX_RANGE_ROWS = 100
 
-    with CaptureQueriesContext(connection) as queries, pytest.raises(frames.FrameRangeError) as caught:
-        frames.load_frames(long_dataset)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(rendering.FrameRangeError) as caught:
+        rendering.load_frames(long_dataset)
 
     assert "hold 600 frames; at most 100" in caught.value.message
     assert not any('"pixels"' in query["sql"] for query in queries.captured_queries)
@@ -179,10 +180,10 @@ def test_it_counts_the_frames_of_a_range_across_partial_chunks(long_dataset, set
     settings.FRAMES_MAX_RANGE_ROWS = count - 1 if count else 0
 
     if count:
-        with pytest.raises(frames.FrameRangeError, match=f"hold {count} frames"):
-            frames.load_frames(long_dataset, low, high)
+        with pytest.raises(rendering.FrameRangeError, match=f"hold {count} frames"):
+            rendering.load_frames(long_dataset, low, high)
     settings.FRAMES_MAX_RANGE_ROWS = count
-    assert len(frames.load_frames(long_dataset, low, high)) == count
+    assert len(rendering.load_frames(long_dataset, low, high)) == count
 
 
 # Through the API and the page: the errors above are a 400 with the message, and nothing is stored.

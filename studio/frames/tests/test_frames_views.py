@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import ApiToken
-from studio.frames import ingest as frames
+from studio.frames import ingest
 from studio.frames.models import DepthDataset
 from studio.frames.tests.frames_helpers import pixel_csv, ramp_csv, upload
 
@@ -14,7 +14,7 @@ UPLOAD_URL = "/studio/frames/upload/"
 
 @pytest.fixture
 def dataset(user):
-    return frames.ingest_csv(user, "well-1", ramp_csv(rows=40, width=20, start=10.0, step=0.5)).dataset
+    return ingest.ingest_csv(user, "well-1", ramp_csv(rows=40, width=20, start=10.0, step=0.5)).dataset
 
 
 def detail_url(name: str = "well-1") -> str:
@@ -34,7 +34,7 @@ def test_it_requires_login(client):
 def test_it_lists_only_the_users_datasets_next_to_a_labelled_upload_form(
     logged_in_client, dataset, other_user
 ):
-    frames.ingest_csv(other_user, "theirs", ramp_csv())
+    ingest.ingest_csv(other_user, "theirs", ramp_csv())
 
     page = logged_in_client.get(LIST_URL).content.decode()
 
@@ -161,7 +161,7 @@ def test_it_says_when_a_range_has_no_frames(logged_in_client, dataset):
 
 
 def test_it_hides_another_users_dataset(logged_in_client, other_user):
-    frames.ingest_csv(other_user, "theirs", pixel_csv([(1, [1])]))
+    ingest.ingest_csv(other_user, "theirs", pixel_csv([(1, [1])]))
 
     assert logged_in_client.get(detail_url("theirs")).status_code == 404
     assert logged_in_client.post(reverse("studio:frames_delete", args=["theirs"])).status_code == 404

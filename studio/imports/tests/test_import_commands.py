@@ -93,3 +93,13 @@ def test_it_exports_to_standard_output_in_the_asked_format(user, capsys):
     CharacterFactory(owner=user, name="Ann")
     call_command("export_characters", "-", "--owner", user.email, "--format", "json")
     assert json.loads(capsys.readouterr().out)["characters"][0]["name"] == "Ann"
+
+
+def test_it_saves_nothing_from_a_file_over_the_row_limit(user, tmp_path, settings):
+    settings.CHARACTER_IMPORT_MAX_ROWS = 5
+    path = tmp_path / "many.csv"
+    path.write_text("name\n" + "".join(f"Character {index}\n" for index in range(6)))
+
+    with pytest.raises(CommandError, match="more than 5 rows"):
+        call_command("import_characters", str(path), "--owner", user.email)
+    assert not Character.objects.exists()

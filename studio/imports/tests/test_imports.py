@@ -377,3 +377,16 @@ def test_it_publishes_existing_portraits_when_an_import_makes_a_character_public
     report = commit("name,visibility\nLark,public\n", user)
     assert report.updated == 1
     assert Portrait.objects.get(pk=portrait.pk).is_public
+
+
+def test_it_refuses_a_csv_with_more_columns_than_the_limit_naming_it(user, settings):
+    settings.CHARACTER_IMPORT_MAX_COLUMNS = 10
+    header = ",".join(["name", *(f"extra {index}" for index in range(10))])
+    with pytest.raises(ImportProblem, match=r"11 columns; the limit is 10 \(CHARACTER_IMPORT_MAX_COLUMNS\)"):
+        preview(_csv(header, "Ann" + "," * 10), user)
+
+
+def test_it_neutralises_formula_like_header_cells_in_the_rejected_rows_file(user):
+    report = commit_module.commit(_csv("name,=HYPERLINK(1),hair", "Ann,x,plaid"), user)
+    header = rejected_rows_csv(report).splitlines()[0]
+    assert header.startswith("name,'=HYPERLINK(1),")
