@@ -37,7 +37,7 @@ class User(AbstractUser):
     class BudgetFallback(models.TextChoices):
         """What queueing does when a job would pass the daily spend limit (generation.queue_jobs)."""
 
-        STOP = "stop", "Stop: queue nothing and tell me"
+        STOP = "stop", "Stop and queue nothing"
         CHEAPER = "cheaper", "Use a cheaper quality of the same model"
         PAINTER = "painter", "Use the offline painter (free)"
 
