@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from studio.portraits.models import Portrait
+from studio.portraits.models import Portrait, start_of_today
 from studio.tests.factories import PortraitFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,13 @@ def test_it_takes_two_queries_for_thirty_days_of_figures(logged_in_client, spent
     portrait_queries = [query["sql"] for query in queries if "studio_portrait" in query["sql"]]
     assert len(portrait_queries) == 2, portrait_queries
     assert len(queries) <= 4, [query["sql"] for query in queries]
+
+
+def test_days_are_the_servers_local_days(logged_in_client, user, settings):
+    settings.TIME_ZONE = "America/New_York"
+    midnight = start_of_today()
+    job(user, "openai", "gpt-image-2", "0.211", queued_at=midnight - timedelta(minutes=30))
+    job(user, "openai", "gpt-image-2", "0.053", queued_at=midnight + timedelta(minutes=1))
+    page = visible(logged_in_client.get(URL).text)
+    yesterday = (midnight - timedelta(minutes=30)).strftime("%a %-d %b")
+    assert "Today 1 $0.0530" in page and f"{yesterday} 1 $0.2110" in page
