@@ -4,6 +4,16 @@ from typing import Any
 
 from django import forms
 
+from .models import User
+
+
+class BudgetFallbackForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ("budget_fallback",)
+        labels = {"budget_fallback": "When a job would pass my daily spend limit"}
+        widgets = {"budget_fallback": forms.RadioSelect}
+
 
 class DeleteAccountForm(forms.Form):
     confirm_email = forms.CharField(

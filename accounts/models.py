@@ -34,6 +34,13 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A studio user; the email address is the login."""
 
+    class BudgetFallback(models.TextChoices):
+        """What queueing does when a job would pass the daily spend limit (generation.queue_jobs)."""
+
+        STOP = "stop", "Stop and queue nothing"
+        CHEAPER = "cheaper", "Use a cheaper quality of the same model"
+        PAINTER = "painter", "Use the offline painter (free)"
+
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
@@ -41,6 +48,12 @@ class User(AbstractUser):
     # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that
     # already loads the user row needs no query to know whether its cached list is current.
     characters_version = models.PositiveIntegerField(default=0, editable=False)
+    budget_fallback = models.CharField(
+        "when a job would pass my daily spend limit",
+        max_length=10,
+        choices=BudgetFallback.choices,
+        default=BudgetFallback.STOP,
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

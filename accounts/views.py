@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -17,7 +19,7 @@ from studio.characters.models import Character
 from studio.imports.export import export_json
 from studio.portraits.models import Portrait
 
-from .forms import DeleteAccountForm
+from .forms import BudgetFallbackForm, DeleteAccountForm
 from .models import ApiToken
 
 logger = logging.getLogger("accounts")
@@ -62,6 +64,9 @@ def _profile_context(request: HttpRequest, **extra: object) -> dict[str, object]
         "character_count": Character.objects.filter(owner=user).count(),
         "portrait_count": Portrait.objects.filter(owner=user).count(),
         "delete_form": extra.pop("delete_form", None) or DeleteAccountForm(user=user),
+        "budget_form": extra.pop("budget_form", None) or BudgetFallbackForm(instance=user),
+        "image_limit": settings.DAILY_IMAGE_LIMIT,
+        "spend_limit": Decimal(str(settings.DAILY_SPEND_LIMIT_USD)),
         **extra,
     }
 
@@ -73,6 +78,19 @@ def _describe(account: SocialAccount) -> dict[str, str]:
         return {"provider": provider.name, "account": account.get_provider_account().to_str()}
     except Exception:  # allauth raises for a provider without an app (removed from the environment)
         return {"provider": account.provider.replace("_", " ").title(), "account": account.uid}
+
+
+@login_required
+@require_POST
+def budget_fallback(request: HttpRequest) -> HttpResponse:
+    """Save what queueing does when a job would pass the user's daily spend limit."""
+    form = BudgetFallbackForm(request.POST, instance=request.user)
+    if not form.is_valid():
+        return render(request, PROFILE_TEMPLATE, _profile_context(request, budget_form=form), status=400)
+    form.save()
+    choice = form.instance.get_budget_fallback_display()
+    messages.success(request, f"Saved. When a job would pass your daily spend limit: {choice}.")
+    return redirect("account_profile")
 
 
 @login_required

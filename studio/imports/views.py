@@ -36,7 +36,7 @@ from studio.imports import sources as import_sources
 from studio.imports.forms import ImportUploadForm
 from studio.imports.models import CharacterImport
 from studio.imports.tasks import commit_draft, job_report, preview_job, queue_draft, source_format
-from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portrait
+from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portraits
 from studio.portraits.models import Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 
@@ -199,11 +199,11 @@ def import_portraits(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: list[int]) -> None:
-    queued = skipped = 0
+    queued = skipped = cheaper = 0
     stopped: Exception | None = None
     for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
         try:
-            queue_character_portrait(character)
+            jobs = queue_character_portraits(character)
         except PromptTooLongError:
             skipped += 1
         except (QuotaExceededError, GenerationInputError) as error:
@@ -211,7 +211,13 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
             break
         else:
             queued += 1
+            cheaper += bool(jobs.budget_notice)
     note = f" {skipped} skipped: their prompts are too long." if skipped else ""
+    if cheaper:
+        painter = request.user.budget_fallback == request.user.BudgetFallback.PAINTER
+        how = "with the offline painter (free)" if painter else "with a cheaper quality"
+        made = "it was" if cheaper == 1 else "they were"
+        note += f" {cheaper} would have passed your daily spending limit, so {made} made {how} instead."
     if stopped is None:
         messages.success(request, f"{_portraits(queued)} queued.{note}")
         return

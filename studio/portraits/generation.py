@@ -16,25 +16,28 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from studio.characters import prompts
 from studio.characters.models import Character
-from studio.portraits.models import Batch, Portrait, start_of_today
+from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.providers.base import (
     Provider,
 )
+from studio.portraits.spending import Usage, daily_limits, usage_today  # noqa: F401 - re-exported
 from studio.portraits.tasks import assign_task_ids, enqueue, enqueue_all
 
 logger = logging.getLogger("studio.generation")
+Fallback = User.BudgetFallback
 
 
 class GenerationInputError(ValueError):
@@ -42,7 +45,12 @@ class GenerationInputError(ValueError):
 
 
 class QuotaExceededError(Exception):
-    """Queueing would pass the user's daily image or spend limit; the message is for users."""
+    """Queueing would pass the user's daily image or spend limit; the message is for users. `limit` says
+    which: "images" or "spend"."""
+
+    def __init__(self, message: str, *, limit: str = "") -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class RetryRefusedError(Exception):
@@ -125,45 +133,6 @@ def default_size(backend: Provider) -> str:
 # Cost control.
 
 
-@dataclass(frozen=True)
-class Usage:
-    images: int
-    spend: Decimal
-
-
-def usage_today(owner: Any) -> Usage:
-    """Images and estimated spend the user has queued today: every attempt counts on the day it was queued
-    (a Retry is a new attempt), except the ones that made nothing (cancelled, refused, never sent).
-
-    One aggregate over the user's rows queued since midnight (the portrait_owner_queued index): each row
-    is its earlier same-day attempts plus its current one, unless that one made nothing."""
-    current = models.Case(
-        models.When(status=Portrait.Status.CANCELLED, then=models.Value(0)),
-        models.When(
-            status=Portrait.Status.FAILED,
-            error_kind__in=Portrait.NOTHING_MADE_ERRORS,
-            then=models.Value(0),
-        ),
-        default=models.Value(1),
-        output_field=models.IntegerField(),
-    )
-    attempts = models.ExpressionWrapper(
-        models.F("same_day_attempts") + current, output_field=models.IntegerField()
-    )
-    spend = models.ExpressionWrapper(
-        attempts * models.F("estimated_cost"),
-        output_field=models.DecimalField(max_digits=14, decimal_places=4),
-    )
-    totals = Portrait.objects.filter(owner=owner, queued_at__gte=start_of_today()).aggregate(
-        images=models.Sum(attempts), spend=models.Sum(spend)
-    )
-    return Usage(totals["images"] or 0, totals["spend"] or Decimal("0"))
-
-
-def daily_limits() -> tuple[int, Decimal]:
-    return settings.DAILY_IMAGE_LIMIT, Decimal(str(settings.DAILY_SPEND_LIMIT_USD))
-
-
 def _lock_owner(owner: Any) -> None:
     """Serialise quota checks per user: a row lock on PostgreSQL; SQLite's IMMEDIATE transactions already
     serialise every writer."""
@@ -181,7 +150,8 @@ def check_quota(owner: Any, images: int, spend: Decimal, *, retry: bool = False)
         advice = "Try again tomorrow." if retry else "Choose fewer images or come back tomorrow."
         raise QuotaExceededError(
             f"{what} would pass your daily limit of {image_limit} images: {used.images} queued today, "
-            f"{left} left, and this needs {images}. {advice}"
+            f"{left} left, and this needs {images}. {advice}",
+            limit="images",
         )
     if spend_limit and used.spend + spend > spend_limit:
         left = max(spend_limit - used.spend, Decimal("0"))
@@ -191,9 +161,61 @@ def check_quota(owner: Any, images: int, spend: Decimal, *, retry: bool = False)
             else "Choose fewer images, a cheaper model or quality, or come back tomorrow."
         )
         raise QuotaExceededError(
-            f"{what} would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} estimated "
-            f"today, ${left:.2f} left, and this is estimated at ${spend:.2f}. {advice}"
+            f"{what} would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} spent or "
+            f"estimated today, ${left:.2f} left, and this is estimated at ${spend:.2f}. {advice}",
+            limit="spend",
         )
+
+
+def within_budget(owner: Any, resolved: ResolvedOptions, count: int) -> tuple[ResolvedOptions, str]:
+    """The options to queue `count` jobs with, and a notice for the user when they are not the ones asked
+    for. Call after _lock_owner, in the transaction that creates the jobs, like check_quota.
+
+    When the jobs would pass the daily spend limit, the owner's budget_fallback decides: stop (raise
+    QuotaExceededError), the dearest cheaper quality of the same model and size that fits what is left
+    (stop when none does), or the offline painter (free; the image limit still applies)."""
+    try:
+        check_quota(owner, count, resolved.estimate(count))
+        return resolved, ""
+    except QuotaExceededError as error:
+        mode = getattr(owner, "budget_fallback", Fallback.STOP)
+        if error.limit != "spend" or mode not in (Fallback.CHEAPER, Fallback.PAINTER):
+            raise
+        _, spend_limit = daily_limits()
+        them = "them" if count != 1 else "it"
+        passing = f"{_portraits(count)} would pass your ${spend_limit:.2f} daily spending limit"
+        if mode == Fallback.CHEAPER:
+            cheaper = _cheaper_quality(owner, resolved, count, spend_limit)
+            if cheaper is None:
+                raise QuotaExceededError(
+                    f"{error} {resolved.backend.label} {resolved.model} has no cheaper quality that fits.",
+                    limit="spend",
+                ) from None
+            total = cheaper.estimate(count)
+            return cheaper, f"{passing}; made {them} with {cheaper.quality} quality (${total:.2f}) instead."
+        painter = resolve_options(JobOptions(provider="local"))
+        check_quota(owner, count, painter.estimate(count))
+        return painter, f"{passing}; made {them} with the offline painter (free) instead."
+
+
+def _cheaper_quality(
+    owner: Any, resolved: ResolvedOptions, count: int, spend_limit: Decimal
+) -> ResolvedOptions | None:
+    left = spend_limit - usage_today(owner).spend
+    asked = resolved.estimate(count)
+    fits = [
+        (cost, quality)
+        for quality, _label in resolved.backend.qualities_for(resolved.model)
+        if (cost := resolved.backend.estimate_cost(resolved.model, quality, resolved.size, count)) < asked
+        and cost <= left
+    ]
+    if not fits:
+        return None
+    return replace(resolved, quality=max(fits)[1])
+
+
+def _portraits(count: int) -> str:
+    return f"{count} portrait{'s' if count != 1 else ''}"
 
 
 # Queueing.
@@ -206,9 +228,10 @@ def queue_jobs(
     *,
     character: Character | None = None,
     batch_kind: str | None = None,
-) -> list[Portrait]:
+) -> QueuedJobs:
     """Check every prompt and the daily limits, then record the jobs (in a Batch when more than one, or
-    when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes."""
+    when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes; the
+    owner's budget fallback may queue them with cheaper options instead (see within_budget)."""
     if not specs:
         raise GenerationInputError("There is nothing to generate.")
     resolved = resolve_options(options)
@@ -216,17 +239,10 @@ def queue_jobs(
     limit = backend.prompt_limit(resolved.model)
     for spec in specs:
         prompts.check_length(prompts.Prompt(spec.prompt, spec.negative_prompt), limit, where=backend.label)
-    unit_cost = resolved.unit_cost
-    parameters: dict[str, Any] = {"size": resolved.size}
-    if resolved.quality:
-        parameters["quality"] = resolved.quality
-    if resolved.style:
-        parameters["style"] = resolved.style
-    if resolved.options:
-        parameters["options"] = resolved.options
     with transaction.atomic():
         _lock_owner(owner)
-        check_quota(owner, len(specs), unit_cost * len(specs))
+        resolved, budget_notice = within_budget(owner, resolved, len(specs))
+        backend, unit_cost, parameters = resolved.backend, resolved.unit_cost, _job_parameters(resolved)
         batch = None
         if batch_kind or len(specs) > 1:
             kind = batch_kind or (Batch.Kind.CHARACTER if character else Batch.Kind.QUICK)
@@ -268,7 +284,26 @@ def queue_jobs(
             "model": resolved.model,
         },
     )
-    return portraits
+    return QueuedJobs(portraits, budget_notice)
+
+
+class QueuedJobs(list[Portrait]):
+    """The jobs queue_jobs made, with `budget_notice`: what the budget fallback changed, for the user."""
+
+    def __init__(self, portraits: list[Portrait], budget_notice: str = "") -> None:
+        super().__init__(portraits)
+        self.budget_notice = budget_notice
+
+
+def _job_parameters(resolved: ResolvedOptions) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"size": resolved.size}
+    if resolved.quality:
+        parameters["quality"] = resolved.quality
+    if resolved.style:
+        parameters["style"] = resolved.style
+    if resolved.options:
+        parameters["options"] = resolved.options
+    return parameters
 
 
 def queue_character_portraits(

@@ -17,6 +17,7 @@ from studio.portraits.providers.base import (
     GenerationResult,
     ProviderError,
 )
+from studio.portraits.providers.pricing import actual_cost
 
 logger = logging.getLogger("studio.generation")
 
@@ -73,6 +74,8 @@ def run_portrait_job(portrait_id: int) -> str:
             metadata=png_metadata(portrait, image.revised_prompt),
             claim=claim,
             result_parameters=result_parameters(result),
+            # What the provider reported it used, at the model's rates; None when it reported nothing.
+            actual_cost=actual_cost(portrait.provider, result.model or portrait.model, result.usage),
         )
     except UnreadableImageError as error:
         # The bytes passed the provider's format sniff but do not decode (truncated, corrupt): the

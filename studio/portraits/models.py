@@ -159,6 +159,9 @@ class Portrait(models.Model):
         Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="portraits"
     )
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    # What the provider billed for the current attempt, from the usage it reported (pricing.actual_cost);
+    # null until an image is stored, and when the provider reports nothing to price.
+    actual_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     # The worker holding a running job writes under this token until the lease expires; see mark_running.
     claim_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -386,6 +389,7 @@ class Portrait(models.Model):
             ),
             queued_at=timezone.now(),
             status=self.Status.QUEUED,
+            actual_cost=None,
             error_kind="",
             error_message="",
             claim_token="",
@@ -404,14 +408,15 @@ class Portrait(models.Model):
         claim: str | None = None,
         *,
         result_parameters: dict[str, Any] | None = None,
+        actual_cost: Decimal | None = None,
     ) -> bool:
         """Save the generated image as a PNG (parameters in text chunks) with a WebP thumbnail.
 
         With a claim token the image is kept only if that claim still holds the job (or the job was
         marked interrupted under it), so a job never gets two images; otherwise the files are removed
         and False is returned. `result_parameters` (what the provider reported: a revised prompt, usage)
-        are merged into `parameters` in the same conditional update. Raises UnreadableImageError, with
-        nothing stored, when the bytes do not decode."""
+        are merged into `parameters`, and `actual_cost` booked, in the same conditional update. Raises
+        UnreadableImageError, with nothing stored, when the bytes do not decode."""
         try:
             files = encode_portrait_files(image_bytes, metadata)
         except IMAGE_DECODE_ERRORS as error:
@@ -430,6 +435,7 @@ class Portrait(models.Model):
                 "height": files.height,
                 "file_size": len(files.png),
                 "parameters": {**self.parameters, **(result_parameters or {})},
+                "actual_cost": actual_cost,
                 "status": self.Status.SUCCEEDED,
                 "error_kind": "",
                 "error_message": "",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from studio.portraits.views import character_page, galleries, generate, portraits, provider_settings, queue
+from studio.portraits.views import usage as usage_views
 
 urlpatterns = [
     path("characters/<int:pk>/", character_page.character_detail, name="character_detail"),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("community/<int:pk>/", galleries.community_portrait, name="community_portrait"),
     path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
     path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
+    path("usage/", usage_views.usage_page, name="usage"),
     path("settings/providers/", provider_settings.provider_settings, name="provider_settings"),
     path("settings/providers/openai/models/", provider_settings.openai_models, name="openai_models"),
 ]

@@ -213,6 +213,8 @@ class Command(TyperCommand):
             portraits = queue_character_portraits(character, options, count=count)
         except (PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
             raise CommandError(str(error)) from None
+        if portraits.budget_notice:
+            typer.echo(portraits.budget_notice, err=True)
         if wait:
             with typer.progressbar(portraits, label="Painting", file=sys.stderr) as progress:
                 for portrait in progress:

@@ -119,6 +119,8 @@ def portrait_generate(request: HttpRequest, character_pk: int) -> HttpResponse:
         if request.htmx:
             return HttpResponse("", headers={"HX-Reswap": "none"})
         return redirect(character)
+    if portraits.budget_notice:
+        messages.warning(request, portraits.budget_notice)
     if request.htmx:
         return trigger_client_event(HttpResponse(_cards(request, portraits)), PORTRAITS_CHANGED)
     noun = "portrait is" if len(portraits) == 1 else f"{len(portraits)} portraits are"
@@ -264,6 +266,8 @@ def _queue_quick(
         return None, rows
     count = len(portraits)
     messages.success(request, f"{count} prompt{'s' if count != 1 else ''} queued.")
+    if portraits.budget_notice:
+        messages.warning(request, portraits.budget_notice)
     batch = portraits[0].batch
     return batch, [QuickRow()]
 
