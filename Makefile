@@ -71,11 +71,13 @@ format: install-dev
 # Refresh the vendored front-end assets from the npm registry (see static/vendor/VERSIONS.md).
 vendor:
 	rm -rf /tmp/dali-vendor && mkdir -p /tmp/dali-vendor
-	cd /tmp/dali-vendor && npm pack htmx.org@2 bootstrap@5 bootstrap-icons@1 >/dev/null && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cd /tmp/dali-vendor && npm pack htmx.org@2 bootstrap@5 bootstrap-icons@1 @fontsource/inter@5 >/dev/null && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp /tmp/dali-vendor/htmx.org-*/package/dist/htmx.min.js static/django_htmx/htmx-2.min.js
 	cp /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/css/bootstrap.min.css* /tmp/dali-vendor/bootstrap-[0-9]*/package/dist/js/bootstrap.bundle.min.js* static/vendor/bootstrap/
 	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
 	cp /tmp/dali-vendor/bootstrap-icons-*/package/font/fonts/bootstrap-icons.woff* static/vendor/bootstrap-icons/fonts/
+	for weight in 400 500 600 700; do cp /tmp/dali-vendor/fontsource-inter-*/package/files/inter-latin-$$weight-normal.woff2 static/vendor/inter/files/; done
+	cp /tmp/dali-vendor/fontsource-inter-*/package/LICENSE static/vendor/inter/
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
