@@ -56,6 +56,21 @@ class Recorded:
     json: Any = None
     form: dict[str, str] | None = None
     client_port: int = 0  # which TCP connection it came on: the same port means a reused connection
+    # Multipart file parts, in the order sent (OpenAI's image[], Stability's image).
+    files: list[FilePart] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FilePart:
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> tuple[int, int]:
+        with Image.open(io.BytesIO(self.data)) as image:
+            return image.size
 
 
 @dataclass
@@ -81,15 +96,22 @@ def dropped_connection(delay: float = 0.0) -> Reply:
     return Reply(drop=True, delay=delay)
 
 
-def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], list[FilePart]]:
+    """Text fields by name, and file parts (those with a filename) in order."""
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
     fields = {}
+    files = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        fields[name] = part.get_payload(decode=True).decode()
-    return fields
+        filename = part.get_param("filename", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if filename is not None:
+            files.append(FilePart(name, filename, part.get_content_type(), payload))
+        else:
+            fields[name] = payload.decode()
+    return fields, files
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 recorded.json = None
         elif content_type.startswith("multipart/form-data"):
-            recorded.form = _parse_multipart(content_type, body)
+            recorded.form, recorded.files = _parse_multipart(content_type, body)
         reply = self.server.fake.next_reply(recorded)
         time.sleep(self.server.fake.latency + reply.delay)
         if reply.drop:
@@ -246,7 +268,11 @@ def openai_unverified_organization(model: str) -> Reply:
 
 
 class FakeOpenAI(FakeServer):
-    """POST /v1/images/generations and GET /v1/models, as api.openai.com answers them."""
+    """POST /v1/images/generations, POST /v1/images/edits and GET /v1/models, as api.openai.com answers them.
+
+    Edits take multipart `image[]` parts and refuse, with the API's error bodies: more than 16 images, a
+    part that is not PNG, JPEG or WebP (by its content type, and by its bytes), and an input_fidelity the
+    model does not take (per the catalog, which records the SDK's docstring)."""
 
     def __init__(self, latency: float = 0.0, api_key: str = "sk-test-key") -> None:
         super().__init__(latency)
@@ -272,9 +298,72 @@ class FakeOpenAI(FakeServer):
             return Reply(200, {"object": "list", "data": self.models})
         if request.method == "POST" and request.path == "/v1/images/generations":
             return self._images(request.json or {})
+        if request.method == "POST" and request.path == "/v1/images/edits":
+            return self._edits(request)
         return openai_error(404, f"Invalid URL ({request.method} {request.path})")
 
-    def _images(self, body: dict[str, Any]) -> Reply:
+    def _edits(self, request: Recorded) -> Reply:
+        from studio.portraits.providers import catalog
+
+        form = request.form or {}
+        images = [part for part in request.files if part.field in ("image", "image[]")]
+        if not images:
+            return openai_error(
+                400, "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+            )
+        if len(images) > MAX_EDIT_IMAGES:
+            return openai_error(
+                400,
+                f"Invalid 'image': array too long. Expected an array with maximum length {MAX_EDIT_IMAGES}, "
+                f"but got an array with length {len(images)} instead.",
+                param="image",
+                code="array_above_max_length",
+            )
+        sizes = []
+        for part in images:
+            if part.content_type not in EDIT_MIMETYPES:
+                return openai_error(
+                    400,
+                    f"Invalid file 'image': unsupported mimetype ('{part.content_type}'). "
+                    "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                    param="image",
+                )
+            try:
+                sizes.append(part.size)
+            except OSError:
+                # Modelled: the API's words for bytes that do not decode are not documented.
+                return openai_error(
+                    400,
+                    f"Invalid image file '{part.filename}': the data is not a valid PNG, JPEG or WebP image.",
+                    param="image",
+                    code="invalid_image",
+                )
+        model = form.get("model", "gpt-image-2")
+        fidelity = form.get("input_fidelity")
+        entry = catalog.OPENAI_MODELS.get(model)
+        taken = entry.input_fidelity if entry else ()
+        if fidelity is not None and not taken:
+            return openai_error(
+                400,
+                "Unsupported parameter: 'input_fidelity' is not supported with this model.",
+                param="input_fidelity",
+                code="unsupported_parameter",
+            )
+        if fidelity is not None and fidelity not in taken:
+            supported = ", ".join(f"'{value}'" for value in taken)
+            return openai_error(
+                400,
+                f"Invalid value: '{fidelity}'. Supported values are: {supported}.",
+                param="input_fidelity",
+                code="invalid_value",
+            )
+        from studio.portraits.providers.pricing import gpt_image_input_tokens
+
+        read_as = fidelity or ("low" if taken else "high")  # the default is low where the parameter exists
+        image_tokens = sum(gpt_image_input_tokens(width, height, read_as) for width, height in sizes)
+        return self._images(dict(form, n=int(form.get("n") or 1)), image_tokens=image_tokens)
+
+    def _images(self, body: dict[str, Any], image_tokens: int = 0) -> Reply:
         model = body.get("model", "gpt-image-2")
         if model in RETIRED_OPENAI_MODELS:
             # What api.openai.com answers for a shut-down model.
@@ -301,28 +390,33 @@ class FakeOpenAI(FakeServer):
             "output_format": body.get("output_format", "png"),
             "quality": used_quality,
             "size": used_size,
-            "usage": gpt_image_usage(body.get("prompt", ""), used_quality, used_size, count),
+            "usage": gpt_image_usage(body.get("prompt", ""), used_quality, used_size, count, image_tokens),
         }
         return Reply(200, payload)
 
 
 RETIRED_OPENAI_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1"}
+MAX_EDIT_IMAGES = 16
+EDIT_MIMETYPES = {"image/png", "image/jpeg", "image/webp"}
 
 
-def gpt_image_usage(prompt: str, quality: str, size: str, count: int) -> dict[str, Any]:
+def gpt_image_usage(
+    prompt: str, quality: str, size: str, count: int, image_tokens: int = 0
+) -> dict[str, Any]:
     """A usage block shaped like the API's (ImagesResponse.usage): text tokens for the prompt (about one per
-    four characters) and OpenAI's output-token count for each image's quality and size."""
+    four characters), `image_tokens` of input images (an edit's references) and OpenAI's output-token count
+    for each image's quality and size."""
     from studio.portraits.providers.pricing import gpt_image_output_tokens
 
     width, height = (int(side) for side in size.split("x"))
     text_tokens = max(len(prompt) // 4, 1)
     output = gpt_image_output_tokens(quality, width, height) * count
     return {
-        "input_tokens": text_tokens,
-        "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
+        "input_tokens": text_tokens + image_tokens,
+        "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
         "output_tokens": output,
         "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
-        "total_tokens": text_tokens + output,
+        "total_tokens": text_tokens + image_tokens + output,
     }
 
 

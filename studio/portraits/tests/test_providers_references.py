@@ -1,0 +1,276 @@
+"""Generating with reference images, provider by provider, against the fake servers: what is sent (images,
+their order, sizes and parameters), what it costs, and what a user reads for each failure."""
+
+from __future__ import annotations
+
+import base64
+import io
+from decimal import Decimal
+
+import openai
+import pytest
+from PIL import Image
+
+from studio.portraits.providers import ErrorKind, GenerationRequest, ProviderError, get_provider
+from studio.portraits.providers.base import ReferenceInput
+from studio.portraits.providers.pricing import actual_cost, estimate_cost
+from studio.portraits.references_prep import prepare_references
+from studio.tests.fakes import FakeOpenAI, jpeg_bytes, openai_error, png_bytes
+
+PROMPT = "Captain Isolde Marrow, a weathered sea captain with a scar across her left cheek."
+
+
+def picture(width: int, height: int, color: tuple[int, int, int] = (120, 80, 60)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def references(*roles: str, sizes: tuple[tuple[int, int], ...] = ()) -> tuple[ReferenceInput, ...]:
+    """Prepared references with these roles, named after them, each a different colour and size."""
+    images = [
+        picture(*(sizes[index] if index < len(sizes) else (1024, 1024)), (40 * index, 90, 160))
+        for index in range(len(roles))
+    ]
+    names = [f"Isolde {role} {index + 1}" for index, role in enumerate(roles)]
+    return prepare_references(images, roles=roles, names=names)
+
+
+def size_of(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def failure(provider, request: GenerationRequest) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        provider.generate(request)
+    return caught.value
+
+
+# OpenAI GPT Image: POST /v1/images/edits.
+
+
+@pytest.fixture
+def openai_provider(fake_openai: FakeOpenAI):
+    provider = get_provider("openai")
+    provider.sleep = lambda seconds: None
+    return provider
+
+
+def test_it_sends_references_to_openai_edits_as_image_parts_in_the_users_order(
+    openai_provider, fake_openai
+) -> None:
+    sent_references = references("face", "outfit", "style", sizes=((1024, 1536), (800, 800), (1024, 1024)))
+
+    result = openai_provider.generate(
+        GenerationRequest(prompt=PROMPT, size="1024x1536", quality="medium", references=sent_references)
+    )
+
+    sent = fake_openai.last
+    assert (sent.method, sent.path) == ("POST", "/v1/images/edits")
+    assert [part.field for part in sent.files] == ["image[]"] * 3
+    assert [part.filename for part in sent.files] == ["reference-1.png", "reference-2.png", "reference-3.png"]
+    assert [part.content_type for part in sent.files] == ["image/png"] * 3
+    assert [part.data for part in sent.files] == [reference.data for reference in sent_references]
+    # Downscaled to 1024 px on the long side before sending; smaller ones as they were.
+    assert [part.size for part in sent.files] == [(683, 1024), (800, 800), (1024, 1024)]
+    assert sent.form["model"] == "gpt-image-2"
+    assert sent.form["size"] == "1024x1536"
+    assert sent.form["quality"] == "medium"
+    assert "input_fidelity" not in sent.form  # gpt-image-2 takes none: the SDK says omit it
+    assert "moderation" not in sent.form  # edits take no moderation
+    assert sent.form["prompt"].startswith(PROMPT)
+    assert "Keep the identity of the person in the reference images" in sent.form["prompt"]
+    assert (
+        "image 1 shows the face and identity; image 2 shows the outfit; image 3 shows the art style"
+        in (sent.form["prompt"])
+    )
+    assert [item["sha256"] for item in result.parameters["references"]] == [r.sha256 for r in sent_references]
+    assert result.parameters["references"][0] == {
+        "name": "Isolde face 1",
+        "role": "face",
+        "sha256": sent_references[0].sha256,
+    }
+    assert "image" not in result.parameters
+
+
+@pytest.mark.parametrize(("model", "fidelity"), [("gpt-image-1.5", "high"), ("gpt-image-1-mini", "low")])
+def test_it_sends_the_highest_input_fidelity_the_model_takes(openai_provider, fake_openai, model, fidelity):
+    openai_provider.generate(
+        GenerationRequest(prompt=PROMPT, model=model, quality="low", references=references("face"))
+    )
+
+    assert fake_openai.last.form["input_fidelity"] == fidelity
+    assert fake_openai.last.form["model"] == model
+
+
+def test_it_generates_from_the_prompt_alone_without_references(openai_provider, fake_openai) -> None:
+    result = openai_provider.generate(GenerationRequest(prompt=PROMPT, quality="low"))
+
+    assert fake_openai.last.path == "/v1/images/generations"
+    assert fake_openai.last.json["prompt"] == PROMPT
+    assert "references" not in result.parameters
+
+
+def test_it_books_the_reference_input_tokens_from_the_edit_usage(openai_provider, fake_openai) -> None:
+    with_refs = openai_provider.generate(
+        GenerationRequest(prompt=PROMPT, quality="low", count=2, references=references("face", "outfit"))
+    )
+    without = openai_provider.generate(GenerationRequest(prompt=PROMPT, quality="low", count=2))
+
+    # The fake reports 4354 image input tokens per 1024 px square reference read at high fidelity.
+    assert with_refs.usage["input_tokens_details"]["image_tokens"] == 2 * 4354
+    booked = actual_cost("openai", "gpt-image-2", with_refs.usage)
+    plain = actual_cost("openai", "gpt-image-2", without.usage)
+    # 8708 image tokens at $8 per million ($0.0697), and the identity instruction's text tokens.
+    assert booked - plain == Decimal("0.0700")
+    # The estimate counts the references (as portraits, the dearer shape) and never falls short.
+    assert with_refs.estimated_cost == Decimal("0.1170")  # 2 x $0.006 + 2 x 6563 tokens at $8/M
+    assert with_refs.estimated_cost >= booked
+    assert without.estimated_cost == Decimal("0.0120")
+
+
+def test_it_estimates_reference_inputs_once_per_edit_call() -> None:
+    one_call = estimate_cost("openai", "gpt-image-2", "low", "1024x1024", 10, references=4)
+    two_calls = estimate_cost("openai", "gpt-image-2", "low", "1024x1024", 11, references=4)
+    plain = estimate_cost("openai", "gpt-image-2", "low", "1024x1024", 10)
+
+    per_call = Decimal(4 * 6563 * 8) / Decimal(1_000_000)
+    assert one_call - plain == per_call.quantize(Decimal("0.0001"))
+    assert two_calls - estimate_cost("openai", "gpt-image-2", "low", "1024x1024", 11) == (
+        2 * per_call
+    ).quantize(Decimal("0.0001"))
+    # gpt-image-1-mini takes low fidelity only: its references cost tiles, not the high-fidelity extra.
+    mini = estimate_cost("openai", "gpt-image-1-mini", "low", "1024x1024", 1, references=4)
+    assert mini - estimate_cost("openai", "gpt-image-1-mini", "low", "1024x1024", 1) == Decimal("0.0032")
+
+
+def test_it_says_what_openai_keeps(openai_provider) -> None:
+    assert openai_provider.model_options("gpt-image-2").max_references == 16
+    assert openai_provider.reference_note("gpt-image-2", ["face", "outfit", "face"]) == (
+        "Keeps the look: 3 references (face, outfit)."
+    )
+    assert openai_provider.reference_note("gpt-image-2", []) == ""
+
+
+def test_it_names_the_reference_openai_could_not_read(openai_provider, fake_openai) -> None:
+    sent = references("face", "outfit")
+    broken = ReferenceInput(b"\x89PNG\r\n\x1a\nnot really", "outfit", "Isolde's coat", "0" * 64)
+
+    error = failure(openai_provider, GenerationRequest(prompt=PROMPT, references=(sent[0], broken)))
+
+    assert error.kind is ErrorKind.INVALID_REQUEST
+    assert error.status == 400
+    assert error.message.startswith(
+        'OpenAI could not use the reference image "Isolde\'s coat": Invalid image'
+    )
+    assert "Replace or remove that reference" in error.message
+    assert len(fake_openai.requests) == 1  # a 400 is not retried
+
+
+def test_it_refuses_a_reference_that_is_no_image_before_sending(openai_provider, fake_openai) -> None:
+    garbage = ReferenceInput(b"GIF89a....", "face", "old avatar.gif", "1" * 64)
+
+    error = failure(openai_provider, GenerationRequest(prompt=PROMPT, references=(garbage,)))
+
+    assert error.kind is ErrorKind.INVALID_REQUEST
+    assert error.message == (
+        'OpenAI could not use the reference image "old avatar.gif": it is not a PNG, JPEG or WebP image. '
+        "Replace or remove that reference in the character's reference set and try again."
+    )
+    assert fake_openai.requests == []
+
+
+def test_it_names_every_reference_when_openai_does_not_say_which(openai_provider, fake_openai) -> None:
+    fake_openai.push(
+        openai_error(
+            400,
+            "Invalid file 'image': unsupported mimetype ('application/octet-stream'). Supported file formats "
+            "are 'image/jpeg', 'image/png', and 'image/webp'.",
+            param="image",
+        )
+    )
+
+    error = failure(openai_provider, GenerationRequest(prompt=PROMPT, references=references("face", "pose")))
+
+    assert error.message.startswith(
+        'OpenAI could not use one of the reference images ("Isolde face 1", "Isolde pose 2"): Invalid file'
+    )
+
+
+def test_it_keeps_other_edit_failures_in_their_own_words(openai_provider, fake_openai) -> None:
+    fake_openai.push(
+        openai_error(400, "Your request was rejected by the safety system.", code="moderation_blocked")
+    )
+
+    error = failure(openai_provider, GenerationRequest(prompt=PROMPT, references=references("face")))
+
+    assert error.kind is ErrorKind.MODERATION
+    assert "safety system declined this prompt" in error.message
+
+
+def test_it_retries_a_rate_limited_edit_with_the_same_images(openai_provider, fake_openai) -> None:
+    fake_openai.push(openai_error(429, "Rate limit reached.", type="requests", headers={"retry-after": "1"}))
+
+    openai_provider.generate(GenerationRequest(prompt=PROMPT, references=references("face", "outfit")))
+
+    first, second = fake_openai.requests
+    assert [part.data for part in first.files] == [part.data for part in second.files]
+    assert second.path == "/v1/images/edits"
+
+
+# The fake speaks the edits protocol's limits, as the API answers them.
+
+
+def edit(fake: FakeOpenAI, images: list[tuple[str, bytes, str]], **params: object) -> openai.BadRequestError:
+    client = openai.OpenAI(api_key=fake.api_key, base_url=f"{fake.url}/v1", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.edit(image=images, prompt=PROMPT, **params)  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_the_fake_refuses_more_than_16_images(fake_openai) -> None:
+    error = edit(
+        fake_openai, [(f"r{n}.png", png_bytes(), "image/png") for n in range(17)], model="gpt-image-2"
+    )
+
+    assert error.body == {
+        "message": "Invalid 'image': array too long. Expected an array with maximum length 16, but got an "
+        "array with length 17 instead.",
+        "type": "invalid_request_error",
+        "param": "image",
+        "code": "array_above_max_length",
+    }
+
+
+def test_the_fake_refuses_an_unsupported_format(fake_openai) -> None:
+    error = edit(fake_openai, [("a.gif", b"GIF89a", "image/gif")], model="gpt-image-2")
+
+    assert error.body["param"] == "image"
+    assert "unsupported mimetype ('image/gif')" in error.body["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "fidelity", "code"),
+    [("gpt-image-2", "high", "unsupported_parameter"), ("gpt-image-1-mini", "high", "invalid_value")],
+)
+def test_the_fake_refuses_an_input_fidelity_the_model_does_not_take(
+    fake_openai, model, fidelity, code
+) -> None:
+    error = edit(fake_openai, [("a.png", png_bytes(), "image/png")], model=model, input_fidelity=fidelity)
+
+    assert (error.body["param"], error.body["code"]) == ("input_fidelity", code)
+
+
+def test_the_fake_takes_jpeg_and_answers_like_generations(fake_openai) -> None:
+    client = openai.OpenAI(api_key=fake_openai.api_key, base_url=f"{fake_openai.url}/v1", max_retries=0)
+
+    response = client.images.edit(
+        image=[("a.jpg", jpeg_bytes(), "image/jpeg")],
+        prompt=PROMPT,
+        model="gpt-image-1.5",
+        input_fidelity="low",
+    )
+
+    assert base64.b64decode(response.data[0].b64_json) == png_bytes()
+    assert response.usage.input_tokens_details.image_tokens == 65 + 129  # a 16 px square: one tile, low
