@@ -429,32 +429,61 @@ def stability_error(status: int, name: str, *errors: str, headers: dict[str, str
 
 
 class FakeStability(FakeServer):
-    """POST /v2beta/stable-image/generate/{core,ultra,sd3} (multipart in, image bytes or JSON out)."""
+    """POST /v2beta/stable-image/generate/{core,ultra,sd3} and /v2beta/stable-image/control/{structure,style}
+    (multipart in, image bytes or JSON out).
+
+    An `image` part (image-to-image on sd3 or ultra, the Control services' required one) is checked as the API
+    documents it: PNG, JPEG or WebP, each side at least 64 px, 4,096 to 9,437,184 pixels, an aspect ratio
+    between 1:2.5 and 2.5:1; a failure is a 400 whose errors start with "image:"."""
 
     def __init__(self, latency: float = 0.0, api_key: str = "sk-stability-test") -> None:
         super().__init__(latency)
         self.api_key = api_key
         # Generate endpoints served; remove one to act out Stability retiring it (404 not_found).
         self.endpoints = {"core", "ultra", "sd3"}
+        self.control = {"structure", "style"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return stability_error(401, "unauthorized", "authorization: invalid or missing API key")
-        endpoint = request.path.rsplit("/", 1)[-1]
-        if request.method != "POST" or not request.path.startswith("/v2beta/stable-image/generate/"):
-            return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
-        if endpoint not in self.endpoints:
+        service, _, endpoint = request.path.removeprefix("/v2beta/stable-image/").partition("/")
+        served = {"generate": self.endpoints, "control": self.control}.get(service, set())
+        if request.method != "POST" or endpoint not in served:
             return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
         form = request.form or {}
         if not form.get("prompt"):
             return stability_error(400, "bad_request", "prompt: cannot be empty")
+        image = next((part for part in request.files if part.field == "image"), None)
+        takes_image = service == "control" or endpoint == "ultra" or form.get("mode") == "image-to-image"
+        if image is None and (service == "control" or form.get("mode") == "image-to-image"):
+            return stability_error(400, "bad_request", "image: is required")
+        if image is not None and not takes_image:
+            return stability_error(400, "bad_request", "image: this endpoint does not take an image")
+        if image is not None and (problem := self._image_problem(image)):
+            return stability_error(400, "bad_request", f"image: {problem}")
+        if form.get("mode") == "image-to-image" and not form.get("strength"):
+            return stability_error(400, "bad_request", "strength: is required when mode is image-to-image")
         seed = int(form.get("seed") or 0) or 1234567
-        image = png_bytes()
+        result = png_bytes()
         if request.headers.get("accept") == "application/json":
-            payload = {"image": base64.b64encode(image).decode(), "finish_reason": "SUCCESS", "seed": seed}
+            payload = {"image": base64.b64encode(result).decode(), "finish_reason": "SUCCESS", "seed": seed}
             return Reply(200, payload)
         headers = {"Content-Type": "image/png", "finish-reason": "SUCCESS", "seed": str(seed)}
-        return Reply(200, body=image, headers=headers)
+        return Reply(200, body=result, headers=headers)
+
+    @staticmethod
+    def _image_problem(part: FilePart) -> str:
+        try:
+            width, height = part.size
+        except OSError:
+            return "unsupported or unreadable image; use jpeg, png or webp"
+        if min(width, height) < 64:
+            return f"each side must be at least 64 pixels, got {width}x{height}"
+        if not 4096 <= width * height <= 9_437_184:
+            return f"the image must have between 4,096 and 9,437,184 pixels, got {width * height:,}"
+        if max(width, height) > 2.5 * min(width, height):
+            return "the aspect ratio must be between 1:2.5 and 2.5:1"
+        return ""
 
 
 # Hugging Face.

@@ -517,9 +517,9 @@ class Provider:
             return f"{self.label} takes no reference images: the portrait is made from the prompt alone."
         note = keeps_the_look(used)
         if len(used) < len(roles):
-            note += (
-                f"; {self.label} takes at most {len(used)}, so the last {len(roles) - len(used)} are not sent"
-            )
+            left = len(roles) - len(used)
+            which = "the last one is" if left == 1 else f"the last {left} are"
+            note += f"; {self.label} takes at most {len(used)}, so {which} not sent"
         return note + "."
 
     # Called before every attempt of a paid call (the worker renews its job's lease there); it may raise to

@@ -274,3 +274,120 @@ def test_the_fake_takes_jpeg_and_answers_like_generations(fake_openai) -> None:
 
     assert base64.b64decode(response.data[0].b64_json) == png_bytes()
     assert response.usage.input_tokens_details.image_tokens == 65 + 129  # a 16 px square: one tile, low
+
+
+# Stability AI: one reference, on the endpoint its role needs.
+
+
+@pytest.fixture
+def stability(fake_stability):
+    provider = get_provider("stability")
+    provider.sleep = lambda seconds: None
+    return provider
+
+
+def test_it_starts_sd3_from_the_face_reference_with_image_to_image(stability, fake_stability) -> None:
+    sent_references = references("style", "face", "face", sizes=((1024, 1024), (683, 1024), (512, 512)))
+
+    result = stability.generate(
+        GenerationRequest(
+            prompt=PROMPT, model="sd3.5-large", size="2:3", seed=9, references=sent_references, count=2
+        )
+    )
+
+    assert len(fake_stability.requests) == 2
+    sent = fake_stability.last
+    assert sent.path == "/v2beta/stable-image/generate/sd3"
+    assert sent.form == {
+        "prompt": PROMPT,
+        "output_format": "png",
+        "model": "sd3.5-large",
+        "seed": "10",
+        "mode": "image-to-image",
+        "strength": "0.6",
+    }
+    # The first face reference (the second in the user's order), as the one image part.
+    assert [(part.field, part.content_type, part.size) for part in sent.files] == [
+        ("image", "image/png", (683, 1024))
+    ]
+    assert sent.files[0].data == sent_references[1].data
+    assert result.parameters["endpoint"] == "image-to-image"
+    assert [item["name"] for item in result.parameters["references"]] == ["Isolde face 2"]
+    assert result.usage == {"credits": 13.0}  # 2 x SD 3.5 Large's 6.5
+
+
+def test_it_sends_a_pose_reference_to_control_structure(stability, fake_stability) -> None:
+    result = stability.generate(
+        GenerationRequest(
+            prompt=PROMPT, size="2:3", style="fantasy-art", references=references("outfit", "pose")
+        )
+    )
+
+    sent = fake_stability.last
+    assert sent.path == "/v2beta/stable-image/control/structure"
+    assert sent.form == {
+        "prompt": PROMPT,
+        "output_format": "png",
+        "style_preset": "fantasy-art",
+        "control_strength": "0.7",
+    }
+    assert sent.files[0].size == (1024, 1024)
+    assert result.usage == {"credits": 3.0}
+    assert result.estimated_cost == Decimal("0.0400")  # never short: the dearer Control service
+
+
+def test_it_sends_a_style_reference_to_control_style_with_the_aspect_ratio(stability, fake_stability) -> None:
+    stability.generate(GenerationRequest(prompt=PROMPT, size="16:9", references=references("style")))
+
+    sent = fake_stability.last
+    assert sent.path == "/v2beta/stable-image/control/style"
+    assert sent.form["aspect_ratio"] == "16:9"
+    assert sent.form["fidelity"] == "0.5"
+    assert "model" not in sent.form
+
+
+def test_it_generates_from_the_prompt_when_core_has_only_a_face_reference(stability, fake_stability) -> None:
+    result = stability.generate(GenerationRequest(prompt=PROMPT, references=references("face")))
+
+    assert fake_stability.last.path == "/v2beta/stable-image/generate/core"
+    assert fake_stability.last.files == []
+    assert "references" not in result.parameters
+
+
+def test_it_says_what_stability_keeps_and_what_it_does_not(stability) -> None:
+    assert stability.reference_note("sd3.5-large", ["outfit", "face", "style"]) == (
+        "Stability AI uses one reference: the first face reference, as the starting picture "
+        "(image-to-image): it keeps colours, composition and a rough likeness, not a reliable identity; "
+        "the other 2 are not used."
+    )
+    assert stability.reference_note("core", ["face", "pose"]) == (
+        "Stability AI uses one reference: the first pose reference, for the pose and composition "
+        "(Control Structure): it does not keep the face; the other reference is not used."
+    )
+    assert "Choose SD 3.5 or Ultra" in stability.reference_note("core", ["face"])
+    assert stability.model_options("ultra").max_references == 1
+
+
+def test_it_names_the_reference_stability_refused(stability, fake_stability) -> None:
+    too_wide = prepare_references([picture(1000, 300)], roles=["pose"], names=["Isolde on the deck"])
+
+    error = failure(stability, GenerationRequest(prompt=PROMPT, references=too_wide))
+
+    assert error.kind is ErrorKind.INVALID_REQUEST
+    assert error.message == (
+        'Stability AI could not use the reference image "Isolde on the deck": image: the aspect ratio must '
+        "be between 1:2.5 and 2.5:1. Replace or remove that reference in the character's reference set and "
+        "try again."
+    )
+    assert len(fake_stability.requests) == 1
+
+
+def test_it_keeps_stability_failures_about_other_fields_in_their_own_words(stability, fake_stability) -> None:
+    from studio.tests.fakes import stability_error
+
+    fake_stability.push(stability_error(402, "payment_required", "You lack sufficient credits."))
+
+    error = failure(stability, GenerationRequest(prompt=PROMPT, references=references("pose")))
+
+    assert error.kind is ErrorKind.QUOTA
+    assert "run out of credit" in error.message
