@@ -499,7 +499,8 @@ HF_NOT_SUPPORTED = "Model not supported by provider hf-inference"
 
 
 class FakeHuggingFace(FakeServer):
-    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out.
+    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out; for an
+    image-to-image model, the task's body ({"inputs": base64 image, "parameters": {"prompt", ...}}).
 
     Like the router, it answers 410 for models hf-inference has retired (SDXL base among them) and 400
     for models it never served there.
@@ -510,6 +511,8 @@ class FakeHuggingFace(FakeServer):
         self.api_key = api_key
         self.retired = {"stabilityai/stable-diffusion-xl-base-1.0"}
         self.not_supported = {"runwayml/stable-diffusion-v1-5"}
+        # Image-to-image models: `inputs` is a base64 image and parameters.prompt the instruction.
+        self.image_to_image = {"black-forest-labs/FLUX.1-Kontext-dev"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
@@ -521,8 +524,17 @@ class FakeHuggingFace(FakeServer):
             return hf_error(410, HF_RETIRED)
         if model in self.not_supported:
             return hf_error(400, HF_NOT_SUPPORTED)
-        if not (request.json or {}).get("inputs"):
+        body = request.json or {}
+        if not body.get("inputs"):
             return hf_error(400, "Input should be a valid string")
+        if model in self.image_to_image:
+            try:
+                with Image.open(io.BytesIO(base64.b64decode(body["inputs"], validate=True))) as image:
+                    image.load()
+            except (ValueError, OSError):
+                return hf_error(400, "Invalid image: the inputs could not be decoded as an image")
+            if not (body.get("parameters") or {}).get("prompt"):
+                return hf_error(400, "parameters.prompt: field required")
         return Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"})
 
 

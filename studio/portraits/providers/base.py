@@ -104,6 +104,14 @@ def reference_record(references: Sequence[ReferenceInput]) -> list[dict[str, str
     ]
 
 
+def others_not_used(references: int, used: int = 1) -> str:
+    """ "; the other reference is not used" / "; the other 2 are not used" (blank when all are used)."""
+    left = references - used
+    if left <= 0:
+        return ""
+    return "; the other reference is not used" if left == 1 else f"; the other {left} are not used"
+
+
 def keeps_the_look(roles: Sequence[str]) -> str:
     """ "Keeps the look: 3 references (face, outfit)"."""
     plural = "" if len(roles) == 1 else "s"
@@ -506,6 +514,17 @@ class Provider:
     def references_used(self, model: str, references: Sequence[ReferenceInput]) -> tuple[ReferenceInput, ...]:
         indexes = self.reference_indexes(model, [reference.role for reference in references])
         return tuple(references[index] for index in indexes)
+
+    def prompt_with_references(self, prompt: str, references: Sequence[ReferenceInput], model: str) -> str:
+        """reference_prompt(prompt, references); INVALID_REQUEST when it passes the model's limit."""
+        full = reference_prompt(prompt, references)
+        if len(full) > self.prompt_limit(model):
+            reason = (
+                f"the prompt with the reference instruction is {len(full)} characters; {self.label} takes at "
+                f"most {self.prompt_limit(model)}: shorten the character's description"
+            )
+            raise self.error(ErrorKind.INVALID_REQUEST, reason, model=model)
+        return full
 
     def reference_note(self, model: str, roles: Sequence[str]) -> str:
         """The sentence the generator shows about a character's references (roles in the user's order) for

@@ -40,7 +40,6 @@ from studio.portraits.providers.base import (
     ReferenceInput,
     nearest_by_aspect,
     parse_retry_after,
-    reference_prompt,
     reference_record,
     reference_rejected_message,
     setting,
@@ -239,13 +238,7 @@ class OpenAIProvider(Provider):
         """The generation parameters as an edit with `references`; raises INVALID_REQUEST for a reference
         that is not PNG, JPEG or WebP, or a prompt the instruction makes too long."""
         edit = {key: value for key, value in params.items() if key in EDIT_PARAMETERS}
-        edit["prompt"] = reference_prompt(params["prompt"], references)
-        if len(edit["prompt"]) > self.prompt_limit(model):
-            reason = (
-                f"the prompt with the reference instruction is {len(edit['prompt'])} characters; "
-                f"{self.label} takes at most {self.prompt_limit(model)}: shorten the character's description"
-            )
-            raise self.error(ErrorKind.INVALID_REQUEST, reason, model=model)
+        edit["prompt"] = self.prompt_with_references(params["prompt"], references, model)
         images = []
         for index, reference in enumerate(references, 1):
             image_format = sniff_image_format(reference.data)

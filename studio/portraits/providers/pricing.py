@@ -225,7 +225,7 @@ def _credit_source(model: catalog.StabilityModel) -> tuple[str, str]:
 
 def _huggingface_rows() -> dict[PriceKey, Price]:
     rows = {}
-    for name, entry in catalog.HUGGINGFACE_MODELS.items():
+    for name, entry in (catalog.HUGGINGFACE_MODELS | catalog.HUGGINGFACE_REFERENCE_MODELS).items():
         fact = entry.sources["price"]
         rows["huggingface", name, ""] = Price(Decimal("0.003"), fact.source, fact.date)
     return rows

@@ -30,6 +30,7 @@ from studio.portraits.providers.base import (
     OptionSpec,
     ReferenceInput,
     nearest_by_aspect,
+    others_not_used,
     reference_record,
     reference_rejected_message,
     sniff_image_format,
@@ -147,12 +148,10 @@ class StabilityProvider(HTTPProvider):
                 f"{self.label} can use none of these references: the portrait is made from the prompt alone."
             )
         role = roles[used[0]]
-        note = f"{self.label} uses one reference: the first {role} reference, {ROLE_KEEPS[role]}"
-        if len(roles) == 2:
-            note += "; the other reference is not used"
-        elif len(roles) > 2:
-            note += f"; the other {len(roles) - 1} are not used"
-        return note + "."
+        return (
+            f"{self.label} uses one reference: the first {role} reference, {ROLE_KEEPS[role]}"
+            f"{others_not_used(len(roles))}."
+        )
 
     def endpoint(self, model: str, route: str = "") -> str:
         if route.startswith("control/"):

@@ -391,3 +391,82 @@ def test_it_keeps_stability_failures_about_other_fields_in_their_own_words(stabi
 
     assert error.kind is ErrorKind.QUOTA
     assert "run out of credit" in error.message
+
+
+# Hugging Face: image-to-image with an instruction-editing model, one reference.
+
+
+@pytest.fixture
+def huggingface(fake_huggingface):
+    provider = get_provider("huggingface")
+    provider.sleep = lambda seconds: None
+    return provider
+
+
+def test_it_sends_the_first_face_reference_to_the_editing_model(huggingface, fake_huggingface) -> None:
+    sent_references = references("outfit", "face", "face", sizes=((1024, 1024), (683, 1024), (512, 512)))
+
+    result = huggingface.generate(
+        GenerationRequest(prompt=PROMPT, size="832x1216", seed=5, references=sent_references)
+    )
+
+    sent = fake_huggingface.last
+    assert sent.path == "/hf-inference/models/black-forest-labs/FLUX.1-Kontext-dev"
+    assert sent.headers["authorization"] == "Bearer hf_test_token"
+    assert base64.b64decode(sent.json["inputs"]) == sent_references[1].data
+    assert size_of(base64.b64decode(sent.json["inputs"])) == (683, 1024)
+    parameters = sent.json["parameters"]
+    assert parameters["target_size"] == {"width": 832, "height": 1216}
+    assert parameters["seed"] == 5
+    assert parameters["prompt"].startswith(PROMPT)
+    assert "image 1 shows the face and identity" in parameters["prompt"]
+    assert "width" not in parameters
+    assert result.model == "black-forest-labs/FLUX.1-Kontext-dev"
+    assert result.parameters == {
+        "size": "832x1216",
+        "n": 1,
+        "references": [{"name": "Isolde face 2", "role": "face", "sha256": sent_references[1].sha256}],
+    }
+
+
+def test_it_uses_the_first_reference_when_there_is_no_face(huggingface, fake_huggingface) -> None:
+    sent_references = references("style", "outfit")
+
+    huggingface.generate(GenerationRequest(prompt=PROMPT, references=sent_references))
+
+    assert base64.b64decode(fake_huggingface.last.json["inputs"]) == sent_references[0].data
+
+
+def test_it_keeps_text_to_image_for_requests_without_references(huggingface, fake_huggingface) -> None:
+    huggingface.generate(GenerationRequest(prompt=PROMPT))
+
+    assert fake_huggingface.last.path == "/hf-inference/models/black-forest-labs/FLUX.1-schnell"
+    assert fake_huggingface.last.json["inputs"] == PROMPT
+
+
+def test_it_says_hugging_face_uses_one_reference(huggingface) -> None:
+    assert huggingface.reference_note("", ["outfit", "face", "style"]) == (
+        "Hugging Face uses one reference: the first face reference, with FLUX.1 Kontext [dev] (instruction "
+        "editing) in place of the chosen model; the other 2 are not used."
+    )
+    assert huggingface.model_options("").max_references == 1
+
+
+def test_it_names_the_reference_hugging_face_could_not_decode(huggingface, fake_huggingface) -> None:
+    unreadable = ReferenceInput(b"\x89PNG\r\n\x1a\n...", "face", "Isolde sketch", "2" * 64)
+
+    error = failure(huggingface, GenerationRequest(prompt=PROMPT, references=(unreadable,)))
+
+    assert error.kind is ErrorKind.INVALID_REQUEST
+    assert error.message.startswith(
+        'Hugging Face could not use the reference image "Isolde sketch": Invalid image: the inputs could not'
+    )
+
+
+def test_it_refuses_a_prompt_the_instruction_makes_too_long(huggingface, fake_huggingface) -> None:
+    error = failure(huggingface, GenerationRequest(prompt="x" * 1990, references=references("face")))
+
+    assert error.kind is ErrorKind.INVALID_REQUEST
+    assert "the prompt with the reference instruction is" in error.message
+    assert "shorten the character's description" in error.message
+    assert fake_huggingface.requests == []
