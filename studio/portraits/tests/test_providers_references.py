@@ -470,3 +470,78 @@ def test_it_refuses_a_prompt_the_instruction_makes_too_long(huggingface, fake_hu
     assert "the prompt with the reference instruction is" in error.message
     assert "shorten the character's description" in error.message
     assert fake_huggingface.requests == []
+
+
+# The offline painter: the first face reference's painter seed is the portrait's identity.
+
+ISOLDE = {"name": "Isolde Marrow", "hair_color": "auburn", "eye_color": "green"}
+
+
+def painted(request: GenerationRequest) -> bytes:
+    return get_provider("local").generate(request).images[0].data
+
+
+def test_it_paints_the_face_of_the_first_face_references_painter_seed() -> None:
+    from studio import painter
+
+    face = ReferenceInput(picture(64, 64), "face", "Isolde, first portrait", "3" * 64, painter_seed=777)
+    outfit = ReferenceInput(picture(64, 64), "outfit", "Isolde's coat", "4" * 64, painter_seed=5)
+
+    result = get_provider("local").generate(
+        GenerationRequest(
+            prompt="ignored", attributes=ISOLDE, size="128x128", seed=3, references=(outfit, face)
+        )
+    )
+
+    assert result.images[0].data == painter.render_png(ISOLDE, 3, 128, identity_seed=777)
+    assert result.images[0].data != painted(
+        GenerationRequest(prompt="ignored", attributes=ISOLDE, size="128x128", seed=3)
+    )
+    assert result.parameters["references"] == [
+        {"name": "Isolde, first portrait", "role": "face", "sha256": "3" * 64}
+    ]
+
+
+def test_it_keeps_the_characters_own_face_for_an_uploaded_face_reference() -> None:
+    uploaded = ReferenceInput(picture(64, 64), "face", "photo.png", "5" * 64)
+    plain = GenerationRequest(prompt="ignored", attributes=ISOLDE, size="128x128", seed=3)
+
+    result = get_provider("local").generate(
+        GenerationRequest(prompt="ignored", attributes=ISOLDE, size="128x128", seed=3, references=(uploaded,))
+    )
+
+    assert result.images[0].data == painted(plain)
+    assert "references" not in result.parameters
+
+
+def test_it_lets_an_identity_seed_the_caller_chose_win_over_the_reference() -> None:
+    from studio import painter
+
+    face = ReferenceInput(picture(64, 64), "face", "Isolde", "6" * 64, painter_seed=777)
+
+    data = painted(
+        GenerationRequest(
+            prompt="A quick captain",
+            size="128x128",
+            seed=1,
+            options={"identity_seed": 42},
+            references=(face,),
+        )
+    )
+    from_reference = painted(
+        GenerationRequest(prompt="A quick captain", size="128x128", seed=1, references=(face,))
+    )
+
+    values = painter.read_prompt("A quick captain").values
+    assert data == painter.render_png(values, 1, 128, identity_seed=42)
+    assert from_reference == painter.render_png(values, 1, 128, identity_seed=777)
+
+
+def test_it_says_what_the_painter_keeps() -> None:
+    local = get_provider("local")
+
+    assert local.reference_note("", ["outfit", "face"]) == (
+        "The local painter keeps the face of the first face reference (a portrait it painted; from an "
+        "uploaded image it keeps nothing); the other reference is not used."
+    )
+    assert "with no face reference the face comes from the character" in local.reference_note("", ["style"])
