@@ -30,12 +30,14 @@ from studio.portraits.providers.base import (
     reference_rejected_message,
     setting,
     sniff_image_format,
+    user_message,
 )
 from studio.portraits.providers.remote import HTTPProvider, json_or_none
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
 DEFAULT_REFERENCE_MODEL = "black-forest-labs/FLUX.1-Kontext-dev"
+REFERENCE_MODEL_SETTING = "HUGGINGFACE_REFERENCE_MODEL"
 # A cold model answers 503 with an estimate; wait for it, but never longer than this per attempt.
 DEFAULT_MAX_LOADING_WAIT = 60.0
 # The router's words for a model hf-inference never served (a 400, unlike a retired model's 410).
@@ -85,7 +87,7 @@ class HuggingFaceProvider(HTTPProvider):
 
     @property
     def reference_model(self) -> str:
-        return setting("HUGGINGFACE_REFERENCE_MODEL", DEFAULT_REFERENCE_MODEL) or DEFAULT_REFERENCE_MODEL
+        return setting(REFERENCE_MODEL_SETTING, DEFAULT_REFERENCE_MODEL) or DEFAULT_REFERENCE_MODEL
 
     def reference_indexes(self, model: str, roles: Sequence[str]) -> list[int]:
         """One reference: the first face reference, else the first."""
@@ -197,10 +199,23 @@ class HuggingFaceProvider(HTTPProvider):
             wait = min(float(payload.get("estimated_time") or 0), self.max_loading_wait)
             raise self.error(ErrorKind.TRANSIENT, detail, model=model, retry_after=wait, status=503)
         kind = ErrorKind.MODEL_UNAVAILABLE if NOT_SUPPORTED in detail.lower() else None
-        if reference is not None and response.status_code == 400 and "image" in detail.lower():
+        if reference is None:
+            raise self.status_error(response, model, detail, kind)
+        if kind is None and response.status_code == 400 and "image" in detail.lower():
             message = reference_rejected_message(self.label, [reference.name], detail)
             raise self.error(ErrorKind.INVALID_REQUEST, detail, model=model, status=400, message=message)
-        raise self.status_error(response, model, detail, kind)
+        error = self.status_error(response, model, detail, kind)
+        if error.kind is ErrorKind.MODEL_UNAVAILABLE:
+            # The editing model comes from its own setting, not the chosen model's.
+            message = user_message(
+                error.kind,
+                provider_label=self.label,
+                model=model,
+                model_setting=REFERENCE_MODEL_SETTING,
+                detail=detail,
+            )
+            raise self.error(error.kind, detail, model=model, status=error.status, message=message)
+        raise error
 
 
 def pixel_dimensions(size: str, default_side: int) -> tuple[int, int]:

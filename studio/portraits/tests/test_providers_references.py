@@ -545,3 +545,19 @@ def test_it_says_what_the_painter_keeps() -> None:
         "uploaded image it keeps nothing); the other reference is not used."
     )
     assert "with no face reference the face comes from the character" in local.reference_note("", ["style"])
+
+
+def test_it_points_at_the_reference_model_setting_when_the_router_does_not_serve_it(
+    huggingface, fake_huggingface, settings
+) -> None:
+    settings.HUGGINGFACE_REFERENCE_MODEL = "runwayml/stable-diffusion-v1-5"  # never served by hf-inference
+
+    error = failure(huggingface, GenerationRequest(prompt=PROMPT, references=references("face")))
+
+    assert error.kind is ErrorKind.MODEL_UNAVAILABLE
+    assert fake_huggingface.last.path == "/hf-inference/models/runwayml/stable-diffusion-v1-5"
+    assert error.message == (
+        'The model "runwayml/stable-diffusion-v1-5" is not available from Hugging Face: it may be retired or '
+        "not enabled for this account. Choose another model, or ask the studio admin to change it (setting "
+        "HUGGINGFACE_REFERENCE_MODEL)."
+    )
