@@ -63,7 +63,13 @@ def test_it_sends_references_to_openai_edits_as_image_parts_in_the_users_order(
     sent_references = references("face", "outfit", "style", sizes=((1024, 1536), (800, 800), (1024, 1024)))
 
     result = openai_provider.generate(
-        GenerationRequest(prompt=PROMPT, size="1024x1536", quality="medium", references=sent_references)
+        GenerationRequest(
+            prompt=PROMPT,
+            size="1024x1536",
+            quality="medium",
+            options={"moderation": "low", "background": "opaque"},
+            references=sent_references,
+        )
     )
 
     sent = fake_openai.last
@@ -79,6 +85,7 @@ def test_it_sends_references_to_openai_edits_as_image_parts_in_the_users_order(
     assert sent.form["quality"] == "medium"
     assert "input_fidelity" not in sent.form  # gpt-image-2 takes none: the SDK says omit it
     assert "moderation" not in sent.form  # edits take no moderation
+    assert sent.form["background"] == "opaque"
     assert sent.form["prompt"].startswith(PROMPT)
     assert "Keep the identity of the person in the reference images" in sent.form["prompt"]
     assert (
