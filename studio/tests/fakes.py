@@ -56,6 +56,21 @@ class Recorded:
     json: Any = None
     form: dict[str, str] | None = None
     client_port: int = 0  # which TCP connection it came on: the same port means a reused connection
+    # Multipart file parts, in the order sent (OpenAI's image[], Stability's image).
+    files: list[FilePart] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FilePart:
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def size(self) -> tuple[int, int]:
+        with Image.open(io.BytesIO(self.data)) as image:
+            return image.size
 
 
 @dataclass
@@ -81,15 +96,22 @@ def dropped_connection(delay: float = 0.0) -> Reply:
     return Reply(drop=True, delay=delay)
 
 
-def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], list[FilePart]]:
+    """Text fields by name, and file parts (those with a filename) in order."""
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
     fields = {}
+    files = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        fields[name] = part.get_payload(decode=True).decode()
-    return fields
+        filename = part.get_param("filename", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if filename is not None:
+            files.append(FilePart(name, filename, part.get_content_type(), payload))
+        else:
+            fields[name] = payload.decode()
+    return fields, files
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 recorded.json = None
         elif content_type.startswith("multipart/form-data"):
-            recorded.form = _parse_multipart(content_type, body)
+            recorded.form, recorded.files = _parse_multipart(content_type, body)
         reply = self.server.fake.next_reply(recorded)
         time.sleep(self.server.fake.latency + reply.delay)
         if reply.drop:
@@ -246,7 +268,11 @@ def openai_unverified_organization(model: str) -> Reply:
 
 
 class FakeOpenAI(FakeServer):
-    """POST /v1/images/generations and GET /v1/models, as api.openai.com answers them."""
+    """POST /v1/images/generations, POST /v1/images/edits and GET /v1/models, as api.openai.com answers them.
+
+    Edits take multipart `image[]` parts and refuse, with the API's error bodies: more than 16 images, a
+    part that is not PNG, JPEG or WebP (by its content type, and by its bytes), and an input_fidelity the
+    model does not take (per the catalog, which records the SDK's docstring)."""
 
     def __init__(self, latency: float = 0.0, api_key: str = "sk-test-key") -> None:
         super().__init__(latency)
@@ -272,9 +298,72 @@ class FakeOpenAI(FakeServer):
             return Reply(200, {"object": "list", "data": self.models})
         if request.method == "POST" and request.path == "/v1/images/generations":
             return self._images(request.json or {})
+        if request.method == "POST" and request.path == "/v1/images/edits":
+            return self._edits(request)
         return openai_error(404, f"Invalid URL ({request.method} {request.path})")
 
-    def _images(self, body: dict[str, Any]) -> Reply:
+    def _edits(self, request: Recorded) -> Reply:
+        from studio.portraits.providers import catalog
+
+        form = request.form or {}
+        images = [part for part in request.files if part.field in ("image", "image[]")]
+        if not images:
+            return openai_error(
+                400, "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+            )
+        if len(images) > MAX_EDIT_IMAGES:
+            return openai_error(
+                400,
+                f"Invalid 'image': array too long. Expected an array with maximum length {MAX_EDIT_IMAGES}, "
+                f"but got an array with length {len(images)} instead.",
+                param="image",
+                code="array_above_max_length",
+            )
+        sizes = []
+        for part in images:
+            if part.content_type not in EDIT_MIMETYPES:
+                return openai_error(
+                    400,
+                    f"Invalid file 'image': unsupported mimetype ('{part.content_type}'). "
+                    "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                    param="image",
+                )
+            try:
+                sizes.append(part.size)
+            except OSError:
+                # Modelled: the API's words for bytes that do not decode are not documented.
+                return openai_error(
+                    400,
+                    f"Invalid image file '{part.filename}': the data is not a valid PNG, JPEG or WebP image.",
+                    param="image",
+                    code="invalid_image",
+                )
+        model = form.get("model", "gpt-image-2")
+        fidelity = form.get("input_fidelity")
+        entry = catalog.OPENAI_MODELS.get(model)
+        taken = entry.input_fidelity if entry else ()
+        if fidelity is not None and not taken:
+            return openai_error(
+                400,
+                "Unsupported parameter: 'input_fidelity' is not supported with this model.",
+                param="input_fidelity",
+                code="unsupported_parameter",
+            )
+        if fidelity is not None and fidelity not in taken:
+            supported = ", ".join(f"'{value}'" for value in taken)
+            return openai_error(
+                400,
+                f"Invalid value: '{fidelity}'. Supported values are: {supported}.",
+                param="input_fidelity",
+                code="invalid_value",
+            )
+        from studio.portraits.providers.pricing import gpt_image_input_tokens
+
+        read_as = fidelity or ("low" if taken else "high")  # the default is low where the parameter exists
+        image_tokens = sum(gpt_image_input_tokens(width, height, read_as) for width, height in sizes)
+        return self._images(dict(form, n=int(form.get("n") or 1)), image_tokens=image_tokens)
+
+    def _images(self, body: dict[str, Any], image_tokens: int = 0) -> Reply:
         model = body.get("model", "gpt-image-2")
         if model in RETIRED_OPENAI_MODELS:
             # What api.openai.com answers for a shut-down model.
@@ -301,28 +390,33 @@ class FakeOpenAI(FakeServer):
             "output_format": body.get("output_format", "png"),
             "quality": used_quality,
             "size": used_size,
-            "usage": gpt_image_usage(body.get("prompt", ""), used_quality, used_size, count),
+            "usage": gpt_image_usage(body.get("prompt", ""), used_quality, used_size, count, image_tokens),
         }
         return Reply(200, payload)
 
 
 RETIRED_OPENAI_MODELS = {"dall-e-2", "dall-e-3", "gpt-image-1"}
+MAX_EDIT_IMAGES = 16
+EDIT_MIMETYPES = {"image/png", "image/jpeg", "image/webp"}
 
 
-def gpt_image_usage(prompt: str, quality: str, size: str, count: int) -> dict[str, Any]:
+def gpt_image_usage(
+    prompt: str, quality: str, size: str, count: int, image_tokens: int = 0
+) -> dict[str, Any]:
     """A usage block shaped like the API's (ImagesResponse.usage): text tokens for the prompt (about one per
-    four characters) and OpenAI's output-token count for each image's quality and size."""
+    four characters), `image_tokens` of input images (an edit's references) and OpenAI's output-token count
+    for each image's quality and size."""
     from studio.portraits.providers.pricing import gpt_image_output_tokens
 
     width, height = (int(side) for side in size.split("x"))
     text_tokens = max(len(prompt) // 4, 1)
     output = gpt_image_output_tokens(quality, width, height) * count
     return {
-        "input_tokens": text_tokens,
-        "input_tokens_details": {"image_tokens": 0, "text_tokens": text_tokens},
+        "input_tokens": text_tokens + image_tokens,
+        "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": text_tokens},
         "output_tokens": output,
         "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
-        "total_tokens": text_tokens + output,
+        "total_tokens": text_tokens + image_tokens + output,
     }
 
 
@@ -335,32 +429,61 @@ def stability_error(status: int, name: str, *errors: str, headers: dict[str, str
 
 
 class FakeStability(FakeServer):
-    """POST /v2beta/stable-image/generate/{core,ultra,sd3} (multipart in, image bytes or JSON out)."""
+    """POST /v2beta/stable-image/generate/{core,ultra,sd3} and /v2beta/stable-image/control/{structure,style}
+    (multipart in, image bytes or JSON out).
+
+    An `image` part (image-to-image on sd3 or ultra, the Control services' required one) is checked as the API
+    documents it: PNG, JPEG or WebP, each side at least 64 px, 4,096 to 9,437,184 pixels, an aspect ratio
+    between 1:2.5 and 2.5:1; a failure is a 400 whose errors start with "image:"."""
 
     def __init__(self, latency: float = 0.0, api_key: str = "sk-stability-test") -> None:
         super().__init__(latency)
         self.api_key = api_key
         # Generate endpoints served; remove one to act out Stability retiring it (404 not_found).
         self.endpoints = {"core", "ultra", "sd3"}
+        self.control = {"structure", "style"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
             return stability_error(401, "unauthorized", "authorization: invalid or missing API key")
-        endpoint = request.path.rsplit("/", 1)[-1]
-        if request.method != "POST" or not request.path.startswith("/v2beta/stable-image/generate/"):
-            return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
-        if endpoint not in self.endpoints:
+        service, _, endpoint = request.path.removeprefix("/v2beta/stable-image/").partition("/")
+        served = {"generate": self.endpoints, "control": self.control}.get(service, set())
+        if request.method != "POST" or endpoint not in served:
             return stability_error(404, "not_found", f"{request.path} is not a valid endpoint")
         form = request.form or {}
         if not form.get("prompt"):
             return stability_error(400, "bad_request", "prompt: cannot be empty")
+        image = next((part for part in request.files if part.field == "image"), None)
+        takes_image = service == "control" or endpoint == "ultra" or form.get("mode") == "image-to-image"
+        if image is None and (service == "control" or form.get("mode") == "image-to-image"):
+            return stability_error(400, "bad_request", "image: is required")
+        if image is not None and not takes_image:
+            return stability_error(400, "bad_request", "image: this endpoint does not take an image")
+        if image is not None and (problem := self._image_problem(image)):
+            return stability_error(400, "bad_request", f"image: {problem}")
+        if form.get("mode") == "image-to-image" and not form.get("strength"):
+            return stability_error(400, "bad_request", "strength: is required when mode is image-to-image")
         seed = int(form.get("seed") or 0) or 1234567
-        image = png_bytes()
+        result = png_bytes()
         if request.headers.get("accept") == "application/json":
-            payload = {"image": base64.b64encode(image).decode(), "finish_reason": "SUCCESS", "seed": seed}
+            payload = {"image": base64.b64encode(result).decode(), "finish_reason": "SUCCESS", "seed": seed}
             return Reply(200, payload)
         headers = {"Content-Type": "image/png", "finish-reason": "SUCCESS", "seed": str(seed)}
-        return Reply(200, body=image, headers=headers)
+        return Reply(200, body=result, headers=headers)
+
+    @staticmethod
+    def _image_problem(part: FilePart) -> str:
+        try:
+            width, height = part.size
+        except OSError:
+            return "unsupported or unreadable image; use jpeg, png or webp"
+        if min(width, height) < 64:
+            return f"each side must be at least 64 pixels, got {width}x{height}"
+        if not 4096 <= width * height <= 9_437_184:
+            return f"the image must have between 4,096 and 9,437,184 pixels, got {width * height:,}"
+        if max(width, height) > 2.5 * min(width, height):
+            return "the aspect ratio must be between 1:2.5 and 2.5:1"
+        return ""
 
 
 # Hugging Face.
@@ -376,7 +499,8 @@ HF_NOT_SUPPORTED = "Model not supported by provider hf-inference"
 
 
 class FakeHuggingFace(FakeServer):
-    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out.
+    """POST /hf-inference/models/{owner}/{model} on the inference router: JSON in, image bytes out; for an
+    image-to-image model, the task's body ({"inputs": base64 image, "parameters": {"prompt", ...}}).
 
     Like the router, it answers 410 for models hf-inference has retired (SDXL base among them) and 400
     for models it never served there.
@@ -387,6 +511,8 @@ class FakeHuggingFace(FakeServer):
         self.api_key = api_key
         self.retired = {"stabilityai/stable-diffusion-xl-base-1.0"}
         self.not_supported = {"runwayml/stable-diffusion-v1-5"}
+        # Image-to-image models: `inputs` is a base64 image and parameters.prompt the instruction.
+        self.image_to_image = {"black-forest-labs/FLUX.1-Kontext-dev"}
 
     def success(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
@@ -398,8 +524,17 @@ class FakeHuggingFace(FakeServer):
             return hf_error(410, HF_RETIRED)
         if model in self.not_supported:
             return hf_error(400, HF_NOT_SUPPORTED)
-        if not (request.json or {}).get("inputs"):
+        body = request.json or {}
+        if not body.get("inputs"):
             return hf_error(400, "Input should be a valid string")
+        if model in self.image_to_image:
+            try:
+                with Image.open(io.BytesIO(base64.b64decode(body["inputs"], validate=True))) as image:
+                    image.load()
+            except (ValueError, OSError):
+                return hf_error(400, "Invalid image: the inputs could not be decoded as an image")
+            if not (body.get("parameters") or {}).get("prompt"):
+                return hf_error(400, "parameters.prompt: field required")
         return Reply(200, body=png_bytes(), headers={"Content-Type": "image/png"})
 
 

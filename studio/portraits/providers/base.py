@@ -46,6 +46,17 @@ UNVERIFIED_ORGANIZATION = "organization must be verified"
 
 
 @dataclass(frozen=True)
+class ReferenceInput:
+    """A reference image sent with a request: PNG bytes (<= 1024 px long side), its role and identity."""
+
+    data: bytes
+    role: str
+    name: str
+    sha256: str
+    painter_seed: int | None = None
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     prompt: str
     negative_prompt: str = ""
@@ -60,6 +71,51 @@ class GenerationRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     # The character's vocabulary values, for the local painter; remote providers use the prompt only.
     attributes: Mapping[str, Any] | None = None
+    references: tuple[ReferenceInput, ...] = ()
+
+
+# What a model is told when references come with the prompt (OpenAI edits, Hugging Face's editing model).
+IDENTITY_INSTRUCTION = (
+    "Keep the identity of the person in the reference images: the same face, facial features, proportions, "
+    "skin tone and hair, recognisably the same character. Follow the prompt for everything else."
+)
+REFERENCE_ROLE_WORDS = {
+    "face": "the face and identity",
+    "outfit": "the outfit",
+    "style": "the art style",
+    "pose": "the pose",
+}
+
+
+def reference_prompt(prompt: str, references: Sequence[ReferenceInput]) -> str:
+    """The prompt with the identity instruction and what each reference image (in sending order) is for."""
+    uses = "; ".join(
+        f"image {index} shows {REFERENCE_ROLE_WORDS.get(reference.role, 'a reference')}"
+        for index, reference in enumerate(references, 1)
+    )
+    return f"{prompt}\n\n{IDENTITY_INSTRUCTION} Reference images: {uses}."
+
+
+def reference_record(references: Sequence[ReferenceInput]) -> list[dict[str, str]]:
+    """What a result records of the references it was made from (never the bytes)."""
+    return [
+        {"name": reference.name, "role": reference.role, "sha256": reference.sha256}
+        for reference in references
+    ]
+
+
+def others_not_used(references: int, used: int = 1) -> str:
+    """ "; the other reference is not used" / "; the other 2 are not used" (blank when all are used)."""
+    left = references - used
+    if left <= 0:
+        return ""
+    return "; the other reference is not used" if left == 1 else f"; the other {left} are not used"
+
+
+def keeps_the_look(roles: Sequence[str]) -> str:
+    """ "Keeps the look: 3 references (face, outfit)"."""
+    plural = "" if len(roles) == 1 else "s"
+    return f"Keeps the look: {len(roles)} reference{plural} ({', '.join(dict.fromkeys(roles))})"
 
 
 @dataclass(frozen=True)
@@ -184,6 +240,19 @@ def _try_again(retry_after: float | None, soon: str) -> str:
     if minutes < 90:
         return f"Try again in about {minutes} minutes."
     return f"Try again in about {round(retry_after / 3600)} hours."
+
+
+def reference_rejected_message(provider_label: str, names: Sequence[str], detail: str = "") -> str:
+    """A reference image the provider refused, named, with what to do."""
+    if len(names) == 1:
+        which = f'the reference image "{names[0]}"'
+    else:
+        which = "one of the reference images (" + ", ".join(f'"{name}"' for name in names) + ")"
+    reason = f": {detail.rstrip('.')}." if detail else "."
+    return (
+        f"{provider_label} could not use {which}{reason} Replace or remove that reference in the character's "
+        "reference set and try again."
+    )
 
 
 class ProviderError(Exception):
@@ -435,6 +504,43 @@ class Provider:
         """The style and advanced options `model` (or the default model) takes; none by default."""
         return ModelOptions()
 
+    # References.
+
+    def reference_indexes(self, model: str, roles: Sequence[str]) -> list[int]:
+        """Which references (positions in the user's order) a request for `model` sends: by default the first
+        `max_references`."""
+        return list(range(min(len(roles), self.model_options(model or self.default_model).max_references)))
+
+    def references_used(self, model: str, references: Sequence[ReferenceInput]) -> tuple[ReferenceInput, ...]:
+        indexes = self.reference_indexes(model, [reference.role for reference in references])
+        return tuple(references[index] for index in indexes)
+
+    def prompt_with_references(self, prompt: str, references: Sequence[ReferenceInput], model: str) -> str:
+        """reference_prompt(prompt, references); INVALID_REQUEST when it passes the model's limit."""
+        full = reference_prompt(prompt, references)
+        if len(full) > self.prompt_limit(model):
+            reason = (
+                f"the prompt with the reference instruction is {len(full)} characters; {self.label} takes at "
+                f"most {self.prompt_limit(model)}: shorten the character's description"
+            )
+            raise self.error(ErrorKind.INVALID_REQUEST, reason, model=model)
+        return full
+
+    def reference_note(self, model: str, roles: Sequence[str]) -> str:
+        """The sentence the generator shows about a character's references (roles in the user's order) for
+        `model`: what is kept, and what is not. Blank when there are no references."""
+        if not roles:
+            return ""
+        used = [roles[index] for index in self.reference_indexes(model, roles)]
+        if not used:
+            return f"{self.label} takes no reference images: the portrait is made from the prompt alone."
+        note = keeps_the_look(used)
+        if len(used) < len(roles):
+            left = len(roles) - len(used)
+            which = "the last one is" if left == 1 else f"the last {left} are"
+            note += f"; {self.label} takes at most {len(used)}, so {which} not sent"
+        return note + "."
+
     # Called before every attempt of a paid call (the worker renews its job's lease there); it may raise to
     # stop before the call is sent.
     before_attempt: Callable[[], Any] | None = None
@@ -489,6 +595,11 @@ class Provider:
             maybe_billed=maybe_billed,
         )
 
-    def estimate_cost(self, model: str, quality: str, size: str, count: int = 1) -> Decimal:
-
-        return estimate_cost(self.name, model or self.default_model, quality, size, count)
+    def estimate_cost(
+        self, model: str, quality: str, size: str, count: int = 1, references: int = 0
+    ) -> Decimal:
+        """Estimated US dollars for `count` images made from `references` reference images (those the model
+        is sent: see `reference_indexes`)."""
+        return estimate_cost(
+            self.name, model or self.default_model, quality, size, count, references=references
+        )

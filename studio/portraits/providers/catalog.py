@@ -269,6 +269,16 @@ STABILITY_MODELS: dict[str, StabilityModel] = {
     )
 }
 
+# Stability AI's Control services, which the studio uses for style and pose references (docs/references.md).
+# Each takes one reference image and answers like the generate endpoints; none takes a model.
+_STABILITY_CONTROL = Fact(
+    "api.stability.ai /v2beta/stable-image/control/{structure,style} (platform.stability.ai/docs); credits: "
+    "platform.stability.ai/pricing as recorded in the studio's notes (structure 3, style 4), not re-read",
+    "2026-12-07",
+)
+STABILITY_CONTROL_CREDITS: dict[str, str] = {"control/structure": "3", "control/style": "4"}
+STABILITY_CONTROL_SOURCE = _STABILITY_CONTROL
+
 # Hugging Face: text-to-image through the router's hf-inference provider.
 
 _HF_ROUTER = Fact(
@@ -300,6 +310,23 @@ HUGGINGFACE_MODELS: dict[str, ModelEntry] = {
             sources={"router": _HF_ROUTER, "price": _HF_COMPUTE},
         ),
     )
+}
+# The instruction-editing model that takes a reference image (image-to-image): HUGGINGFACE_REFERENCE_MODEL.
+_HF_IMAGE_TO_IMAGE = Fact(
+    'huggingface.co/docs/inference-providers/tasks/image-to-image: POST {"inputs": base64 image, '
+    '"parameters": {"prompt", "target_size", ...}}, image bytes back '
+    "(@huggingface/tasks image-to-image spec)",
+    "read 2026-12-07",
+)
+HUGGINGFACE_REFERENCE_MODELS: dict[str, ModelEntry] = {
+    "black-forest-labs/FLUX.1-Kontext-dev": ModelEntry(
+        id="black-forest-labs/FLUX.1-Kontext-dev",
+        label="FLUX.1 Kontext [dev] (instruction editing)",
+        output_formats=("png",),
+        max_reference_images=1,
+        endpoint="/hf-inference/models/black-forest-labs/FLUX.1-Kontext-dev",
+        sources={"router": _HF_ROUTER, "image_to_image": _HF_IMAGE_TO_IMAGE, "price": _HF_COMPUTE},
+    ),
 }
 # The router retires hf-inference models with a 410 and no announced date: there is nothing to list ahead.
 HUGGINGFACE_RETIRED: dict[str, RetiredModel] = {}

@@ -1,8 +1,17 @@
-"""Hugging Face inference (the router's hf-inference provider) for text-to-image models."""
+"""Hugging Face inference (the router's hf-inference provider) for text-to-image models.
+
+With reference images the request is image-to-image with an instruction-editing model
+(HUGGINGFACE_REFERENCE_MODEL, FLUX.1 Kontext [dev] by default) in place of the chosen text-to-image model:
+the task's JSON body `{"inputs": <base64 image>, "parameters": {"prompt", "target_size", ...}}` (the
+Inference Providers image-to-image spec), image bytes back. The model takes one image: the first face
+reference, else the first reference.
+"""
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from studio.portraits.providers import catalog
@@ -13,15 +22,22 @@ from studio.portraits.providers.base import (
     GenerationResult,
     ModelOptions,
     OptionSpec,
+    ReferenceInput,
     aspect_of,
+    others_not_used,
     parse_size,
+    reference_record,
+    reference_rejected_message,
     setting,
     sniff_image_format,
+    user_message,
 )
 from studio.portraits.providers.remote import HTTPProvider, json_or_none
 
 DEFAULT_BASE_URL = "https://router.huggingface.co"
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
+DEFAULT_REFERENCE_MODEL = "black-forest-labs/FLUX.1-Kontext-dev"
+REFERENCE_MODEL_SETTING = "HUGGINGFACE_REFERENCE_MODEL"
 # A cold model answers 503 with an estimate; wait for it, but never longer than this per attempt.
 DEFAULT_MAX_LOADING_WAIT = 60.0
 # The router's words for a model hf-inference never served (a 400, unlike a retired model's 410).
@@ -47,6 +63,7 @@ class HuggingFaceProvider(HTTPProvider):
 
     def model_options(self, model: str) -> ModelOptions:
         return ModelOptions(
+            max_references=1,
             advanced=(
                 OptionSpec(
                     "num_inference_steps",
@@ -65,7 +82,28 @@ class HuggingFaceProvider(HTTPProvider):
                     step="0.5",
                     help_text="How closely the image follows the prompt; blank for the model's default.",
                 ),
-            )
+            ),
+        )
+
+    @property
+    def reference_model(self) -> str:
+        return setting(REFERENCE_MODEL_SETTING, DEFAULT_REFERENCE_MODEL) or DEFAULT_REFERENCE_MODEL
+
+    def reference_indexes(self, model: str, roles: Sequence[str]) -> list[int]:
+        """One reference: the first face reference, else the first."""
+        if not roles:
+            return []
+        return [roles.index("face") if "face" in roles else 0]
+
+    def reference_note(self, model: str, roles: Sequence[str]) -> str:
+        if not roles:
+            return ""
+        role = roles[self.reference_indexes(model, roles)[0]]
+        entry = catalog.HUGGINGFACE_REFERENCE_MODELS.get(self.reference_model)
+        editor = entry.label if entry else self.reference_model
+        return (
+            f"{self.label} uses one reference: the first {role} reference, with {editor} in place of the "
+            f"chosen model{others_not_used(len(roles))}."
         )
 
     def __init__(self) -> None:
@@ -95,27 +133,55 @@ class HuggingFaceProvider(HTTPProvider):
             parameters["seed"] = seed
         return {"inputs": request.prompt, "parameters": parameters}
 
+    def image_to_image_body(
+        self, body: dict[str, Any], reference: ReferenceInput, model: str
+    ) -> dict[str, Any]:
+        """The text-to-image body as the image-to-image task: the reference as `inputs`, the instruction
+        prompt and the size as `parameters.prompt` and `target_size`."""
+        parameters = dict(body["parameters"])
+        width, height = parameters.pop("width"), parameters.pop("height")
+        prompt = self.prompt_with_references(body["inputs"], [reference], model)
+        parameters |= {"prompt": prompt, "target_size": {"width": width, "height": height}}
+        return {"inputs": base64.b64encode(reference.data).decode("ascii"), "parameters": parameters}
+
     def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
+        references = self.references_used(model, request.references)
+        reference = references[0] if references else None
+        if reference is not None:
+            model = self.reference_model  # a text-to-image model takes no image
         url = self.endpoint(model)
         images = []
         body: dict[str, Any] = {}
         for index in range(request.count):
             seed = None if request.seed is None else request.seed + index
             body = self.body_for(request, seed)
-            images.append(self.with_retries(lambda body=body: self._call(url, body, model)))
+            if reference is not None:
+                body = self.image_to_image_body(body, reference, model)
+            images.append(self.with_retries(lambda body=body: self._call(url, body, model, reference)))
         parameters = {
-            key: value for key, value in body["parameters"].items() if key not in ("seed", "negative_prompt")
+            key: value
+            for key, value in body["parameters"].items()
+            if key not in ("seed", "negative_prompt", "prompt")
         }
-        width, height = parameters.pop("width"), parameters.pop("height")
+        if reference is not None:
+            target = parameters.pop("target_size")
+            width, height = target["width"], target["height"]
+            parameters["references"] = reference_record(references)
+        else:
+            width, height = parameters.pop("width"), parameters.pop("height")
         return GenerationResult(
             images=images,
             provider=self.name,
             model=model,
             parameters=parameters | {"size": f"{width}x{height}", "n": request.count},
-            estimated_cost=self.estimate_cost(model, "", f"{width}x{height}", request.count),
+            estimated_cost=self.estimate_cost(
+                model, "", f"{width}x{height}", request.count, references=len(references)
+            ),
         )
 
-    def _call(self, url: str, body: dict[str, Any], model: str) -> GeneratedImage:
+    def _call(
+        self, url: str, body: dict[str, Any], model: str, reference: ReferenceInput | None = None
+    ) -> GeneratedImage:
         response = self.post(url, model=model, json=body, headers={"Accept": "image/png"})
         if response.status_code == 200:
             image_format = sniff_image_format(response.content)
@@ -133,7 +199,23 @@ class HuggingFaceProvider(HTTPProvider):
             wait = min(float(payload.get("estimated_time") or 0), self.max_loading_wait)
             raise self.error(ErrorKind.TRANSIENT, detail, model=model, retry_after=wait, status=503)
         kind = ErrorKind.MODEL_UNAVAILABLE if NOT_SUPPORTED in detail.lower() else None
-        raise self.status_error(response, model, detail, kind)
+        if reference is None:
+            raise self.status_error(response, model, detail, kind)
+        if kind is None and response.status_code == 400 and "image" in detail.lower():
+            message = reference_rejected_message(self.label, [reference.name], detail)
+            raise self.error(ErrorKind.INVALID_REQUEST, detail, model=model, status=400, message=message)
+        error = self.status_error(response, model, detail, kind)
+        if error.kind is ErrorKind.MODEL_UNAVAILABLE:
+            # The editing model comes from its own setting, not the chosen model's.
+            message = user_message(
+                error.kind,
+                provider_label=self.label,
+                model=model,
+                model_setting=REFERENCE_MODEL_SETTING,
+                detail=detail,
+            )
+            raise self.error(error.kind, detail, model=model, status=error.status, message=message)
+        raise error
 
 
 def pixel_dimensions(size: str, default_side: int) -> tuple[int, int]:

@@ -1,5 +1,11 @@
 """OpenAI image generation through the official SDK: the GPT Image models in catalog.OPENAI_MODELS.
 
+With reference images the request goes to `POST /v1/images/edits` (`client.images.edit`): the references as
+`image[]` in the user's order (up to the model's max_reference_images, 16), the prompt plus
+IDENTITY_INSTRUCTION, and `input_fidelity` only where the catalog says the model takes it (the highest it
+takes: high on gpt-image-1.5, low on gpt-image-1-mini; omitted for gpt-image-2 and newer). Edits take no
+`moderation`, so it is not sent with references.
+
 Named openai_images so it never shadows the `openai` package. The SDK's own retries are off
 (max_retries=0): retries go through the shared helper so every provider backs off the same way and a
 call that may already have been billed is never repeated. Retired models (DALL·E, gpt-image-1) are refused
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,11 +37,15 @@ from studio.portraits.providers.base import (
     OptionSpec,
     Provider,
     ProviderError,
+    ReferenceInput,
     nearest_by_aspect,
     parse_retry_after,
+    reference_record,
+    reference_rejected_message,
     setting,
     sniff_image_format,
 )
+from studio.portraits.providers.pricing import openai_input_fidelity
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # gpt-image-2 is the current general-purpose GPT Image model and the replacement the catalog names for DALL·E.
@@ -51,6 +62,22 @@ QUOTA_CODES = {"insufficient_quota", "billing_hard_limit_reached", "billing_not_
 GPT_IMAGE_SIZES = catalog.STANDARD_SIZES
 # The studio's generic words map onto each family's own.
 QUALITY_SYNONYMS = {"standard": "medium", "hd": "high"}
+# What /v1/images/edits takes of the generation parameters (the SDK's Images.edit signature).
+EDIT_PARAMETERS = {
+    "model",
+    "prompt",
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "complexity",
+    "safety_identifier",
+    "n",
+}
+# Server-chosen file names: an error that names one ("reference-2.png") names the user's reference.
+REFERENCE_FILENAME = "reference-{}.png"
+_REFERENCE_INDEX = re.compile(r"reference-(\d+)\.png|image\[(\d+)\]")
 QUALITY_LABELS = {
     "auto": "Auto",
     "low": "Low",
@@ -205,8 +232,31 @@ class OpenAIProvider(Provider):
             chosen["safety_identifier"] = str(options["safety_identifier"])
         return chosen
 
+    def edit_parameters(
+        self, params: dict[str, Any], references: tuple[ReferenceInput, ...], model: str
+    ) -> dict[str, Any]:
+        """The generation parameters as an edit with `references`; raises INVALID_REQUEST for a reference
+        that is not PNG, JPEG or WebP, or a prompt the instruction makes too long."""
+        edit = {key: value for key, value in params.items() if key in EDIT_PARAMETERS}
+        edit["prompt"] = self.prompt_with_references(params["prompt"], references, model)
+        images = []
+        for index, reference in enumerate(references, 1):
+            image_format = sniff_image_format(reference.data)
+            if image_format is None:
+                detail = "it is not a PNG, JPEG or WebP image"
+                message = reference_rejected_message(self.label, [reference.name], detail)
+                raise self.error(ErrorKind.INVALID_REQUEST, detail, model=model, message=message)
+            images.append((REFERENCE_FILENAME.format(index), reference.data, f"image/{image_format}"))
+        edit["image"] = images
+        if fidelity := openai_input_fidelity(model):
+            edit["input_fidelity"] = fidelity
+        return edit
+
     def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
         params = self.parameters_for(request, model)
+        references = self.references_used(model, request.references)
+        if references:
+            params = self.edit_parameters(params, references, model)
         per_call = family_of(model).max_images_per_call
         images: list[GeneratedImage] = []
         usage: dict[str, Any] = {}
@@ -214,23 +264,36 @@ class OpenAIProvider(Provider):
         while remaining > 0:
             n = min(remaining, per_call)
             # Each paid call retries on its own, so a failure in the second never repeats the first.
-            batch, batch_usage = self.with_retries(lambda n=n: self._call(params | {"n": n}, model))
+            batch, batch_usage = self.with_retries(
+                lambda n=n: self._call(params | {"n": n}, model, references)
+            )
             images += batch
             usage = add_usage(usage, batch_usage)
             remaining -= n
-        recorded = {key: value for key, value in params.items() if key not in ("prompt", "model")}
+        recorded = {key: value for key, value in params.items() if key not in ("prompt", "model", "image")}
+        if references:
+            recorded["references"] = reference_record(references)
         return GenerationResult(
             images=images,
             provider=self.name,
             model=model,
             parameters=recorded | {"n": request.count},
             usage=usage,
-            estimated_cost=self.estimate_cost(model, params["quality"], params["size"], request.count),
+            estimated_cost=self.estimate_cost(
+                model, params["quality"], params["size"], request.count, references=len(references)
+            ),
         )
 
-    def _call(self, params: dict[str, Any], model: str) -> tuple[list[GeneratedImage], dict[str, Any]]:
+    def _call(
+        self, params: dict[str, Any], model: str, references: tuple[ReferenceInput, ...] = ()
+    ) -> tuple[list[GeneratedImage], dict[str, Any]]:
         try:
-            response = self.client.images.generate(**params)
+            if references:
+                response = self.client.images.edit(**params)
+            else:
+                response = self.client.images.generate(**params)
+        except openai.BadRequestError as exc:
+            raise self._bad_request(exc, model, references) from exc
         except (openai.OpenAIError, ValueError) as exc:
             raise self.map_error(exc, model) from exc
         data = getattr(response, "data", None)
@@ -253,6 +316,24 @@ class OpenAIProvider(Provider):
         return images, usage
 
     # Errors.
+
+    def _bad_request(
+        self, exc: openai.BadRequestError, model: str, references: tuple[ReferenceInput, ...]
+    ) -> ProviderError:
+        """A 400; when it is about an input image (param "image"), the message names the reference."""
+        error = self.map_error(exc, model)
+        body = exc.body if isinstance(exc.body, dict) else {}
+        param = str(body.get("param") or "")
+        if not references or error.kind is not ErrorKind.INVALID_REQUEST or not param.startswith("image"):
+            return error
+        names = [reference.name for reference in references]
+        match = _REFERENCE_INDEX.search(f"{error.detail} {param}")
+        if match and match[1] and 1 <= int(match[1]) <= len(names):
+            names = [names[int(match[1]) - 1]]
+        elif match and match[2] and int(match[2]) < len(names):
+            names = [names[int(match[2])]]
+        message = reference_rejected_message(self.label, names, error.detail)
+        return self.error(ErrorKind.INVALID_REQUEST, error.detail, model=model, status=400, message=message)
 
     def map_error(self, exc: Exception, model: str) -> ProviderError:
         if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError

@@ -100,6 +100,53 @@ def gpt_image_output_tokens(quality: str, width: int, height: int) -> int:
     return (factor * short_axis * (2_000_000 + width * height) + 3_999_999) // 4_000_000
 
 
+# Reference images sent to an edit are billed as image input tokens, once per request (one usage block per
+# call). GPT Image tokenises an input image in 512 px tiles after scaling its shorter side to 512 px: 65 base
+# tokens and 129 per tile (OpenAI's vision guide, GPT Image row; an edit of a 1024x1024 image reported
+# image_tokens=194 = 65 + 129, community.openai.com/t/1281361). High input fidelity adds a fixed count per
+# image; gpt-image-2 and newer take no input_fidelity and are taken to read every image at high fidelity, so
+# an estimate never falls short.
+INPUT_BASE_TOKENS = 65
+INPUT_TILE_TOKENS = 129
+INPUT_TILE = 512
+# Assumed: the extra tokens OpenAI's image generation guide gave for high input fidelity on gpt-image-1
+# (square, other shapes); not re-read.
+HIGH_FIDELITY_EXTRA = (4160, 6240)
+INPUT_SOURCE = "OpenAI's vision guide tile formula (65 + 129/tile), community.openai.com/t/1281361"
+# An estimate does not know each reference's shape: a 2:3 portrait (683x1024) costs more than a square.
+ESTIMATED_REFERENCE_SIZE = (683, 1024)
+IMAGES_PER_EDIT_CALL = 10
+
+
+def gpt_image_input_tokens(width: int, height: int, fidelity: str = "high") -> int:
+    """Image input tokens of one reference image of width x height sent at `fidelity` ("" = the model takes
+    no input_fidelity, read as high)."""
+    short_edge, long_edge = min(width, height), max(width, height)
+    scaled_long = -(-long_edge * INPUT_TILE // short_edge)  # the shorter side scaled to 512 px
+    tiles = -(-scaled_long // INPUT_TILE)
+    tokens = INPUT_BASE_TOKENS + INPUT_TILE_TOKENS * tiles
+    if fidelity != "low":
+        tokens += HIGH_FIDELITY_EXTRA[0] if width == height else HIGH_FIDELITY_EXTRA[1]
+    return tokens
+
+
+def reference_input_cost(model: str, references: int, fidelity: str = "high") -> Decimal:
+    """US dollars of `references` reference images in one OpenAI edit request."""
+    rates = TOKEN_RATES.get(model)
+    if rates is None or references <= 0:
+        return Decimal("0")
+    tokens = gpt_image_input_tokens(*ESTIMATED_REFERENCE_SIZE, fidelity=fidelity) * references
+    return tokens * rates.image_input / MILLION
+
+
+def openai_input_fidelity(model: str) -> str:
+    """The input_fidelity the studio sends with references: the highest the model takes; "" for a model
+    that takes none (gpt-image-2 and newer: omit the parameter)."""
+    entry = catalog.OPENAI_MODELS.get(model)
+    taken = entry.input_fidelity if entry else ()
+    return "high" if "high" in taken else (taken[0] if taken else "")
+
+
 # Per-image prices OpenAI publishes (its image generation guide and model pages), by quality then
 # (1024x1024, 1024x1536, 1536x1024).
 _PUBLISHED: dict[str, tuple[str, str, dict[str, tuple[str, str, str]]]] = {
@@ -178,7 +225,7 @@ def _credit_source(model: catalog.StabilityModel) -> tuple[str, str]:
 
 def _huggingface_rows() -> dict[PriceKey, Price]:
     rows = {}
-    for name, entry in catalog.HUGGINGFACE_MODELS.items():
+    for name, entry in (catalog.HUGGINGFACE_MODELS | catalog.HUGGINGFACE_REFERENCE_MODELS).items():
         fact = entry.sources["price"]
         rows["huggingface", name, ""] = Price(Decimal("0.003"), fact.source, fact.date)
     return rows
@@ -234,9 +281,24 @@ def unit_price(provider: str, model: str, quality: str = "", size: str = "") -> 
     return Decimal("0")
 
 
-def estimate_cost(provider: str, model: str, quality: str, size: str, count: int) -> Decimal:
-    """Estimated US dollars for `count` images; 0 for the local painter and unknown providers."""
-    return (unit_price(provider, model, quality, size) * max(count, 0)).quantize(CENT)
+def estimate_cost(
+    provider: str, model: str, quality: str, size: str, count: int, *, references: int = 0
+) -> Decimal:
+    """Estimated US dollars for `count` images; 0 for the local painter and unknown providers.
+
+    With `references` (the reference images the provider sends): OpenAI adds their image input tokens once
+    per edit call (up to 10 images a call); Stability may answer from a Control service instead of the
+    model, so the dearer of the two is counted."""
+    count = max(count, 0)
+    unit = unit_price(provider, model, quality, size)
+    if references > 0 and provider == "stability":
+        credit = Decimal(catalog.STABILITY_CREDIT_USD)
+        unit = max([unit, *(Decimal(c) * credit for c in catalog.STABILITY_CONTROL_CREDITS.values())])
+    total = unit * count
+    if references > 0 and provider == "openai" and count:
+        calls = -(-count // IMAGES_PER_EDIT_CALL)
+        total += reference_input_cost(model, references, openai_input_fidelity(model) or "high") * calls
+    return total.quantize(CENT)
 
 
 def actual_cost(provider: str, model: str, usage: Mapping[str, Any] | None) -> Decimal | None:
