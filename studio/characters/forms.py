@@ -4,6 +4,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.html import format_html_join
 
 from studio.characters import vocabulary
@@ -130,7 +131,7 @@ class CharacterForm(forms.ModelForm):
             else:
                 self.fields[attribute.name].choices = [("", "— any —"), *attribute.field_choices]
         self.fields["name"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
-        self.fields["age_years"].max_value = vocabulary.MAX_AGE_YEARS
+        self.fields["age_years"].validators.append(MaxValueValidator(vocabulary.MAX_AGE_YEARS))
         self.fields["age_years"].widget.attrs.update({"min": 0, "max": vocabulary.MAX_AGE_YEARS})
         self._add_card_fields()
 
