@@ -348,6 +348,15 @@ def _zip(entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -
 CARD_JSON = json.dumps({"spec": "chara_card_v3", "spec_version": "3.0", "data": {"name": "Zip"}}).encode()
 
 
+def _lying_zip() -> bytes:
+    """card.json declared as 100 bytes in both headers, inflating to 50 MB."""
+    data = bytearray(_zip([("card.json", b"{" + b" " * (50 * 1024 * 1024) + b"}")]))
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, 22, 100)
+    struct.pack_into("<I", data, central + 24, 100)
+    return bytes(data)
+
+
 def _huge_card_json() -> bytes:
     padding = "x" * (9 * 1024 * 1024)
     return json.dumps({"spec": "chara_card_v3", "data": {"name": "Huge", "description": padding}}).encode()
@@ -361,6 +370,7 @@ def _huge_card_json() -> bytes:
             lambda: _zip([("card.json", CARD_JSON), ("assets/x.png", bytes(15 * 1024 * 1024))]),
             "compressed suspiciously well",
         ),
+        ("liar.charx", _lying_zip, "damaged"),
         (
             "big.charx",
             lambda: _zip([("card.json", CARD_JSON), ("assets/x.png", bytes(25 * 1024 * 1024))]),
