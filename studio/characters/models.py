@@ -139,7 +139,10 @@ class Character(models.Model):
             if not value:
                 continue
             keys = value if attribute.multiple else [value]
-            rows.append((attribute.label, ", ".join(attribute.label_of(key) or key for key in keys)))
+            text = ", ".join(attribute.label_of(key) or key for key in keys)
+            if attribute is vocabulary.AGE and self.age_years is not None:
+                text = f"{self.age_years} years ({text})"
+            rows.append((attribute.label, text))
         return rows
 
 

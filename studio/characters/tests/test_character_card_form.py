@@ -94,6 +94,7 @@ def test_the_exact_age_decides_the_range_and_the_prompt(logged_in_client, user):
     assert (mara.age_years, mara.age) == (35, "adult")
     page = logged_in_client.get(mara.get_absolute_url()).content.decode()
     assert "a 35-year-old woman" in page
+    assert "35 years (Adult (30-44))" in page
 
 
 def test_it_refuses_an_implausible_age(logged_in_client, user):
