@@ -468,6 +468,13 @@ CHARACTER_IMPORT_PREVIEW_ROWS = env_int("CHARACTER_IMPORT_PREVIEW_ROWS", 1000)  
 # CSV files with more rows than this are committed by the background task (the page shows a progress bar).
 CHARACTER_IMPORT_BACKGROUND_ROWS = env_int("CHARACTER_IMPORT_BACKGROUND_ROWS", 2000)
 CHARACTER_CARD_MAX_BYTES = env_int("CHARACTER_CARD_MAX_BYTES", 20 * 1024 * 1024)
+# The JSON text of one card (a PNG's text chunk, inflated, or a CHARX's card.json).
+CHARACTER_CARD_MAX_TEXT_BYTES = env_int("CHARACTER_CARD_MAX_TEXT_BYTES", 8 * 1024 * 1024)
+# CHARX (zip) cards (studio/imports/cards.py): the upload, each file and all files inflated, files.
+CHARACTER_CHARX_MAX_BYTES = env_int("CHARACTER_CHARX_MAX_BYTES", 50 * 1024 * 1024)
+CHARACTER_CHARX_MAX_ASSET_BYTES = env_int("CHARACTER_CHARX_MAX_ASSET_BYTES", 20 * 1024 * 1024)
+CHARACTER_CHARX_MAX_TOTAL_BYTES = env_int("CHARACTER_CHARX_MAX_TOTAL_BYTES", 200 * 1024 * 1024)
+CHARACTER_CHARX_MAX_ENTRIES = env_int("CHARACTER_CHARX_MAX_ENTRIES", 1000)
 # Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
 READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
 

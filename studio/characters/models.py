@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +15,22 @@ from django.utils import timezone
 
 from studio.characters import vocabulary
 from studio.characters.signals import visibility_changed
+
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def clean_name(text: str) -> str:
+    """A character name as stored and compared: NFC, zero-width characters removed, spaces collapsed."""
+    if not text.isascii():
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return " ".join(text.split())
+
+
+def name_key(text: str) -> str:
+    """What makes two names the same character's: clean_name, then case-folded."""
+    if text.isascii():
+        return " ".join(text.split()).casefold()
+    return unicodedata.normalize("NFC", clean_name(text).casefold())
 
 
 class Visibility(models.TextChoices):
@@ -27,6 +45,17 @@ class Character(models.Model):
         blank=True, help_text="Scars, markings, anything the vocabulary does not cover."
     )
     negative_prompt = models.TextField(blank=True, help_text="What the image should avoid.")
+    description = models.TextField(
+        blank=True,
+        help_text="Who the character is, in your words (a card's description); not sent to image models.",
+    )
+    age_years = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name="Exact age", help_text="In years; it decides the age range."
+    )
+    # The character card fields other tools use (personality, greetings, lorebook...), as the V3 card's
+    # ``data`` object minus name and description, with every unknown field and foreign extension kept
+    # exactly; top-level card fields outside ``data`` under CARD_TOP_LEVEL. See studio/imports/cards.py.
+    card = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True, help_text="Private notes; never sent to an image model.")
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -44,10 +73,18 @@ class Character(models.Model):
         return self.name
 
     # Everything that changes the prompt bumps the version, so a portrait records what it was made from.
-    PROMPT_FIELDS: tuple[str, ...] = (*vocabulary.NAMES, "distinguishing_features", "negative_prompt")
+    PROMPT_FIELDS: tuple[str, ...] = (
+        *vocabulary.NAMES,
+        "age_years",
+        "distinguishing_features",
+        "negative_prompt",
+    )
+    CARD_TOP_LEVEL = "_top_level"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         adding = self._state.adding
+        if self.age_years is not None:  # the exact age decides the range (filters, painter, prompt)
+            self.age = vocabulary.age_range(self.age_years) or self.age
         loaded = getattr(self, "_loaded_prompt_state", None)
         if loaded is not None and loaded != self.prompt_state():
             self.version += 1
@@ -102,7 +139,10 @@ class Character(models.Model):
             if not value:
                 continue
             keys = value if attribute.multiple else [value]
-            rows.append((attribute.label, ", ".join(attribute.label_of(key) or key for key in keys)))
+            text = ", ".join(attribute.label_of(key) or key for key in keys)
+            if attribute is vocabulary.AGE and self.age_years is not None:
+                text = f"{self.age_years} years ({text})"
+            rows.append((attribute.label, text))
         return rows
 
 

@@ -73,11 +73,15 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
 
     framing = _phrase(values, v.CAMERA) or "portrait"
     art_style = _phrase(values, v.ART_STYLE)
-    subject_words = [_phrase(values, v.AGE), _phrase(values, v.GENDER) or "person"]
+    years = values.get("age_years")
+    age = f"{years}-year-old" if isinstance(years, int) and not isinstance(years, bool) else ""
+    subject_words = [age or _phrase(values, v.AGE), _phrase(values, v.GENDER) or "person"]
     subject = " ".join(word for word in subject_words if word)
     ethnicity = _phrase(values, v.ETHNICITY)
     opening = f"{art_style}, {framing}" if art_style else framing
-    article = "an" if subject[0] in "aeiou" else "a"
+    # "an 8-year-old", "an 18-year-old", "an 11-year-old", "an 80-year-old": the article follows the sound.
+    vowel_sound = subject[0] in "aeiou" or subject.startswith(("8", "11-", "18-"))
+    article = "an" if vowel_sound else "a"
     sentences.append(f"{opening} of {article} {subject}" + (f" {ethnicity}" if ethnicity else ""))
 
     features = [

@@ -523,6 +523,27 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 BY_NAME: dict[str, Attribute] = {attribute.name: attribute for attribute in ATTRIBUTES}
+
+# An exact age in years decides the age range (imports, the form, filters and the painter use the range).
+_AGE_RANGES = (
+    (12, "child"),
+    (17, "teen"),
+    (29, "young_adult"),
+    (44, "adult"),
+    (64, "middle_aged"),
+    (130, "elderly"),
+)
+MAX_AGE_YEARS = _AGE_RANGES[-1][0]
+
+
+def age_range(years: int) -> str | None:
+    """The AGE choice for an exact age (a child under 13 is a child), or None past MAX_AGE_YEARS."""
+    for upper, key in _AGE_RANGES:
+        if years <= upper:
+            return key
+    return None
+
+
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 APPEARANCE: tuple[Attribute, ...] = tuple(a for a in ATTRIBUTES if a.group == "appearance")
 IMAGE: tuple[Attribute, ...] = tuple(a for a in ATTRIBUTES if a.group == "image")

@@ -1,105 +1,151 @@
-"""Character cards: a PNG with the character as JSON in a text chunk, as other character tools read them.
+"""Character cards in and out: PNG cards (``chara`` V2 + ``ccv3`` V3 tEXt chunks) and CHARX zips.
 
-Export writes a Character Card V2 (``chara_card_v2``) as base64 JSON in a ``chara`` tEXt chunk, with our
-attributes under ``data.extensions.dali_studio``. Import reads V3 (``ccv3``, preferred) or V2 (``chara``)
-cards. Text chunks are read straight from the PNG's chunk list, so no pixel data is ever decompressed;
-Pillow only checks the header, with its decompression-bomb guard.
+The formats live in ``cardformat`` (no Django); this module maps a card onto a character and back:
+
+- ``data.name`` and ``data.description`` are the character's name and description. A card from another
+  tool keeps its description as the character's description. Our export writes the description, or when
+  there is none the character's prompt text (so other tools show something); importing our own card
+  recognises that generated text (it equals the prompt of the card's attributes) and leaves it out.
+- Our attributes (the vocabulary, exact age, distinguishing features, negative prompt, visibility) are
+  under ``data.extensions.dali_studio``, with ``version``; unknown keys there (a newer version) are kept.
+  That extension is written only when the character has something of ours, so a card from another tool
+  with none goes back out as it came in.
+- Everything else of ``data`` (personality, scenario, greetings, system prompt, the ``character_book``
+  lorebook, tags, creator, V3 fields, unknown fields, every other tool's ``extensions`` key) is kept
+  exactly in ``Character.card``; top-level card fields outside ``data`` (SillyTavern's V1 copies,
+  ``create_date``...) under ``Character.CARD_TOP_LEVEL``, refreshed from ``data`` on write.
+- V3 ``assets``: a PNG card names its own image as the ``icon`` (``ccdefault:``). A CHARX holds the
+  character's succeeded portraits: the cover (newest) as the ``icon`` named ``main``, the others as type
+  ``other`` named ``portrait-<n>``, all PNG, under file names we choose. Importing a CHARX reads its
+  ``card.json`` (bounded by the CHARACTER_CHARX_* settings); its embedded files stay in the archive.
+- ``creation_date``/``modification_date`` (V3, Unix seconds): the card's own when it had them, else the
+  character's; editing the card in the form drops the old modification date.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import copy
 import io
-import json
 import warnings
-import zlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, BinaryIO
 
 from django.conf import settings
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from studio.characters import vocabulary as v
-from studio.characters.models import Character
-from studio.characters.prompts import character_prompt
+from studio.characters.models import Character, Visibility
+from studio.characters.prompts import build_prompt, character_prompt
+from studio.imports import cardformat
 from studio.imports import commit as import_commit
 from studio.imports import sources as import_sources
+from studio.portraits.models import Portrait
 
 DEFAULT_MAX_CARD_BYTES = 20 * 1024 * 1024
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DEFAULT_MAX_CHARX_BYTES = 50 * 1024 * 1024
 EXTENSION = "dali_studio"
-EXTENSIONS_NOTE = "Card extensions: "
-_OWN_FIELDS = (*v.NAMES, "distinguishing_features", "negative_prompt", "visibility")
-_TEXT_FIELDS = (
-    "personality",
-    "scenario",
-    "first_mes",
-    "mes_example",
-    "creator_notes",
-    "system_prompt",
-    "post_history_instructions",
-    "alternate_greetings",
-    "creator",
-    "character_version",
-)
+# Our attributes under extensions.dali_studio (besides "version"); everything else there is kept as found.
+OWN_FIELDS = (*v.NAMES, "age_years", "distinguishing_features", "negative_prompt", "visibility")
+PNG_SIGNATURE = cardformat.PNG_SIGNATURE
+ICON = {"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"}
 
 
 def max_card_bytes() -> int:
     return int(getattr(settings, "CHARACTER_CARD_MAX_BYTES", DEFAULT_MAX_CARD_BYTES))
 
 
-# --- export ---------------------------------------------------------------------------------------------
+def max_card_text_bytes() -> int:
+    return int(getattr(settings, "CHARACTER_CARD_MAX_TEXT_BYTES", cardformat.DEFAULT_MAX_TEXT_BYTES))
 
 
-def _stored_extensions(notes: str) -> dict[str, Any]:
-    """Extensions of an imported card that we do not understand, kept in the notes to write back out."""
-    for line in notes.splitlines():
-        if line.startswith(EXTENSIONS_NOTE):
-            try:
-                stored = json.loads(line[len(EXTENSIONS_NOTE) :])
-            except ValueError:
-                return {}
-            return stored if isinstance(stored, dict) else {}
-    return {}
-
-
-def card_data(character: Character) -> dict[str, Any]:
-    """The Character Card V2 document for a character."""
-    extensions = _stored_extensions(character.notes)
-    ours = dict(extensions.get(EXTENSION) or {})  # unknown keys of a newer version survive
-    ours.update({name: getattr(character, name) for name in _OWN_FIELDS})
-    ours["version"] = character.version
-    extensions[EXTENSION] = ours
-    tags = [
-        attribute.label_of(getattr(character, attribute.name))
-        for attribute in (v.GENDER, v.AGE, v.CLOTHING_STYLE, v.ART_STYLE)
-        if getattr(character, attribute.name)
-    ]
+def charx_limits() -> dict[str, int]:
+    """read_charx's limits, from settings."""
     return {
-        "spec": "chara_card_v2",
-        "spec_version": "2.0",
-        "data": {
-            "name": character.name,
-            "description": character_prompt(character).text,
-            "personality": "",
-            "scenario": "",
-            "first_mes": "",
-            "mes_example": "",
-            "creator_notes": "",
-            "system_prompt": "",
-            "post_history_instructions": "",
-            "alternate_greetings": [],
-            "tags": tags,
-            "creator": "Dali Studio",
-            "character_version": str(character.version),
-            "extensions": extensions,
-        },
+        "max_bytes": int(getattr(settings, "CHARACTER_CHARX_MAX_BYTES", DEFAULT_MAX_CHARX_BYTES)),
+        "max_card_json_bytes": max_card_text_bytes(),
+        "max_asset_bytes": int(
+            getattr(settings, "CHARACTER_CHARX_MAX_ASSET_BYTES", cardformat.DEFAULT_MAX_ASSET_BYTES)
+        ),
+        "max_total_uncompressed": int(
+            getattr(settings, "CHARACTER_CHARX_MAX_TOTAL_BYTES", cardformat.DEFAULT_MAX_TOTAL_UNCOMPRESSED)
+        ),
+        "max_entries": int(getattr(settings, "CHARACTER_CHARX_MAX_ENTRIES", cardformat.DEFAULT_MAX_ENTRIES)),
     }
 
 
-def _placeholder_image() -> Image.Image:
-    return Image.new("RGB", (400, 600), (226, 226, 222))
+def upload_limit(name: str) -> int:
+    """The most an upload may send: a CHARX (by its name; its content is checked later) may be larger."""
+    if name.rsplit(".", 1)[-1].casefold() in ("charx", "zip"):
+        return max(charx_limits()["max_bytes"], import_sources.max_bytes())
+    return import_sources.max_bytes()
+
+
+# --- export ---------------------------------------------------------------------------------------------
+
+
+def _ours(character: Character) -> dict[str, Any]:
+    """Our attributes that differ from a new character's, as the extension writes them."""
+    found = {name: getattr(character, name) for name in OWN_FIELDS}
+    return {
+        name: value
+        for name, value in found.items()
+        if value not in ("", None, []) and not (name == "visibility" and value == Visibility.PRIVATE)
+    }
+
+
+def _timestamp(moment: Any) -> int:
+    return int(moment.timestamp())
+
+
+def card_v3(character: Character, *, charx: bool = False) -> dict[str, Any]:
+    """The V3 card of a character (for a PNG card, or with ``charx`` the card.json before its assets)."""
+    data = copy.deepcopy(character.card) if isinstance(character.card, dict) else {}
+    top = data.pop(Character.CARD_TOP_LEVEL, None)
+    extensions = data.get("extensions") if isinstance(data.get("extensions"), dict) else {}
+    kept = dict(extensions.get(EXTENSION) or {}) if isinstance(extensions.get(EXTENSION), dict) else {}
+    ours = _ours(character)
+    if ours or kept:  # a card from another tool with nothing of ours goes back out without it
+        everything = {name: getattr(character, name) for name in OWN_FIELDS}
+        extensions[EXTENSION] = {**kept, **everything, "version": character.version}
+    data["extensions"] = extensions
+    description = character.description or (character_prompt(character).text if ours else "")
+    data.update(name=character.name, description=description)
+    if "tags" not in data:
+        data["tags"] = [
+            attribute.label_of(getattr(character, attribute.name))
+            for attribute in (v.GENDER, v.AGE, v.CLOTHING_STYLE, v.ART_STYLE)
+            if getattr(character, attribute.name)
+        ]
+    data.setdefault("creator", "Dali Studio")
+    data.setdefault("character_version", str(character.version))
+    data.setdefault("creation_date", _timestamp(character.created_at))
+    data.setdefault("modification_date", _timestamp(character.updated_at))
+    assets = [a for a in data.get("assets") or [] if not _embedded(a) and not (charx and _is_default_icon(a))]
+    if not charx and not any(isinstance(a, dict) and a.get("type") == "icon" for a in assets):
+        assets.insert(0, dict(ICON))
+    data["assets"] = assets
+    card = {**(top if isinstance(top, dict) else {}), "spec": cardformat.V3_SPEC, "data": data}
+    try:
+        return cardformat.CardData.from_card(card).to_v3()
+    except cardformat.CardError:  # stored data we cannot write as a card field: write what we know
+        return cardformat.CardData.from_card({"spec": cardformat.V3_SPEC, "data": _minimal(data)}).to_v3()
+
+
+def _minimal(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: data.get(key) for key in ("name", "description", "creator", "character_version")}
+
+
+def _embedded(asset: Any) -> bool:
+    return isinstance(asset, dict) and str(asset.get("uri", "")).startswith(cardformat.EMBEDDED_SCHEMES)
+
+
+def _is_default_icon(asset: Any) -> bool:
+    return isinstance(asset, dict) and asset.get("type") == "icon" and asset.get("uri") == "ccdefault:"
+
+
+def card_data(character: Character) -> dict[str, Any]:
+    """The card as a V2 reader sees it (V3-only fields stay inside ``data``, where V2 readers ignore them)."""
+    return cardformat.v2_from_v3(card_v3(character))
 
 
 def _open_image(data: bytes) -> Image.Image:
@@ -118,63 +164,63 @@ def _open_image(data: bytes) -> Image.Image:
 
 
 def export_card(character: Character, image_bytes: bytes | None = None) -> bytes:
-    """A PNG card: the given portrait (or a plain placeholder) with the V2 JSON in a ``chara`` chunk."""
-    image = _open_image(image_bytes) if image_bytes else _placeholder_image()
+    """A PNG card: the given image (or a plain placeholder) with ``chara`` (V2) and ``ccv3`` (V3) chunks."""
+    image = _open_image(image_bytes) if image_bytes else Image.new("RGB", (400, 600), (226, 226, 222))
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
         image = image.convert("RGBA")
-    info = PngImagePlugin.PngInfo()
-    payload = json.dumps(card_data(character), ensure_ascii=False).encode("utf-8")
-    info.add_text("chara", base64.b64encode(payload).decode("ascii"))
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", pnginfo=info)
-    return buffer.getvalue()
+    image.save(buffer, "PNG")  # re-encoded: no text chunk of the original (or of a generator) goes out
+    v3 = card_v3(character)
+    return cardformat.write_png_card(buffer.getvalue(), v3, cardformat.v2_from_v3(v3))
+
+
+def succeeded_portraits(character: Character) -> Iterator[Portrait]:
+    """The character's finished portraits, newest (the cover) first."""
+    return (
+        Portrait.objects.filter(character=character, status=Portrait.Status.SUCCEEDED)
+        .exclude(image="")
+        .order_by("-created_at", "-id")
+        .iterator(chunk_size=50)
+    )
+
+
+def cover_png(character: Character) -> bytes | None:
+    portrait = next(succeeded_portraits(character), None)
+    if portrait is None:
+        return None
+    with portrait.image.open("rb") as image:
+        return image.read()
+
+
+def export_charx(character: Character, fallback_png: Callable[[], bytes] | None = None) -> bytes:
+    """A CHARX: card.json and the portraits (cover as ``icon``, the rest ``other``), newest first.
+
+    Portraits are added while the archive stays within what our own importer accepts (the CHARX limits).
+    ``fallback_png`` makes the icon when the character has no portrait yet.
+    """
+    limits = charx_limits()
+    room = min(limits["max_bytes"], limits["max_total_uncompressed"]) - limits["max_card_json_bytes"]
+    count_left = limits["max_entries"] - 1
+    assets: list[tuple[str, str, str, bytes]] = []
+    for portrait in succeeded_portraits(character):
+        with portrait.image.open("rb") as image:
+            data = image.read(limits["max_asset_bytes"] + 1)
+        if len(data) > limits["max_asset_bytes"] or len(data) > room or count_left <= 0:
+            continue
+        room -= len(data)
+        count_left -= 1
+        kind, name = ("icon", "main") if not assets else ("other", f"portrait-{len(assets)}")
+        assets.append((kind, name, "png", data))
+    if not assets and fallback_png:
+        assets.append(("icon", "main", "png", fallback_png()))
+    return cardformat.write_charx(card_v3(character, charx=True), assets)
 
 
 # --- import ---------------------------------------------------------------------------------------------
 
 
-def _inflate(data: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj()
-    try:
-        text = inflater.decompress(data, limit)
-    except zlib.error:
-        raise import_sources.ImportProblem("The card's text chunk is corrupt.") from None
-    if inflater.unconsumed_tail:
-        raise import_sources.ImportProblem("The card's text chunk is too large.")
-    return text
-
-
-def png_text_chunks(png: bytes) -> dict[str, str]:
-    """Keyword -> text of the tEXt, zTXt and iTXt chunks (first of each keyword), without decoding pixels."""
-    if not png.startswith(PNG_SIGNATURE):
-        raise import_sources.ImportProblem("This is not a PNG image, so it cannot be a character card.")
-    limit = max_card_bytes()
-    texts: dict[str, str] = {}
-    position = len(PNG_SIGNATURE)
-    while position + 8 <= len(png):
-        length = int.from_bytes(png[position : position + 4], "big")
-        kind = png[position + 4 : position + 8]
-        body = png[position + 8 : position + 8 + length]
-        position += 12 + length
-        if kind == b"IEND" or len(body) < length:
-            break
-        if kind not in (b"tEXt", b"zTXt", b"iTXt"):
-            continue
-        keyword, _, rest = body.partition(b"\0")
-        key = keyword.decode("latin-1")
-        if kind == b"tEXt":
-            text = rest.decode("latin-1")
-        elif kind == b"zTXt":
-            text = _inflate(rest[1:], limit).decode("latin-1")
-        else:
-            if len(rest) < 2:
-                continue
-            compressed, rest = rest[0], rest[2:]
-            _language, _, rest = rest.partition(b"\0")
-            _translated, _, raw = rest.partition(b"\0")
-            text = (_inflate(raw, limit) if compressed else raw).decode("utf-8", errors="replace")
-        texts.setdefault(key, text)
-    return texts
+def _problem(error: cardformat.CardError) -> import_sources.ImportProblem:
+    return import_sources.ImportProblem(str(error))
 
 
 def _check_image(png: bytes) -> None:
@@ -189,24 +235,28 @@ def _check_image(png: bytes) -> None:
         raise import_sources.ImportProblem("The card image is damaged or not a PNG.") from None
 
 
-def read_card(png: bytes) -> dict[str, Any]:
-    """The card JSON of a PNG card, V3 (``ccv3``) in preference to V2 (``chara``)."""
-    if len(png) > max_card_bytes():
-        size, limit = len(png) / 1_048_576, max_card_bytes() / 1_048_576
-        raise import_sources.ImportProblem(f"The card is {size:.1f} MB; the limit is {limit:.0f} MB.")
-    _check_image(png)
-    chunks = png_text_chunks(png)
-    encoded = chunks.get("ccv3") or chunks.get("chara")
-    if not encoded:
-        raise import_sources.ImportProblem(
-            "This PNG has no character card in it (no “chara” or “ccv3” chunk)."
-        )
+def read_card(png: bytes | BinaryIO) -> dict[str, Any]:
+    """The card JSON of a PNG card, V3 (``ccv3``) in preference to V2 (``chara``), read within limits."""
+    stream = io.BytesIO(png) if isinstance(png, bytes | bytearray) else png
+    start = stream.tell()
+    if stream.seek(0, io.SEEK_END) - start <= max_card_bytes():  # else read_png_card says so
+        stream.seek(start)
+        _check_image(stream.read())  # Pillow's bomb guard; pixels are not decoded
+    stream.seek(start)
     try:
-        card = json.loads(base64.b64decode(encoded.strip(), validate=False).decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
-        raise import_sources.ImportProblem("The character card's data is not readable JSON.") from None
-    if not isinstance(card, dict):
-        raise import_sources.ImportProblem("The character card's data is not a character.")
+        return cardformat.read_png_card(
+            stream, max_bytes=max_card_bytes(), max_text_bytes=max_card_text_bytes()
+        )
+    except cardformat.CardError as error:
+        raise _problem(error) from None
+
+
+def read_charx(stream: BinaryIO) -> dict[str, Any]:
+    """The V3 card of a CHARX archive (its assets are not read)."""
+    try:
+        card, _assets = cardformat.read_charx(stream, **charx_limits())
+    except cardformat.CardError as error:
+        raise _problem(error) from None
     return card
 
 
@@ -223,33 +273,35 @@ def _tag_values(tags: Any) -> dict[str, str]:
 
 
 def card_record(card: Mapping[str, Any]) -> dict[str, Any]:
-    """A card as an import record: our extension when present, else what maps; the rest goes to notes."""
-    data = card.get("data") if isinstance(card.get("data"), Mapping) else card
-    assert isinstance(data, Mapping)
-    record: dict[str, Any] = {"name": data.get("name") or ""}
-    notes: list[str] = []
-    extensions = data.get("extensions") if isinstance(data.get("extensions"), Mapping) else {}
-    assert isinstance(extensions, Mapping)
+    """A card as an import record: name, description, our attributes, and the rest as ``card`` data."""
+    try:
+        parsed = cardformat.CardData.from_card(card)
+    except cardformat.CardError as error:
+        raise _problem(error) from None
+    data = parsed.to_data()
+    top = {key: value for key, value in parsed.card_extra.items()}
+    record: dict[str, Any] = {"name": data.pop("name"), "description": data.pop("description")}
+    extensions = data["extensions"]
     ours = extensions.get(EXTENSION)
-    kept = {key: value for key, value in extensions.items() if key != EXTENSION}
-    if isinstance(ours, Mapping):
-        record.update({name: ours[name] for name in _OWN_FIELDS if name in ours})
-        unknown = {key: value for key, value in ours.items() if key not in (*_OWN_FIELDS, "version")}
+    if isinstance(ours, dict):
+        record.update({name: ours[name] for name in OWN_FIELDS if name in ours})
+        unknown = {key: value for key, value in ours.items() if key not in (*OWN_FIELDS, "version")}
         if unknown:
-            kept[EXTENSION] = unknown
+            extensions[EXTENSION] = unknown
+        else:
+            del extensions[EXTENSION]
+        attributes = {name: ours.get(name) for name in Character.PROMPT_FIELDS}
+        try:
+            generated = build_prompt(attributes).text
+        except (TypeError, AttributeError, ValueError):
+            generated = None
+        if record["description"] == generated:
+            record["description"] = ""  # the prompt text our export wrote in place of a description
     else:
         record.update(_tag_values(data.get("tags")))
-        if data.get("description"):
-            notes.append(f"Description: {data['description']}")
-    for name in _TEXT_FIELDS:
-        value = data.get(name)
-        if value and not (isinstance(ours, Mapping) and name in ("creator", "character_version")):
-            text = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
-            notes.append(f"{name.replace('_', ' ').capitalize()}: {text}")
-    if kept:
-        notes.append(EXTENSIONS_NOTE + json.dumps(kept, ensure_ascii=False, sort_keys=True))
-    if notes:
-        record["notes"] = "\n".join(notes)
+    if top:
+        data[Character.CARD_TOP_LEVEL] = top
+    record["card"] = data
     return record
 
 

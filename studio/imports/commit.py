@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studio.characters import vocabulary as v
-from studio.characters.models import Character
-from studio.imports.mapping import CHARACTER_FIELDS, CellError
+from studio.characters.models import Character, name_key
+from studio.imports.mapping import RECORD_FIELDS, CellError
 from studio.imports.rows import (
     INVALID,
     NEW,
@@ -54,6 +54,7 @@ class ImportReport:
     message: str = ""
     rejected: list[RejectedRow] = field(default_factory=list)
     character_ids: list[int] = field(default_factory=list)  # created or updated, first 1000
+    notes: list[str] = field(default_factory=list)  # "Line 9 updates line 2.", first 100
 
     @property
     def total(self) -> int:
@@ -84,7 +85,7 @@ def _reject(report: ImportReport, row: ImportRow) -> None:
     report.rejected.append(RejectedRow(row.line, row.cells, row.error_text))
 
 
-_JSON_FIELDS = frozenset(a.name for a in v.ATTRIBUTES if a.multiple)
+_JSON_FIELDS = frozenset({*(a.name for a in v.ATTRIBUTES if a.multiple), "card"})
 
 
 def _adapt(connection: Any, name: str, value: Any) -> Any:
@@ -102,10 +103,8 @@ def _insert(owner: Any, rows: list[ImportRow], now: Any) -> None:
     connection = transaction.get_connection()
     meta = Character._meta
     stamp = connection.ops.adapt_datetimefield_value(now)
-    defaults = {
-        name: _adapt(connection, name, meta.get_field(name).get_default()) for name in CHARACTER_FIELDS
-    }
-    columns = [*CHARACTER_FIELDS, "owner_id", "version", "created_at", "updated_at"]
+    defaults = {name: _adapt(connection, name, meta.get_field(name).get_default()) for name in RECORD_FIELDS}
+    columns = [*RECORD_FIELDS, "owner_id", "version", "created_at", "updated_at"]
     fixed = (owner.pk, 1, stamp, stamp)
     params = []
     for row in rows:
@@ -114,7 +113,7 @@ def _insert(owner: Any, rows: list[ImportRow], now: Any) -> None:
             (
                 *(
                     _adapt(connection, name, values[name]) if name in values else defaults[name]
-                    for name in CHARACTER_FIELDS
+                    for name in RECORD_FIELDS
                 ),
                 *fixed,
             )
@@ -188,6 +187,27 @@ def _save_batch(matcher: Matcher, batch: list[ImportRow], report: ImportReport) 
             report.character_ids.extend(ids)
 
 
+def _rounds(batch: list[ImportRow]) -> Iterator[list[ImportRow]]:
+    """The batch in runs where no name (or id) repeats, so a repeated one is saved after the earlier one."""
+    pending = batch
+    while pending:
+        current, later, keys = [], [], set()
+        for row in pending:
+            key = name_key(row.name) if row.name else row.values.get("id")
+            if key is not None and key in keys:
+                later.append(row)
+            else:
+                keys.add(key)
+                current.append(row)
+        yield current
+        pending = later
+
+
+def _note(report: ImportReport, row: ImportRow) -> None:
+    if row.updates_line and len(report.notes) < 100:
+        report.notes.append(row.note)
+
+
 def _write(
     make_rows: Callable[[], Iterator[ImportRow]],
     owner: Any,
@@ -198,7 +218,7 @@ def _write(
     progress: Progress | None,
     total: int,
 ) -> ImportReport:
-    matcher = Matcher(owner, fields)
+    matcher = Matcher(owner, fields, writing=True)
     report = ImportReport(headers=headers)
     processed = 0
 
@@ -210,6 +230,7 @@ def _write(
 
     if all_or_nothing:
         # Check every row first; write nothing unless all of them are good.
+        matcher.writing = False
         for batch in _batched(make_rows(), BATCH_SIZE):
             for row in batch:
                 if matcher.classify(row).status == INVALID:
@@ -222,14 +243,18 @@ def _write(
             )
             return report
         matcher.reset()
+        matcher.writing = True
         try:
             with transaction.atomic():
                 for batch in _batched(make_rows(), BATCH_SIZE):
-                    for row in batch:
-                        matcher.classify(row)
-                        if row.status == UNCHANGED:
-                            report.unchanged += 1
-                    _save_batch(matcher, batch, report)
+                    for rows in _rounds(batch):
+                        for row in rows:
+                            matcher.classify(row)
+                            _note(report, row)
+                            if row.status == UNCHANGED:
+                                report.unchanged += 1
+                        _save_batch(matcher, rows, report)
+                        matcher.absorb(rows)
                     tick(len(batch))
         except IntegrityError:
             return ImportReport(
@@ -240,30 +265,38 @@ def _write(
         return report
 
     for batch in _batched(make_rows(), BATCH_SIZE):
-        good = []
-        for row in batch:
-            matcher.classify(row)
-            if row.status == INVALID:
-                _reject(report, row)
-            else:
-                if row.status == UNCHANGED:
-                    report.unchanged += 1
-                good.append(row)
-        try:
-            # One transaction per batch: progress is visible to other connections and a failure loses
-            # only this batch; re-importing the file is idempotent.
-            with transaction.atomic():
-                _save_batch(matcher, good, report)
-        except IntegrityError:
-            for row in good:
-                if row.status == UNCHANGED:
-                    continue
-                row.errors.append(
-                    CellError(row.line, "", "", "Not saved: a character with this name was saved meanwhile.")
-                )
-                _reject(report, row)
+        for rows in _rounds(batch):
+            _write_round(matcher, rows, report)
         tick(len(batch))
     return report
+
+
+def _write_round(matcher: Matcher, rows: list[ImportRow], report: ImportReport) -> None:
+    good = []
+    for row in rows:
+        matcher.classify(row)
+        if row.status == INVALID:
+            _reject(report, row)
+        else:
+            _note(report, row)
+            if row.status == UNCHANGED:
+                report.unchanged += 1
+            good.append(row)
+    try:
+        # One transaction per batch: progress is visible to other connections and a failure loses
+        # only this batch; re-importing the file is idempotent.
+        with transaction.atomic():
+            _save_batch(matcher, good, report)
+    except IntegrityError:
+        for row in good:
+            if row.status == UNCHANGED:
+                continue
+            row.errors.append(
+                CellError(row.line, "", "", "Not saved: a character with this name was saved meanwhile.")
+            )
+            _reject(report, row)
+        return
+    matcher.absorb(good)
 
 
 def commit(
@@ -310,7 +343,7 @@ def import_records(
     return _write(
         lambda: record_rows(records),
         owner,
-        CHARACTER_FIELDS,
+        RECORD_FIELDS,
         ["record"],
         all_or_nothing=all_or_nothing,
         progress=progress,

@@ -10,7 +10,7 @@ from typing import Any
 
 from studio.characters.models import Character
 from studio.imports.commit import ImportReport
-from studio.imports.mapping import EXPORT_FIELDS, neutralise
+from studio.imports.mapping import EXPORT_FIELDS, RECORD_FIELDS, neutralise
 
 
 def rejected_rows_csv(report: ImportReport) -> str:
@@ -56,16 +56,17 @@ def export_csv(queryset: Any) -> Iterator[str]:
 
 
 JSON_FORMAT = "dali-studio/characters"
+JSON_FIELDS: tuple[str, ...] = ("id", *RECORD_FIELDS)  # the CSV's columns plus the card's data
 
 
 def character_record(character: Character) -> dict[str, Any]:
-    return {name: getattr(character, name) for name in EXPORT_FIELDS}
+    return {name: getattr(character, name) for name in JSON_FIELDS}
 
 
 def export_json(queryset: Any) -> str:
     records = [
-        dict(zip(EXPORT_FIELDS, values, strict=True))
-        for values in queryset.order_by("name", "id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+        dict(zip(JSON_FIELDS, values, strict=True))
+        for values in queryset.order_by("name", "id").values_list(*JSON_FIELDS).iterator(chunk_size=2000)
     ]
     return json.dumps(
         {"format": JSON_FORMAT, "version": 1, "characters": records}, ensure_ascii=False, indent=2

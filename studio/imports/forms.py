@@ -9,13 +9,13 @@ if TYPE_CHECKING:
 
 
 class ImportUploadForm(forms.Form):
-    """A file (CSV, JSON or PNG card) or pasted CSV text; the content is checked by the import workflow."""
+    """A file (CSV, JSON, PNG card or CHARX) or pasted CSV text; the import workflow checks the content."""
 
     file = forms.FileField(
         label="File to import",
         required=False,
         allow_empty_file=True,  # the workflow says "The file is empty." in its own words
-        help_text="A CSV, a JSON export or a character card (PNG).",
+        help_text="A CSV, a JSON export, a character card (PNG) or a CHARX (.charx).",
     )
     text = forms.CharField(
         label="Or paste CSV text",

@@ -11,19 +11,23 @@ from typing import Any
 
 from studio.access import parse_id
 from studio.characters import vocabulary as v
-from studio.characters.models import Visibility
+from studio.characters.models import Visibility, clean_name
 from studio.imports.sources import ImportProblem, max_columns
 
 # --- fields and header mapping -------------------------------------------------------------------------
 
-TEXT_FIELDS = ("distinguishing_features", "negative_prompt", "notes")
-CHARACTER_FIELDS: tuple[str, ...] = ("name", *v.NAMES, *TEXT_FIELDS, "visibility")
+TEXT_FIELDS = ("description", "distinguishing_features", "negative_prompt", "notes")
+# What a CSV column can fill; RECORD_FIELDS adds the card data that only JSON and cards carry.
+CHARACTER_FIELDS: tuple[str, ...] = ("name", *v.NAMES, "age_years", *TEXT_FIELDS, "visibility")
+RECORD_FIELDS: tuple[str, ...] = (*CHARACTER_FIELDS, "card")
 EXPORT_FIELDS: tuple[str, ...] = ("id", *CHARACTER_FIELDS)
 
 FIELD_LABELS: dict[str, str] = {
     "id": "ID",
     "name": "Name",
     **{attribute.name: attribute.label for attribute in v.ATTRIBUTES},
+    "age_years": "Exact age",
+    "description": "Description",
     "distinguishing_features": "Distinguishing features",
     "negative_prompt": "Negative prompt",
     "notes": "Notes",
@@ -35,9 +39,10 @@ FIELD_CHOICES: tuple[tuple[str, str], ...] = (("", "Ignore this column"), *FIELD
 _EXTRA_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("pk", "character id", "character_id"),
     "name": ("character", "character name", "full name", "char name"),
+    "age_years": ("age in years", "years old", "exact age in years"),
+    "description": ("about", "bio", "biography", "summary"),
     "distinguishing_features": (
         "features",
-        "description",
         "details",
         "additional details",
         "distinguishing marks",
@@ -61,7 +66,7 @@ def _build_header_lookup() -> dict[str, str]:
     for attribute in v.ATTRIBUTES:
         for alias in (attribute.name, attribute.label, *attribute.aliases):
             lookup.setdefault(v.normalise(alias), attribute.name)
-    for name in (*TEXT_FIELDS, "visibility"):
+    for name in ("age_years", *TEXT_FIELDS, "visibility"):
         for alias in (name, FIELD_LABELS[name], *_EXTRA_ALIASES[name]):
             lookup.setdefault(v.normalise(alias), name)
     return lookup
@@ -191,14 +196,6 @@ def _choice_lookup(attribute: v.Attribute) -> dict[str, str]:
 
 
 CHOICE_LOOKUPS: dict[str, dict[str, str]] = {a.name: _choice_lookup(a) for a in v.ATTRIBUTES}
-_AGE_RANGES = (
-    (12, "child"),
-    (17, "teen"),
-    (29, "young_adult"),
-    (44, "adult"),
-    (64, "middle_aged"),
-    (130, "elderly"),
-)
 _NUMBER = re.compile(r"^\s*(\d{1,4})(?:\.\d+)?\s*(?:years?(?: old)?|y/?o|yrs?)?\s*$", re.IGNORECASE)
 SPLIT_MULTI = re.compile(r"[;,|]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -217,13 +214,6 @@ def suggest(attribute: v.Attribute, value: str) -> str:
     return candidates[close[0]] if close else ""
 
 
-def age_range(years: int) -> str | None:
-    for upper, key in _AGE_RANGES:
-        if years <= upper:
-            return key
-    return None
-
-
 def clean_choice(attribute: v.Attribute, raw: str) -> str:
     text = raw.strip()
     if not text:
@@ -232,7 +222,7 @@ def clean_choice(attribute: v.Attribute, raw: str) -> str:
     if key:
         return key
     if attribute is v.AGE and (number := _NUMBER.match(text)):
-        key = age_range(int(number.group(1)))
+        key = v.age_range(int(number.group(1)))
         if key:
             return key
         raise CellProblem(f"{text} is not a plausible age.")
@@ -275,7 +265,7 @@ def _unneutralise(text: str) -> str:
 
 
 def _clean_name(raw: str) -> str:
-    name = " ".join(_unneutralise(raw.strip()).split())
+    name = clean_name(_unneutralise(raw.strip()))
     if len(name) > 120:
         raise CellProblem(f"The name is {len(name)} characters long; the limit is 120.")
     return name
@@ -289,6 +279,33 @@ def _clean_id(raw: str) -> int | None:
     if pk is None:
         raise CellProblem(f"“{text}” is not a character id (a whole number).")
     return pk
+
+
+def exact_age(raw: str) -> int | None:
+    """The years of an age written as a number ("35", "35 years old"), else None (a range, or blank)."""
+    number = _NUMBER.match(raw)
+    return int(number.group(1)) if number else None
+
+
+def _clean_age_years(raw: str) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    years = exact_age(text)
+    if years is None:
+        raise CellProblem(f"“{text}” is not an age in years (a whole number).")
+    if years > v.MAX_AGE_YEARS:
+        raise CellProblem(f"{text} is not a plausible age.")
+    return years
+
+
+def settle_age(values: dict[str, Any], raw_age: str | None) -> None:
+    """An exact age (an "age" of "35", or an "age_years") decides the range; a range alone clears it."""
+    if "age_years" not in values and raw_age is not None and "age" in values:
+        values["age_years"] = exact_age(raw_age)
+    years = values.get("age_years")
+    if years is not None:
+        values["age"] = v.age_range(years) or values.get("age", "")
 
 
 def _clean_text(raw: str) -> str:
@@ -318,6 +335,8 @@ def cleaner(field_name: str) -> Callable[[str], Any]:
         return _clean_name
     if field_name == "visibility":
         return _clean_visibility
+    if field_name == "age_years":
+        return _clean_age_years
     if field_name in TEXT_FIELDS:
         return _clean_text
     attribute = v.BY_NAME[field_name]

@@ -36,6 +36,8 @@ class CharacterImport(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
+    # A card's (PNG or CHARX) import record, parsed once at upload: the preview page never parses it again.
+    card_record = models.JSONField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     portraits_queued_at = models.DateTimeField(

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.characters import vocabulary as v
-from studio.characters.models import Character
+from studio.characters.models import Character, name_key
+from studio.imports.cardformat import V3_SPEC, CardData, CardError
 from studio.imports.mapping import (
-    CHARACTER_FIELDS,
     CHOICE_LOOKUPS,
     COMPANIONS,
     HEADER_LOOKUP,
     JSON_IGNORED,
+    RECORD_FIELDS,
     SPLIT_MULTI,
     TEXT_FIELDS,
     CellError,
@@ -35,6 +36,7 @@ from studio.imports.mapping import (
     fuzzy_choice,
     map_headers,
     neutralise,
+    settle_age,
 )
 from studio.imports.sources import (
     ImportProblem,
@@ -65,6 +67,7 @@ class ImportRow:
     status: str = ""
     character_id: int | None = None
     changed: tuple[str, ...] = ()  # fields an update will change
+    updates_line: int = 0  # an earlier row of the same file that this one updates (the last one wins)
 
     @property
     def name(self) -> str:
@@ -80,6 +83,10 @@ class ImportRow:
             f"{error.column}: {error.message}" if error.column else error.message for error in self.errors
         )
 
+    @property
+    def note(self) -> str:
+        return f"Line {self.line} updates line {self.updates_line}." if self.updates_line else ""
+
     def error_for(self, header: str) -> CellError | None:
         """The error of one cell, for highlighting it in the preview table."""
         return next((error for error in self.errors if error.column == header), None)
@@ -89,6 +96,8 @@ def _row_validator(mapping: ColumnMapping) -> Callable[[int, list[str]], ImportR
     readers = [(c.index, c.header, c.field, cleaner(c.field)) for c in mapping.columns if c.field]
     width = len(mapping.columns)
     name_header = next((c.header for c in mapping.columns if c.field == "name"), "name")
+    age_index = next((c.index for c in mapping.columns if c.field == "age"), None)
+    has_age = age_index is not None or "age_years" in mapping.fields
 
     def validate(line: int, cells: list[str]) -> ImportRow:
         values: dict[str, Any] = {}
@@ -100,6 +109,8 @@ def _row_validator(mapping: ColumnMapping) -> Callable[[int, list[str]], ImportR
                 values[field_name] = clean(raw)
             except CellProblem as problem:
                 errors.append(CellError(line, header, raw, problem.reason, problem.suggestion))
+        if has_age:
+            settle_age(values, None if age_index is None else cells[age_index] if age_index < count else "")
         if count > width and any(cell.strip() for cell in cells[width:]):
             errors.append(
                 CellError(
@@ -128,13 +139,50 @@ class ParsedCsv:
     rows: Iterator[ImportRow]  # validated rows, streamed; not yet matched to existing characters
 
 
+def _ends_in_quote(text: str, delimiter: str) -> bool:
+    """Whether a record's raw text ends inside a quoted cell (csv's non-strict rules)."""
+    in_quotes, at_start, index, end = False, True, 0, len(text)
+    while index < end:
+        char = text[index]
+        if in_quotes:
+            if char == '"':
+                if index + 1 < end and text[index + 1] == '"':
+                    index += 2
+                    continue
+                in_quotes, at_start = False, False
+        else:
+            if char == '"' and at_start:
+                in_quotes = True
+            at_start = char in (delimiter, "\n", "\r")
+        index += 1
+    return in_quotes
+
+
 def _csv_records(text: Text, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(text.stream, delimiter=delimiter)
+    # The raw lines of the record being read: csv's reader silently closes a quote left open at the end of
+    # the file (the rest of the file becomes one cell), so the last record is checked here.
+    raw: list[str] = []
+    ended = False
+
+    def lines() -> Iterator[str]:
+        nonlocal ended
+        for text_line in text.stream:
+            raw.append(text_line)
+            yield text_line
+        ended = True
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     previous = 0
     try:
         for cells in reader:
             line = previous + 1
             previous = reader.line_num
+            if ended and _ends_in_quote("".join(raw), delimiter):
+                raise ImportProblem(
+                    f"Line {line}: a quote opened on this line is never closed, so every line after it "
+                    "would become part of one cell. Close the quote (or double it to write a quote)."
+                )
+            raw.clear()
             if not cells or not any(cell.strip() for cell in cells):
                 continue
             yield line, cells
@@ -226,13 +274,16 @@ class _LineIndex:
         return self._lines[slot] if self._keys[slot] else None
 
     def add(self, key: object, line: int) -> None:
+        """Remember ``line`` as the latest line of ``key``."""
         fingerprint = self._fingerprint(key)
         slot = self._slot(fingerprint)
-        if not self._keys[slot]:
-            self._count += 1
-            self._keys[slot], self._lines[slot] = fingerprint, line
-            if self._count * 2 > self._size:
-                self._grow()
+        if self._keys[slot]:
+            self._lines[slot] = line
+            return
+        self._count += 1
+        self._keys[slot], self._lines[slot] = fingerprint, line
+        if self._count * 2 > self._size:
+            self._grow()
 
     def _grow(self) -> None:
         keys, lines = self._keys, self._lines
@@ -246,21 +297,60 @@ class _LineIndex:
 
 
 class Matcher:
-    """Classifies rows as new/update/unchanged/invalid against the owner's characters (one query)."""
+    """Classifies rows as new/update/unchanged/invalid against the owner's characters (one query).
 
-    def __init__(self, owner: Any, fields: Iterable[str]) -> None:
+    A name (or id) seen earlier in the same file is an update of what that earlier row wrote: the last row
+    wins. Previewing, such a row is an update "of line N"; ``writing`` (commit), the earlier row has been
+    saved before this one is classified (see commit.py's rounds) and ``absorb``/``_lookup`` keep the
+    snapshots current, so the row is compared with what is really stored.
+    """
+
+    def __init__(self, owner: Any, fields: Iterable[str], *, writing: bool = False) -> None:
         self.owner = owner
-        self.fields = [name for name in dict.fromkeys(fields) if name in CHARACTER_FIELDS and name != "name"]
-        columns = ("id", "name", "version", *self.fields)
+        self.writing = writing
+        wanted = list(fields)
+        if "age" in wanted or "age_years" in wanted:
+            wanted += ["age", "age_years"]  # an exact age decides the range: they change together
+        self.fields = [name for name in dict.fromkeys(wanted) if name in RECORD_FIELDS and name != "name"]
+        self.columns = ("id", "name", "version", *self.fields)
         self.snapshots: dict[int, tuple[Any, ...]] = {}
         self.by_name: dict[str, int] = {}
         self.by_folded: dict[str, int] = {}
-        for record in Character.objects.filter(owner=owner).values_list(*columns).iterator(chunk_size=5000):
-            self.snapshots[record[0]] = record
-            self.by_name[record[1]] = record[0]
-            self.by_folded.setdefault(record[1].casefold(), record[0])
-        self.positions = {name: index for index, name in enumerate(columns)}
+        characters = Character.objects.filter(owner=owner).values_list(*self.columns)
+        for record in characters.iterator(chunk_size=5000):
+            self._remember(record)
+        self.positions = {name: index for index, name in enumerate(self.columns)}
         self.reset()
+
+    def _remember(self, record: tuple[Any, ...]) -> None:
+        self.snapshots[record[0]] = record
+        self.by_name[record[1]] = record[0]
+        self.by_folded.setdefault(name_key(record[1]), record[0])
+
+    def _lookup(self, name: str, folded: str) -> int | None:
+        """A character this import created since the Matcher was made (rare: a repeated name)."""
+        characters = Character.objects.filter(owner=self.owner)
+        for found in (characters.filter(name__iexact=name), characters):
+            for record in found.values_list(*self.columns).iterator(chunk_size=5000):
+                if name_key(record[1]) == folded:
+                    self._remember(record)
+                    return record[0]
+        return None
+
+    def absorb(self, rows: Iterable[ImportRow]) -> None:
+        """After a save: what the saved updates wrote, so a later row for the same character sees it."""
+        for row in rows:
+            if row.status != UPDATE or row.character_id is None:
+                continue
+            snapshot = list(self.snapshots[row.character_id])
+            for name in row.changed:
+                snapshot[self.positions[name]] = row.values[name]
+            if any(name in Character.PROMPT_FIELDS for name in row.changed):
+                snapshot[2] += 1  # the version, as commit._update wrote it
+            if "name" in row.changed:
+                self.by_name[snapshot[1]] = row.character_id
+                self.by_folded[name_key(snapshot[1])] = row.character_id
+            self.snapshots[row.character_id] = tuple(snapshot)
 
     def reset(self) -> None:
         self.seen_ids = _LineIndex()
@@ -274,13 +364,24 @@ class Matcher:
         wanted_id = values.get("id")
         name = values.get("name", "")
         character_id = wanted_id if wanted_id in self.snapshots else None
+        folded = name_key(name) if name else ""
+        earlier = self.seen_names.get(folded) if folded else None
         if character_id is None and name:
-            character_id = self.by_name.get(name) or self.by_folded.get(name.casefold())
-        folded = name.casefold()
-        if folded and (earlier := self.seen_names.get(folded)):
-            return self._reject(row, f"The name “{name}” already appears on line {earlier}.")
-        if character_id is not None and (earlier := self.seen_ids.get(character_id)):
-            return self._reject(row, f"This character is already imported on line {earlier}.")
+            character_id = self.by_name.get(name) or self.by_folded.get(folded)
+            if character_id is None and earlier and self.writing:
+                character_id = self._lookup(name, folded)
+        if character_id is not None and not earlier:
+            earlier = self.seen_ids.get(character_id)
+        if earlier:
+            row.updates_line = earlier
+            if not self.writing:  # what the earlier row will have written is not stored yet
+                row.status, row.changed = UPDATE, tuple(key for key in values if key != "id")
+                if character_id is not None:
+                    row.character_id = character_id
+                    self.seen_ids.add(character_id, row.line)
+                if folded:
+                    self.seen_names.add(folded, row.line)
+                return row
         if character_id is None:
             if not name:
                 return self._reject(row, f"There is no character with id {wanted_id} to update; add a name.")
@@ -399,6 +500,16 @@ def record_row(record: Mapping[str, Any], line: int) -> ImportRow:
     errors: list[CellError] = []
     notes: list[str] = []
     raw_text: dict[str, str] = {}
+    card = record.get("card")
+    if card is not None:  # the card's own fields (cards.py): kept as data, not flattened into notes
+        record = {key: value for key, value in record.items() if key != "card"}
+        try:
+            if not isinstance(card, Mapping):
+                raise CardError("The card data should be an object.")
+            CardData.from_card({"spec": V3_SPEC, "data": card})  # its known fields have the spec's types
+            values["card"] = dict(card)
+        except CardError as error:
+            errors.append(CellError(line, "card", _as_text(card)[:80], str(error)))
     for key, value in _flatten(record):
         text = _as_text(value).strip()
         leaf = key.rsplit(".", 1)[-1]
@@ -448,6 +559,8 @@ def record_row(record: Mapping[str, Any], line: int) -> ImportRow:
                     notes.append(f"visibility: {text}")
                 continue
             errors.append(CellError(line, key, text, problem.reason, problem.suggestion))
+    if "age" in values or "age_years" in values:
+        settle_age(values, raw_text.get("age"))
     for source, companion in COMPANIONS.items():
         if source in raw_text and not values.get(companion):
             found = fuzzy_choice(v.BY_NAME[companion], raw_text[source])
@@ -507,7 +620,7 @@ def record_rows(records: list[Any]) -> Iterator[ImportRow]:
 
 def preview_records(records: list[Mapping[str, Any]], owner: Any, *, encoding: str = "json") -> ImportPreview:
     """What importing JSON-like records (a JSON file, a card) would do, in the same shape as a CSV preview."""
-    matcher = Matcher(owner, CHARACTER_FIELDS)
+    matcher = Matcher(owner, RECORD_FIELDS)
     counts = _empty_counts()
     shown: list[ImportRow] = []
     keep = preview_rows_limit()

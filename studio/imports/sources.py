@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -79,18 +80,18 @@ _SIGNATURES = (
 _BINARY = "This does not look like a text (CSV) file. Upload a CSV saved as UTF-8 or Windows-1252."
 
 
-def limit_message(size: int) -> str:
-    limit = max_bytes()
+def limit_message(size: int, limit: int | None = None) -> str:
+    limit = limit or max_bytes()
     return (
         f"The file is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB. "
         "Split it into smaller files."
     )
 
 
-def check_size(size: int) -> None:
+def check_size(size: int, limit: int | None = None) -> None:
     """Raise ImportProblem when an upload of ``size`` bytes is over the limit (call before reading it)."""
-    if size > max_bytes():
-        raise ImportProblem(limit_message(size))
+    if size > (limit or max_bytes()):
+        raise ImportProblem(limit_message(size, limit))
 
 
 def _control_ratio(text: str) -> float:
@@ -133,7 +134,7 @@ def _detect_encoding(stream: IO[bytes]) -> tuple[str, str]:
     return encoding, errors
 
 
-def _binary_stream(data: bytes | bytearray | memoryview | IO[bytes]) -> IO[bytes]:
+def binary_stream(data: bytes | bytearray | memoryview | IO[bytes]) -> IO[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         return io.BytesIO(data)
     stream: Any = data
@@ -147,7 +148,7 @@ def _binary_stream(data: bytes | bytearray | memoryview | IO[bytes]) -> IO[bytes
 def decode(data: bytes) -> str:
     """The text of an uploaded file: BOM, UTF-8, then Windows-1252; binary and oversize files refused."""
     check_size(len(data))
-    stream = _binary_stream(data)
+    stream = binary_stream(data)
     encoding, errors = _detect_encoding(stream)
     return bytes(data).decode(encoding, errors=errors)
 
@@ -184,7 +185,7 @@ def open_text(data: Source) -> Text:
         # StringIO would hold a 4-bytes-per-character copy; slicing lines keeps one line at a time.
         lines = io.StringIO(text, newline="") if "\r" in sample and "\n" not in sample else _lines(text)
         return Text(lines, "text", sample, lambda: None)
-    stream = _binary_stream(data)
+    stream = binary_stream(data)
     stream.seek(0, io.SEEK_END)
     check_size(stream.tell())
     stream.seek(0)
@@ -223,14 +224,39 @@ def sniff_delimiter(sample: str) -> str:
     return best if counts[best] else ","
 
 
-CSV, JSON, CARD = "csv", "json", "card"
+CSV, JSON, CARD, CHARX = "csv", "json", "card", "charx"
+_JSON_START = re.compile(rb'\s*(?:\{\s*(?:"|\})|\[\s*(?:[{\["\]0-9-]|true\b|false\b|null\b))')
+_ZIP_TAIL = 22 + 0xFFFF  # the end-of-central-directory record and the longest comment
 
 
-def detect_format(name: str, head: bytes) -> str:
-    """CSV, JSON or a PNG character card, from the file's first bytes and then its name."""
+def detect_format(source: IO[bytes] | bytes, name: str = "") -> str:
+    """CSV, JSON, a PNG card or a CHARX, judged by content first (the web and the CLI both ask here).
+
+    A PNG signature is a card; a zip whose directory names ``card.json`` is a CHARX (other zips, such as
+    Excel files, go on to the CSV reader, which explains them); text that starts like a JSON object or
+    array ("{" then a key, "[" then a value) is JSON, so a CSV whose first header starts with "[" stays a
+    CSV and JSON named .csv is JSON. The name only decides between zips (.charx/.zip: a CHARX) and for
+    files whose content is no format at all, so that a broken .png or .charx gets the card reader's message.
+    """
+    stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     suffix = name.rsplit(".", 1)[-1].casefold() if "." in name else ""
-    if head.startswith(b"\x89PNG") or suffix == "png":
+    start = stream.tell()
+    head = stream.read(SAMPLE_BYTES)
+    size = stream.seek(0, io.SEEK_END) - start
+    try:
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            return CARD
+        if head.startswith(b"PK\x03\x04"):
+            stream.seek(start + max(size - _ZIP_TAIL, 0))
+            if suffix in ("charx", "zip") or b"card.json" in stream.read(_ZIP_TAIL):
+                return CHARX
+        text = head.removeprefix(codecs.BOM_UTF8)
+        if _JSON_START.match(text):
+            return JSON
+    finally:
+        stream.seek(start)
+    if suffix == "png":
         return CARD
-    if suffix == "json" or head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        return JSON
+    if suffix in ("charx", "zip") and not head.startswith(b"PK\x03\x04"):
+        return CHARX
     return CSV

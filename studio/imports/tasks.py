@@ -50,18 +50,30 @@ def _enqueue(job: CharacterImport) -> None:
 
 
 def source_format(job: CharacterImport) -> str:
-    """CSV, JSON or a PNG card (sources.CSV/JSON/CARD), judged from the stored file and its original name."""
+    """CSV, JSON, a PNG card or a CHARX (sources.CSV/JSON/CARD/CHARX), as sources.detect_format judges."""
+    if job.card_record is not None:
+        return job.card_record.get("format", import_sources.CARD)
     with job.source.open("rb") as source:
-        head = source.read(64)
-    return import_sources.detect_format(job.original_name, head)
+        return import_sources.detect_format(import_sources.binary_stream(source), job.original_name)
+
+
+def card_record(job: CharacterImport, kind: str) -> dict[str, Any]:
+    """The card's import record, read from the file once and then kept on the job (saved with it)."""
+    if job.card_record is None:
+        with job.source.open("rb") as source:
+            stream = import_sources.binary_stream(source)
+            card = cards.read_charx(stream) if kind == import_sources.CHARX else cards.read_card(stream)
+        job.card_record = {"format": kind, "record": cards.card_record(card)}
+        if job.pk:
+            CharacterImport.objects.filter(pk=job.pk).update(card_record=job.card_record)
+    return job.card_record["record"]
 
 
 def _records(job: CharacterImport, kind: str) -> list[Any]:
+    if kind in (import_sources.CARD, import_sources.CHARX):
+        return [card_record(job, kind)]
     with job.source.open("rb") as source:
-        data = source.read()
-    if kind == import_sources.CARD:
-        return [cards.card_record(cards.read_card(data))]
-    return import_rows.parse_json(data)
+        return import_rows.parse_json(source.read())
 
 
 def preview_job(

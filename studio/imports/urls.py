@@ -15,4 +15,5 @@ urlpatterns = [
     path("characters/import/<int:pk>/rejected.csv", imports.import_rejected, name="import_rejected"),
     path("characters/import/<int:pk>/portraits/", imports.import_portraits, name="import_portraits"),
     path("characters/<int:pk>/card.png", imports.character_card, name="character_card"),
+    path("characters/<int:pk>/card.charx", imports.character_charx, name="character_charx"),
 ]

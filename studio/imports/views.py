@@ -81,8 +81,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     try:
         if upload:
-            import_sources.check_size(upload.size)
-            data, name = upload.read(), upload.name or "upload"
+            name = upload.name or "upload"
+            import_sources.check_size(upload.size, cards.upload_limit(name))
+            data = upload.read()
         else:
             data, name = form.cleaned_data["text"].encode("utf-8"), "pasted.csv"
     except import_sources.ImportProblem as problem:
@@ -275,29 +276,39 @@ def export_json(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _painted(character: Character) -> bytes:
+    return painter.render_png(character.prompt_values(), character.pk, 512)
+
+
 @login_required
 @require_GET
 def character_card(request: HttpRequest, pk: int) -> HttpResponse:
-    """A PNG character card: the newest portrait (or the painter's render) with the card JSON inside."""
+    """A PNG character card: the cover (newest portrait, or the painter's render) with the card inside."""
     character = get_owned_or_404(request, Character, pk=pk)
-    portrait = (
-        Portrait.objects.filter(character=character, status=Portrait.Status.SUCCEEDED)
-        .exclude(image="")
-        .order_by("-created_at", "-id")
-        .first()
-    )
     png = None
-    if portrait:
-        with portrait.image.open("rb") as image:
-            try:
-                png = cards.export_card(character, image.read())
-            except import_sources.ImportProblem:
-                png = None  # an unreadable stored image: fall back to the painter
+    cover = cards.cover_png(character)
+    if cover:
+        try:
+            png = cards.export_card(character, cover)
+        except import_sources.ImportProblem:
+            png = None  # an unreadable stored image: fall back to the painter
     if png is None:
-        png = cards.export_card(character, painter.render_png(character.prompt_values(), character.pk, 512))
+        png = cards.export_card(character, _painted(character))
     response = HttpResponse(png, content_type="image/png")
     name = slugify(character.name) or "character"
     response["Content-Disposition"] = f'attachment; filename="{name}-card.png"'
+    return response
+
+
+@login_required
+@require_GET
+def character_charx(request: HttpRequest, pk: int) -> HttpResponse:
+    """A CHARX: the V3 card.json with the character's portraits (the cover as its icon) as assets."""
+    character = get_owned_or_404(request, Character, pk=pk)
+    charx = cards.export_charx(character, fallback_png=lambda: _painted(character))
+    response = HttpResponse(charx, content_type="application/zip")
+    name = slugify(character.name) or "character"
+    response["Content-Disposition"] = f'attachment; filename="{name}.charx"'
     return response
 
 

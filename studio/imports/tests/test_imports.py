@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import unicodedata
 
 import pytest
 
@@ -33,9 +34,12 @@ def test_it_maps_hair_colour_headers_whatever_their_spelling(header):
 
 
 def test_it_maps_aliases_of_the_non_vocabulary_fields():
-    mapping = map_headers(["Character Name", "Description", "Negative prompt", "Comments", "Privacy", "ID"])
+    mapping = map_headers(
+        ["Character Name", "Description", "Features", "Negative prompt", "Comments", "Privacy", "ID"]
+    )
     assert mapping.fields == [
         "name",
+        "description",
         "distinguishing_features",
         "negative_prompt",
         "notes",
@@ -271,10 +275,29 @@ def test_it_rejects_a_rename_onto_another_characters_name(user):
     assert "already called" in result.rows[0].error_text
 
 
-def test_it_rejects_the_second_row_with_the_same_name(user):
-    result = preview(_csv("name,hair", "Ann,black", "ANN,brown"), user)
-    assert result.rows[1].status == "invalid"
-    assert "line 2" in result.rows[1].error_text
+def test_it_previews_a_repeated_name_as_an_update_of_the_earlier_line(user):
+    result = preview(_csv("name,hair", "Ann,black", "Bob,white", "ANN,brown"), user)
+    assert [row.status for row in result.rows] == ["new", "new", "update"]
+    assert result.rows[2].note == "Line 4 updates line 2."
+    assert result.counts["invalid"] == 0
+
+
+def test_it_saves_the_last_row_of_a_repeated_name(user):
+    report = commit(_csv("name,hair,eyes", "Ann,black,blue", "Bob,white,", "ann,brown,", "ANN,,green"), user)
+    assert (report.created, report.updated, report.invalid) == (2, 2, 0)
+    assert report.notes == ["Line 4 updates line 2.", "Line 5 updates line 4."]
+    ann = Character.objects.get(owner=user, name="ANN")  # the name as the last row writes it
+    assert (ann.hair_color, ann.eye_color) == ("", "green")  # the last row wins, cell by cell as written
+    assert ann.version == 3
+
+
+def test_it_updates_an_existing_character_twice_from_one_file(user):
+    CharacterFactory(owner=user, name="Zoë", hair_color="black")
+    nfd = unicodedata.normalize("NFD", "Zoë")
+    report = commit(_csv("name,hair", f"{nfd},brown", "Zo\u200bë,white"), user)
+    assert (report.created, report.updated) == (0, 2)
+    [zoe] = Character.objects.filter(owner=user)
+    assert (zoe.name, zoe.hair_color) == ("Zoë", "white")
 
 
 def test_it_keeps_a_bounded_window_of_rows_for_display(user, settings):

@@ -194,7 +194,7 @@ def test_it_round_trips_a_card_into_another_account(user, other_user):
     assert _attributes(Character.objects.get(owner=other_user)) == _attributes(original)
 
 
-def test_it_prefers_the_v3_chunk_and_keeps_unmapped_card_fields_in_notes(user):
+def test_it_prefers_the_v3_chunk_and_keeps_the_card_fields_as_card_data(user):
     v2 = {"spec": "chara_card_v2", "data": {"name": "Old"}}
     v3 = {
         "spec": "chara_card_v3",
@@ -211,7 +211,10 @@ def test_it_prefers_the_v3_chunk_and_keeps_unmapped_card_fields_in_notes(user):
     character = Character.objects.get(owner=user)
     assert character.name == "New"
     assert character.hair_color == "blonde"  # "green" is ambiguous (eyes, hair, skin) and skipped
-    assert "A tall knight." in character.notes and "Personality: Stern" in character.notes
+    assert character.description == "A tall knight."  # a description, not a prompt to rewrite
+    assert character.distinguishing_features == "" and character.notes == ""
+    assert character.card["personality"] == "Stern"
+    assert character.card["extensions"] == {"other_tool": {"x": 1}}
 
 
 def test_it_keeps_unknown_extension_keys_through_import_and_export(user):

@@ -13,6 +13,7 @@ from django_typer.management import TyperCommand
 from studio.imports import cards
 from studio.imports import commit as import_commit
 from studio.imports import export as import_export
+from studio.imports import mapping as import_mapping
 from studio.imports import rows as import_rows
 from studio.imports import sources as import_sources
 
@@ -42,12 +43,13 @@ class Command(TyperCommand):
         user = find_owner(owner)
         if not file.is_file():
             raise CommandError(f"{file} is not a file.", returncode=2)
-        suffix = file.suffix.lower()
         try:
-            import_sources.check_size(file.stat().st_size)
-            if suffix == ".png":
-                report = self._card(file, user, dry_run)
-            elif suffix == ".json":
+            import_sources.check_size(file.stat().st_size, cards.upload_limit(file.name))
+            with file.open("rb") as source:
+                kind = import_sources.detect_format(source, file.name)  # as the web importer decides
+            if kind in (import_sources.CARD, import_sources.CHARX):
+                report = self._card(file, kind, user, dry_run)
+            elif kind == import_sources.JSON:
                 report = self._json(file, user, dry_run, all_or_nothing)
             else:
                 report = self._csv(file, user, dry_run, all_or_nothing)
@@ -59,6 +61,8 @@ class Command(TyperCommand):
             f"Created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
             f"invalid {report.invalid}."
         )
+        for note in report.notes:
+            self.stdout.write(note)
         if report.message:
             self.stderr.write(report.message)
         for row in report.rejected[:20]:
@@ -81,14 +85,16 @@ class Command(TyperCommand):
                     f"unchanged; {counts['invalid']} invalid (encoding {result.encoding}, "
                     f"{result.delimiter_name}-separated)."
                 )
-                if result.mapping.unknown:
-                    self.stdout.write("Ignored columns: " + ", ".join(result.mapping.unknown))
+                self._ignored(result.mapping)
                 for row in result.rows:
                     if row.errors:
                         self.stderr.write(f"line {row.line}: {row.error_text}")
+                    elif row.note:
+                        self.stdout.write(row.note)
                 if counts["invalid"]:
                     raise CommandError(f"{counts['invalid']} row(s) are invalid.", returncode=1)
                 return None
+            self._ignored(import_rows.parse_csv(source).mapping)
             total = import_rows.count_rows(source)
             with typer.progressbar(length=total, label="Importing", file=self.stderr._out) as bar:
                 done = 0
@@ -100,15 +106,25 @@ class Command(TyperCommand):
 
                 return import_commit.commit(source, user, all_or_nothing=all_or_nothing, progress=progress)
 
+    def _ignored(self, mapping: import_mapping.ColumnMapping) -> None:
+        if mapping.unknown:
+            self.stdout.write("Ignored columns: " + ", ".join(mapping.unknown))
+
     def _json(
         self, file: Path, user, dry_run: bool, all_or_nothing: bool
     ) -> import_commit.ImportReport | None:
         records = import_rows.parse_json(file.read_bytes())
         if dry_run:
-            invalid = [row for i, r in enumerate(records, 1) if (row := import_rows.record_row(r, i)).errors]
-            self.stdout.write(f"{len(records)} record(s), {len(invalid)} invalid.")
+            result = import_rows.preview_records(records, user)
+            invalid = result.counts["invalid"]
+            self.stdout.write(f"{len(records)} record(s), {invalid} invalid.")
+            for row in result.rows:
+                if row.errors:
+                    self.stderr.write(f"line {row.line}: {row.error_text}")
+                elif row.note:
+                    self.stdout.write(row.note)
             if invalid:
-                raise CommandError(f"{len(invalid)} record(s) are invalid.", returncode=1)
+                raise CommandError(f"{invalid} record(s) are invalid.", returncode=1)
             return None
         with typer.progressbar(length=len(records), label="Importing", file=self.stderr._out) as bar:
             done = 0
@@ -122,10 +138,11 @@ class Command(TyperCommand):
                 records, user, all_or_nothing=all_or_nothing, progress=progress
             )
 
-    def _card(self, file: Path, user, dry_run: bool) -> import_commit.ImportReport | None:
-        data = file.read_bytes()
+    def _card(self, file: Path, kind: str, user, dry_run: bool) -> import_commit.ImportReport | None:
+        with file.open("rb") as source:
+            card = cards.read_charx(source) if kind == import_sources.CHARX else cards.read_card(source)
+        record = cards.card_record(card)
         if dry_run:
-            record = cards.card_record(cards.read_card(data))
             self.stdout.write(f"Card for {record.get('name') or '(no name)'}.")
             return None
-        return cards.import_card(data, user)
+        return import_commit.import_records([record], user)

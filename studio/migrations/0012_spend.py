@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0010_portrait_queued_at'),
+        ('studio', '0011_cards'),
     ]
 
     operations = [
