@@ -46,6 +46,17 @@ UNVERIFIED_ORGANIZATION = "organization must be verified"
 
 
 @dataclass(frozen=True)
+class ReferenceInput:
+    """A reference image sent with a request: PNG bytes (<= 1024 px long side), its role and identity."""
+
+    data: bytes
+    role: str
+    name: str
+    sha256: str
+    painter_seed: int | None = None
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     prompt: str
     negative_prompt: str = ""
@@ -60,6 +71,7 @@ class GenerationRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     # The character's vocabulary values, for the local painter; remote providers use the prompt only.
     attributes: Mapping[str, Any] | None = None
+    references: tuple[ReferenceInput, ...] = ()
 
 
 @dataclass(frozen=True)
