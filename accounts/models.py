@@ -41,6 +41,9 @@ class User(AbstractUser):
     # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that
     # already loads the user row needs no query to know whether its cached list is current.
     characters_version = models.PositiveIntegerField(default=0, editable=False)
+    # "Paint a portrait when I save a character": None until the user chooses, which means on for the free
+    # offline painter and off for a paid provider (studio.portraits.references.paints_on_save).
+    paint_on_save = models.BooleanField(null=True, blank=True, default=None)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -9,6 +9,7 @@ from studio.portraits.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
+    ModelOptions,
     Provider,
     parse_size,
     setting,
@@ -34,6 +35,10 @@ class LocalProvider(Provider):
     def is_configured(self) -> bool:
         return True
 
+    def model_options(self, model: str) -> ModelOptions:
+        # The painter keeps one face: the first face reference's.
+        return ModelOptions(max_references=1)
+
     def _generate(self, request: GenerationRequest, model: str) -> GenerationResult:
         # Imported here so the provider registry loads without the painter's NumPy work.
         from studio import painter
@@ -54,6 +59,15 @@ class LocalProvider(Provider):
             )
             if reading.not_drawn:
                 parameters["not_drawn"] = list(reading.not_drawn)
+        # The first face reference's painter seed keeps that face; else the character's own (from its name).
+        face = next(
+            (ref for ref in request.references if ref.role == "face" and ref.painter_seed is not None), None
+        )
+        if face is not None:
+            identity = face.painter_seed
+        if not isinstance(identity, int):
+            identity = painter.character_identity_seed(values)
+        parameters["identity_seed"] = identity
         # A character sheet asks for its views and expressions; a reference passes its identity seed.
         shot = {
             "identity_seed": int(identity) if isinstance(identity, int) else None,

@@ -19,6 +19,7 @@ from PIL import Image
 from studio.access import get_owned_or_404, parse_id
 from studio.characters.models import Character
 from studio.characters.prompts import PromptTooLongError
+from studio.portraits import references
 from studio.portraits.files import read_png_metadata
 from studio.portraits.forms import GeneratorForm
 from studio.portraits.generation import (
@@ -76,6 +77,13 @@ def generator_options(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
     context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
+    character_pk = parse_id(data.get("character", ""))
+    if character_pk is not None and form.backend is not None:
+        # On a character page: what the chosen provider and model will do with its references.
+        character = Character.objects.filter(owner=request.user, pk=character_pk).first()
+        if character is not None:
+            chosen = references.references_of(character)
+            context["references_note"] = references.describe(form.backend, form.estimate_values()[0], chosen)
     partial = (
         "cost_estimate" if request.htmx and request.htmx.target == "cost-estimate" else "generator_fields"
     )
