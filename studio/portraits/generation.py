@@ -231,9 +231,11 @@ def queue_jobs(
         parameters["style"] = resolved.style
     if resolved.options:
         parameters["options"] = resolved.options
+    limit = backend.model_options(resolved.model).max_references
     if references is None:
-        limit = backend.model_options(resolved.model).max_references
         references = reference_records(chosen_references(character, limit))
+    else:
+        references = references[:limit]
     with transaction.atomic():
         _lock_owner(owner)
         check_quota(owner, len(specs), unit_cost * len(specs))

@@ -229,7 +229,9 @@ def with_cover(characters: QuerySet[Character]) -> QuerySet[Character]:
     Two correlated subqueries on indexed columns, for list pages: cover_thumbnail_url(character) reads it."""
     chosen = CharacterLook.objects.filter(character_id=OuterRef("pk")).values("cover_id")[:1]
     newest = _newest_succeeded().values("pk")[:1]
-    return characters.annotate(cover_id=Coalesce(Subquery(chosen), Subquery(newest)))
+    return characters.annotate(
+        cover_id=Coalesce(Subquery(chosen), Subquery(newest), output_field=models.BigIntegerField())
+    )
 
 
 def cover_of(character: Character) -> Portrait | None:
