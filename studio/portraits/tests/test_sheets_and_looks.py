@@ -114,7 +114,7 @@ def test_a_portrait_of_an_earlier_version_shows_an_older_look_badge_with_one_cli
     ):
         assert "older look" in logged_in_client.get(url).text, url
     page = logged_in_client.get(character.get_absolute_url()).text
-    assert "Paint current look" in page
+    assert "Older look: paint the current look of Captain Isolde Marrow" in page
     logged_in_client.post(reverse("studio:portrait_generate", args=[character.pk]))
     newest = Portrait.objects.filter(character=character).order_by("-id").first()
     assert newest.character_version == 2
