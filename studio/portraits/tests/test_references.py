@@ -312,3 +312,14 @@ def test_the_portrait_page_and_the_lightbox_offer_reference_and_cover(logged_in_
         page = logged_in_client.get(url).text
         assert reverse("studio:portrait_use_as_reference", args=[painted.pk]) in page, url
         assert reverse("studio:portrait_set_cover", args=[painted.pk]) in page, url
+
+
+def test_the_strip_answers_htmx_with_itself(logged_in_client, character, htmx_headers):
+    _upload(logged_in_client, character, _png(), name="a.png")
+    _upload(logged_in_client, character, _png(), name="b.png")
+    second = ReferenceImage.objects.order_by("position").last()
+    url = reverse("studio:reference_move", args=[second.pk])
+    response = logged_in_client.post(url, {"direction": "up"}, **htmx_headers)
+    assert response.text.lstrip().startswith('<section class="card mb-3" aria-labelledby="references-heading')
+    assert response.text.index("Upload b.png") < response.text.index("Upload a.png")
+    assert "referencesEdited" in response["HX-Trigger"]

@@ -19,7 +19,8 @@ from studio.portraits.generation import GenerationInputError, QuotaExceededError
 from studio.portraits.models import Portrait, ReferenceImage
 from studio.portraits.views.generate import PORTRAITS_CHANGED, _cards
 
-REFERENCES_CHANGED = "referencesChanged"
+REFERENCES_CHANGED = "referencesChanged"  # from a portrait: the strip and the generator's note refresh
+REFERENCES_EDITED = "referencesEdited"  # from the strip itself
 COVER_CHANGED = "coverChanged"
 STRIP = "studio/portraits/character_detail.html#reference_strip"
 
@@ -45,8 +46,9 @@ def _back(request: HttpRequest, fallback: object) -> HttpResponse:
 def _strip_response(request: HttpRequest, character: Character) -> HttpResponse:
     """The updated strip for HTMX; the character page for a plain form post."""
     if request.htmx:
+        # The strip is swapped by this response; only the generator's note listens to this event.
         response = render(request, STRIP, strip_context(character))
-        return trigger_client_event(response, REFERENCES_CHANGED)
+        return trigger_client_event(response, REFERENCES_EDITED)
     return redirect(character)
 
 
