@@ -323,3 +323,11 @@ def test_the_strip_answers_htmx_with_itself(logged_in_client, character, htmx_he
     assert response.text.lstrip().startswith('<section class="card mb-3" aria-labelledby="references-heading')
     assert response.text.index("Upload b.png") < response.text.index("Upload a.png")
     assert "referencesEdited" in response["HX-Trigger"]
+
+
+def test_characters_without_a_name_still_get_faces_of_their_own(user):
+    from studio.portraits.generation import painter_values
+
+    first, second = CharacterFactory(owner=user, name=" "), CharacterFactory(owner=user, name="")
+    assert painter_values(first)["name"] == f"character {first.pk}"
+    assert painter_values(first)["name"] != painter_values(second)["name"]
