@@ -325,6 +325,12 @@ SHEET_SHOTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def sheet_shot(kind: str, value: str) -> dict[str, str]:
+    """What one picture of a sheet asks the painter for: the views all wear a neutral face, as on a model
+    sheet (left to the seed, a profile could be laughing)."""
+    return {"view": value, "expression": "neutral"} if kind == "view" else {kind: value}
+
+
 def queue_character_sheet(character: Character, options: JobOptions | None = None) -> list[Portrait]:
     """One batch of a character sheet: each shot a normal portrait (the painter reads the view or the
     expression; other providers get it in the prompt)."""
@@ -332,7 +338,13 @@ def queue_character_sheet(character: Character, options: JobOptions | None = Non
     attributes = painter_values(character)
     seed = new_seed()
     specs = [
-        JobSpec(f"{prompt.text} Character sheet: {words}.", prompt.negative, seed, attributes, {kind: value})
+        JobSpec(
+            f"{prompt.text} Character sheet: {words}.",
+            prompt.negative,
+            seed,
+            attributes,
+            sheet_shot(kind, value),
+        )
         for kind, value, words in SHEET_SHOTS
     ]
     return queue_jobs(

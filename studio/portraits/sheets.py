@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from studio.characters.models import Character
 from studio.portraits.files import IMAGE_DECODE_ERRORS
-from studio.portraits.generation import SHEET_SHOTS
+from studio.portraits.generation import SHEET_SHOTS, sheet_shot
 from studio.portraits.models import Batch, Portrait
 
 CELL = 320  # pixels per picture in the composed sheet: 4 x 2 cells, about 1.4 x 0.9 megapixels in all
@@ -50,7 +50,8 @@ def newest_sheet(character: Character) -> Sheet | None:
     portraits = list(batch.portraits.all())
     cells = []
     for kind, value, _words in SHEET_SHOTS:
-        match = next((p for p in portraits if (p.parameters.get("shot") or {}).get(kind) == value), None)
+        shot = sheet_shot(kind, value)
+        match = next((p for p in portraits if p.parameters.get("shot") == shot), None)
         cells.append(SheetCell(_label(kind, value), match))
     return Sheet(batch, cells)
 

@@ -39,10 +39,10 @@ def test_it_queues_a_sheet_of_four_views_and_three_expressions_as_one_batch(
     assert len({portrait.batch_id for portrait in portraits}) == 1
     shots = [portrait.parameters["shot"] for portrait in portraits]
     assert shots == [
-        {"view": "front"},
-        {"view": "three_quarter"},
-        {"view": "profile"},
-        {"view": "back"},
+        {"view": "front", "expression": "neutral"},
+        {"view": "three_quarter", "expression": "neutral"},
+        {"view": "profile", "expression": "neutral"},
+        {"view": "back", "expression": "neutral"},
         {"expression": "neutral"},
         {"expression": "smiling"},
         {"expression": "angry"},
@@ -81,6 +81,8 @@ def test_the_character_page_shows_the_newest_sheet_and_downloads_it_composed(
     ):
         assert f'<figcaption class="small text-body-secondary mt-1">{label}</figcaption>' in page
     assert "Painting…" in page or "Queued" in page
+    neutral = page.split("sheet-grid", 1)[1].split(">Neutral</figcaption>", 1)[0].rsplit("<figure", 1)[1]
+    assert reverse("studio:portrait_detail", args=[portraits[4].pk]) in neutral, "not the neutral front view"
     response = logged_in_client.get(reverse("studio:character_sheet_png", args=[character.pk]))
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"] == 'attachment; filename="captain-isolde-marrow-sheet.png"'
