@@ -54,6 +54,9 @@ class User(AbstractUser):
         choices=BudgetFallback.choices,
         default=BudgetFallback.STOP,
     )
+    # "Paint a portrait when I save a character": None until the user chooses, which means on for the free
+    # offline painter and off for a paid provider (studio.portraits.references.paints_on_save).
+    paint_on_save = models.BooleanField(null=True, blank=True, default=None)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.characters.models import Character
 from studio.imports.export import export_json
+from studio.portraits.generation import paint_on_save_terms
 from studio.portraits.models import Portrait
 
 from .forms import BudgetFallbackForm, DeleteAccountForm
@@ -63,12 +64,30 @@ def _profile_context(request: HttpRequest, **extra: object) -> dict[str, object]
         "api_token": ApiToken.objects.filter(user=user).first(),
         "character_count": Character.objects.filter(owner=user).count(),
         "portrait_count": Portrait.objects.filter(owner=user).count(),
+        "paint_on_save": paint_on_save_terms(user),
         "delete_form": extra.pop("delete_form", None) or DeleteAccountForm(user=user),
         "budget_form": extra.pop("budget_form", None) or BudgetFallbackForm(instance=user),
         "image_limit": settings.DAILY_IMAGE_LIMIT,
         "spend_limit": Decimal(str(settings.DAILY_SPEND_LIMIT_USD)),
         **extra,
     }
+
+
+@login_required
+@require_POST
+def paint_on_save(request: HttpRequest) -> HttpResponse:
+    """Turn "Paint a portrait when I save a character" on or off."""
+    choice = request.POST.get("paint_on_save")
+    if choice not in ("on", "off"):
+        messages.error(request, "Choose on or off.")
+        return redirect("account_profile")
+    request.user.paint_on_save = choice == "on"
+    request.user.save(update_fields=["paint_on_save"])
+    if choice == "on":
+        messages.success(request, "Each new character and each change of a look now gets a portrait.")
+    else:
+        messages.success(request, "Saving a character no longer paints a portrait.")
+    return redirect("account_profile")
 
 
 def _describe(account: SocialAccount) -> dict[str, str]:

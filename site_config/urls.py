@@ -12,6 +12,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/profile/", account_views.profile, name="account_profile"),
     path("accounts/profile/export.json", account_views.export_characters, name="account_export"),
+    path("accounts/profile/paint-on-save/", account_views.paint_on_save, name="account_paint_on_save"),
     path("accounts/profile/delete/", account_views.delete_account, name="account_delete"),
     path("accounts/profile/budget/", account_views.budget_fallback, name="account_budget"),
     path("accounts/token/", account_views.api_token, name="account_api_token"),

@@ -6,17 +6,19 @@ from studio.characters.models import Character, Visibility
 from studio.frames.models import DepthDataset, DepthFrameChunk
 from studio.imports.models import CharacterImport
 from studio.lab.models import Style, StyleImage, StyleModel
-from studio.portraits.models import Batch, Favourite, Like, Portrait
+from studio.portraits.models import Batch, CharacterLook, Favourite, Like, Portrait, ReferenceImage
 
 __all__ = [
     "Batch",
     "Character",
     "CharacterImport",
+    "CharacterLook",
     "DepthDataset",
     "DepthFrameChunk",
     "Favourite",
     "Like",
     "Portrait",
+    "ReferenceImage",
     "Style",
     "StyleImage",
     "StyleModel",

@@ -16,6 +16,7 @@ from studio.access import get_owned_or_404
 from studio.characters import prompts
 from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_values
 from studio.characters.models import Character
+from studio.characters.signals import look_saved
 from studio.imports.forms import ImportUploadForm
 
 
@@ -70,6 +71,7 @@ def character_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
         character = form.save()
         messages.success(request, f"“{character.name}” was created.")
+        _announce_look(request, character, created=True)
         return redirect(character)
     return _form_page(request, form, None)
 
@@ -79,11 +81,22 @@ def character_create(request: HttpRequest) -> HttpResponse:
 def character_edit(request: HttpRequest, pk: int) -> HttpResponse:
     character = get_owned_or_404(request, Character, pk=pk)
     form = CharacterForm(request.POST or None, instance=character, owner=request.user)
+    version = character.version
     if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
         character = form.save()
         messages.success(request, f"“{character.name}” was saved.")
+        if character.version != version:
+            _announce_look(request, character, created=False)
         return redirect(character)
     return _form_page(request, form, character)
+
+
+def _announce_look(request: HttpRequest, character: Character, *, created: bool) -> None:
+    """Tell whoever listens (the portraits feature paints on save) and pass on what they say."""
+    for _receiver, answer in look_saved.send(sender=Character, character=character, created=created):
+        if isinstance(answer, tuple):
+            level, text = answer
+            messages.add_message(request, level, text)
 
 
 @login_required

@@ -39,6 +39,7 @@ from studio.imports.tasks import commit_draft, job_report, preview_job, queue_dr
 from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portraits
 from studio.portraits.models import Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
+from studio.portraits.references import cover_thumbnail_url, with_cover
 
 PAGE = "studio/imports/character_import.html"
 CHANGED_EVENT = "charactersChanged"
@@ -431,7 +432,23 @@ def _job_context(
     report = job_report(job)
     if report:
         context.update(report=report, **_portrait_offer(job, report))
+        context["imported_characters"] = _imported_characters(job, report)
     return context
+
+
+SHOWN_IMPORTED = 12
+
+
+def _imported_characters(job: CharacterImport, report: writer.ImportReport) -> list[dict[str, Any]]:
+    """The first characters of the import with their covers (their newest portrait until one is chosen)."""
+    ids = list(report.character_ids)[:SHOWN_IMPORTED]
+    if not ids:
+        return []
+    characters = with_cover(Character.objects.filter(owner=job.owner, pk__in=ids).only("id", "name"))
+    return [
+        {"character": character, "cover_url": cover_thumbnail_url(character)}
+        for character in characters.order_by("name")
+    ]
 
 
 def _columns(mapping: import_mapping.ColumnMapping | None) -> list[dict[str, Any]]:

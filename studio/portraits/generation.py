@@ -33,6 +33,7 @@ from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.providers.base import (
     Provider,
 )
+from studio.portraits.references import chosen_references, reference_records
 from studio.portraits.spending import Usage, daily_limits, usage_today  # noqa: F401 - re-exported
 from studio.portraits.tasks import assign_task_ids, enqueue, enqueue_all
 
@@ -83,6 +84,8 @@ class JobSpec:
     negative_prompt: str = ""
     seed: int | None = None
     attributes: dict[str, Any] | None = None
+    # A character sheet's view or expression ({"view": "profile"}); the painter reads it as options.
+    shot: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -228,10 +231,14 @@ def queue_jobs(
     *,
     character: Character | None = None,
     batch_kind: str | None = None,
+    references: list[dict[str, Any]] | None = None,
 ) -> QueuedJobs:
     """Check every prompt and the daily limits, then record the jobs (in a Batch when more than one, or
     when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes; the
-    owner's budget fallback may queue them with cheaper options instead (see within_budget)."""
+    owner's budget fallback may queue them with cheaper options instead (see within_budget).
+
+    Each job records the references it is made from: `references` (a Remix keeps its portrait's), else
+    the character's set as far as the model takes them (references.chosen_references)."""
     if not specs:
         raise GenerationInputError("There is nothing to generate.")
     resolved = resolve_options(options)
@@ -243,6 +250,12 @@ def queue_jobs(
         _lock_owner(owner)
         resolved, budget_notice = within_budget(owner, resolved, len(specs))
         backend, unit_cost, parameters = resolved.backend, resolved.unit_cost, _job_parameters(resolved)
+        # After the fallback: the provider it settled on decides how many references it takes.
+        max_references = backend.model_options(resolved.model).max_references
+        if references is None:
+            references = reference_records(chosen_references(character, max_references))
+        else:
+            references = references[:max_references]
         batch = None
         if batch_kind or len(specs) > 1:
             kind = batch_kind or (Batch.Kind.CHARACTER if character else Batch.Kind.QUICK)
@@ -259,7 +272,10 @@ def queue_jobs(
                 provider=backend.name,
                 model=resolved.model,
                 seed=new_seed() if spec.seed is None else spec.seed,
-                parameters=parameters | ({"attributes": spec.attributes} if spec.attributes else {}),
+                parameters=parameters
+                | ({"attributes": spec.attributes} if spec.attributes else {})
+                | ({"shot": spec.shot} if spec.shot else {}),
+                references=references,
                 estimated_cost=unit_cost,
                 created_at=now,
                 queued_at=now,
@@ -319,12 +335,57 @@ def queue_character_portraits(
         raise GenerationInputError(f"Choose between 1 and {settings.BATCH_MAX_IMAGES} images.")
     prompt = prompts.character_prompt(character)
     negative = prompt.negative if negative_prompt is None else " ".join(negative_prompt.split())
-    attributes = character.attribute_values()
+    attributes = painter_values(character)
     specs = [
         JobSpec(prompt.text, negative, None if seed is None else seed + index, attributes)
         for index in range(count)
     ]
     return queue_jobs(character.owner, specs, options or JobOptions(), character=character)
+
+
+def painter_values(character: Character) -> dict[str, Any]:
+    """The character's vocabulary values and its name (its id when it has none), for the offline painter:
+    the name makes its face, so two characters alike in every attribute still look like two people."""
+    return {**character.attribute_values(), "name": character.name.strip() or f"character {character.pk}"}
+
+
+# A character sheet: four views and three expressions of the character as it is now, one batch.
+SHEET_SHOTS: tuple[tuple[str, str, str], ...] = (
+    ("view", "front", "front view, facing the viewer"),
+    ("view", "three_quarter", "three-quarter view"),
+    ("view", "profile", "side profile view"),
+    ("view", "back", "seen from behind"),
+    ("expression", "neutral", "neutral expression"),
+    ("expression", "smiling", "smiling"),
+    ("expression", "angry", "angry expression"),
+)
+
+
+def sheet_shot(kind: str, value: str) -> dict[str, str]:
+    """What one picture of a sheet asks the painter for: the views all wear a neutral face, as on a model
+    sheet (left to the seed, a profile could be laughing)."""
+    return {"view": value, "expression": "neutral"} if kind == "view" else {kind: value}
+
+
+def queue_character_sheet(character: Character, options: JobOptions | None = None) -> list[Portrait]:
+    """One batch of a character sheet: each shot a normal portrait (the painter reads the view or the
+    expression; other providers get it in the prompt)."""
+    prompt = prompts.character_prompt(character)
+    attributes = painter_values(character)
+    seed = new_seed()
+    specs = [
+        JobSpec(
+            f"{prompt.text} Character sheet: {words}.",
+            prompt.negative,
+            seed,
+            attributes,
+            sheet_shot(kind, value),
+        )
+        for kind, value, words in SHEET_SHOTS
+    ]
+    return queue_jobs(
+        character.owner, specs, options or JobOptions(), character=character, batch_kind=Batch.Kind.SHEET
+    )
 
 
 def queue_character_portrait(
@@ -369,3 +430,39 @@ def cancel_batch(batch: Batch) -> int:
     return Portrait.objects.filter(batch=batch, status=Portrait.Status.QUEUED).update(
         status=Portrait.Status.CANCELLED, finished_at=timezone.now()
     )
+
+
+# A portrait on save (the user's "Paint a portrait when I save a character").
+
+
+@dataclass(frozen=True)
+class PaintOnSave:
+    enabled: bool
+    chosen: bool  # the user set it (else the default: on for a free provider, off for a paid one)
+    provider_label: str
+    unit_cost: Decimal
+
+
+def paint_on_save_terms(user: Any) -> PaintOnSave:
+    try:
+        resolved = resolve_options(JobOptions())
+    except GenerationInputError:
+        return PaintOnSave(False, user.paint_on_save is not None, "", Decimal("0"))
+    unit = resolved.unit_cost
+    chosen = user.paint_on_save is not None
+    enabled = bool(user.paint_on_save) if chosen else unit == 0
+    return PaintOnSave(enabled, chosen, resolved.backend.label, unit)
+
+
+def paint_on_save(sender: Any, character: Character, created: bool, **kwargs: Any) -> tuple[int, str] | None:
+    """The look_saved receiver: one portrait of the saved look, when the owner asked for it (or the free
+    default applies), within the daily caps. Answers (message level, text) for the page."""
+    from django.contrib import messages
+
+    if not paint_on_save_terms(character.owner).enabled:
+        return None
+    try:
+        queue_character_portraits(character)
+    except (prompts.PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
+        return messages.WARNING, f"No portrait was painted on save: {error}"
+    return messages.INFO, "A portrait of the new look is queued."

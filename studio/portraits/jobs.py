@@ -16,8 +16,10 @@ from studio.portraits.providers.base import (
     GenerationRequest,
     GenerationResult,
     ProviderError,
+    ReferenceInput,
 )
 from studio.portraits.providers.pricing import actual_cost
+from studio.portraits.references import load_references
 
 logger = logging.getLogger("studio.generation")
 
@@ -53,7 +55,8 @@ def run_portrait_job(portrait_id: int) -> str:
     try:
         backend = get_provider(portrait.provider)
         backend.before_attempt = _lease_renewer(portrait, claim)
-        result = backend.generate(_request_for(portrait))
+        references, missing = load_references(portrait)
+        result = backend.generate(_request_for(portrait, references))
         image = result.images[0]
     except ProviderError as error:
         # The provider's own words, short; keys in them are redacted by studio.logging.
@@ -73,7 +76,8 @@ def run_portrait_job(portrait_id: int) -> str:
             image.data,
             metadata=png_metadata(portrait, image.revised_prompt),
             claim=claim,
-            result_parameters=result_parameters(result),
+            result_parameters=result_parameters(result)
+            | ({"references_missing": missing} if missing else {}),
             # What the provider reported it used, at the model's rates; None when it reported nothing.
             actual_cost=actual_cost(portrait.provider, result.model or portrait.model, result.usage),
         )
@@ -141,7 +145,16 @@ def _elapsed_ms(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
-def _request_for(portrait: Portrait) -> GenerationRequest:
+def _request_for(
+    portrait: Portrait, references: tuple[ReferenceInput, ...] | None = None
+) -> GenerationRequest:
+    """The provider request for a stored job, with its references (loaded here when not given)."""
+    if references is None:
+        references = load_references(portrait)[0]
+    options = dict(portrait.parameters.get("options") or {})
+    if portrait.provider == "local":
+        # A character sheet's view or expression; other providers read it from the prompt.
+        options |= portrait.parameters.get("shot") or {}
     return GenerationRequest(
         prompt=portrait.prompt,
         negative_prompt=portrait.negative_prompt,
@@ -150,8 +163,9 @@ def _request_for(portrait: Portrait) -> GenerationRequest:
         style=portrait.parameters.get("style", ""),
         seed=portrait.seed,
         model=portrait.model,
-        options=portrait.parameters.get("options") or {},
+        options=options,
         attributes=portrait.parameters.get("attributes") or None,
+        references=references,
     )
 
 
@@ -172,6 +186,11 @@ def png_metadata(portrait: Portrait, revised_prompt: str | None = None) -> dict[
     }
     if revised_prompt:
         metadata["revised_prompt"] = revised_prompt
+    if portrait.references:
+        # "role:sha256" per reference, in the order they were sent.
+        metadata["references"] = " ".join(
+            f"{record.get('role', '')}:{record.get('sha256', '')}" for record in portrait.references
+        )
     return metadata
 
 

@@ -30,6 +30,7 @@ class Batch(models.Model):
     class Kind(models.TextChoices):
         CHARACTER = "character", "Character variations"
         QUICK = "quick", "Quick generate"
+        SHEET = "sheet", "Character sheet"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
     character = models.ForeignKey(
@@ -50,6 +51,8 @@ class Batch(models.Model):
 
     @property
     def title(self) -> str:
+        if self.character_id and self.kind == self.Kind.SHEET:
+            return f"Character sheet of {self.character.name}"
         if self.character_id:
             return f"Variations of {self.character.name}"
         return "Quick generate"
@@ -167,6 +170,9 @@ class Portrait(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # One entry per attempt: {"attempt", "outcome", "error_kind", "at"}.
     history = models.JSONField(default=list, blank=True)
+    # The reference images it was made from, as chosen when it was queued: one {"id", "sha256", "role",
+    # "name"} each, in the order they are sent (see references.chosen_references).
+    references = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The daily limits count every attempt on the day it was queued (see generation.usage_today): queued_at
     # is when the current attempt was queued (created, or Retry), same_day_attempts how many earlier
@@ -464,6 +470,24 @@ class Portrait(models.Model):
         return True
 
     @property
+    def is_older_look(self) -> bool:
+        """Made from an earlier version of its character (its prompt fields changed since)."""
+        return bool(
+            self.character_id
+            and self.character_version
+            and Portrait.character.is_cached(self)
+            and self.character_version < self.character.version
+        )
+
+    @property
+    def shot_label(self) -> str:
+        """A character sheet's view or expression ("Three-quarter view", "Smiling"), else ""."""
+        shot = self.parameters.get("shot") or {}
+        if shot.get("view"):
+            return f"{shot['view'].replace('_', '-').capitalize()} view"
+        return str(shot.get("expression", "")).capitalize()
+
+    @property
     def revised_prompt(self) -> str:
         """The prompt as the provider rewrote it before painting (DALL·E 3 and others), if it said."""
         return self.parameters.get("revised_prompt", "")
@@ -516,6 +540,62 @@ class Favourite(models.Model):
         return f"{self.user_id} starred {self.portrait_id}"
 
 
+def _reference_name(_instance: ReferenceImage, _filename: str) -> str:
+    return f"references/{uuid.uuid4().hex}.png"
+
+
+class ReferenceImage(models.Model):
+    """One image of a character's reference set: a copy of one of its portraits or an upload, stored as a
+    PNG of at most REFERENCE_SIDE pixels on its long side, so a job sends it without resizing."""
+
+    class Role(models.TextChoices):
+        FACE = "face", "Face"
+        OUTFIT = "outfit", "Outfit"
+        STYLE = "style", "Style"
+        POSE = "pose", "Pose"
+
+    MAX_PER_CHARACTER = 8
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="reference_images")
+    # The portrait it was copied from (the copy stays when the portrait is deleted).
+    portrait = models.ForeignKey(
+        Portrait, null=True, blank=True, on_delete=models.SET_NULL, related_name="reference_uses"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.FACE)
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=120)
+    image = models.ImageField(upload_to=_reference_name)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # The identity the offline painter keeps when this is the first face reference.
+    painter_seed = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("position", "id")
+        indexes = [models.Index(fields=["character", "position"], name="reference_character_position")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} reference {self.pk} of {self.character_id}"
+
+
+class CharacterLook(models.Model):
+    """What the portraits feature keeps about a character's look: its chosen cover portrait.
+
+    Without a chosen cover (or once it is deleted) the character's newest succeeded portrait is its cover
+    (see references.with_cover)."""
+
+    character = models.OneToOneField(
+        Character, on_delete=models.CASCADE, primary_key=True, related_name="look"
+    )
+    cover = models.ForeignKey(Portrait, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Look of {self.character_id}"
+
+
 # Files under this folder are shared by many rows (seeded benchmark and demo portraits) and never deleted
 # with one of them.
 SHARED_FILES_PREFIX = "portraits/shared/"
@@ -525,6 +605,12 @@ SHARED_FILES_PREFIX = "portraits/shared/"
 def _character_visibility_changed(sender: type[Character], character: Character, **kwargs: Any) -> None:
     """A portrait is public when it and its character are: keep the stored flag in step."""
     Portrait.sync_public_flags(Portrait.objects.filter(character=character))
+
+
+@receiver(post_delete, sender=ReferenceImage)
+def _delete_reference_file(sender: type[ReferenceImage], instance: ReferenceImage, **kwargs: Any) -> None:
+    if instance.image:
+        instance.image.storage.delete(instance.image.name)
 
 
 @receiver(post_delete, sender=Portrait)

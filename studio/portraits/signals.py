@@ -1,4 +1,4 @@
-"""Commit django-tasks' own bookkeeping rows without waiting for the disk."""
+"""Commit django-tasks' own bookkeeping rows without waiting for the disk; paint a portrait on save."""
 
 from __future__ import annotations
 
@@ -29,4 +29,8 @@ def _task_row_update_started(sender: type[DBTaskResult], instance: DBTaskResult,
 
 
 def connect() -> None:
+    from studio.characters.signals import look_saved
+    from studio.portraits.generation import paint_on_save
+
     pre_save.connect(_task_row_update_started, sender=DBTaskResult, dispatch_uid="studio.task_row_commit")
+    look_saved.connect(paint_on_save, dispatch_uid="studio.paint_on_save")

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from studio.portraits.views import character_page, galleries, generate, portraits, provider_settings, queue
+from studio.portraits.views import (
+    character_page,
+    galleries,
+    generate,
+    looks,
+    portraits,
+    provider_settings,
+    queue,
+)
 from studio.portraits.views import usage as usage_views
 
 urlpatterns = [
@@ -33,6 +41,16 @@ urlpatterns = [
     path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
     path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
     path("usage/", usage_views.usage_page, name="usage"),
+    path("characters/<int:pk>/references/", looks.reference_strip, name="reference_strip"),
+    path("characters/<int:pk>/references/upload/", looks.reference_upload, name="reference_upload"),
+    path("characters/<int:pk>/sheet/", looks.character_sheet_queue, name="character_sheet"),
+    path("characters/<int:pk>/sheet.png", looks.character_sheet_png, name="character_sheet_png"),
+    path("portraits/<int:pk>/reference/", looks.portrait_use_as_reference, name="portrait_use_as_reference"),
+    path("portraits/<int:pk>/cover/", looks.portrait_set_cover, name="portrait_set_cover"),
+    path("references/<int:pk>/image.png", looks.reference_image, name="reference_image"),
+    path("references/<int:pk>/move/", looks.reference_move, name="reference_move"),
+    path("references/<int:pk>/role/", looks.reference_role, name="reference_role"),
+    path("references/<int:pk>/remove/", looks.reference_remove, name="reference_remove"),
     path("settings/providers/", provider_settings.provider_settings, name="provider_settings"),
     path("settings/providers/openai/models/", provider_settings.openai_models, name="openai_models"),
 ]

@@ -45,6 +45,7 @@ class LocalProvider(Provider):
         return True
 
     def model_options(self, model: str) -> ModelOptions:
+        # The painter keeps one face: the first face reference's.
         return ModelOptions(max_references=1)
 
     def reference_indexes(self, model: str, roles: Sequence[str]) -> list[int]:
@@ -96,6 +97,10 @@ class LocalProvider(Provider):
             identity = request.options.get("identity_seed", reference_seed)
             if reading.not_drawn:
                 parameters["not_drawn"] = list(reading.not_drawn)
+        # No chosen seed and no face reference: the character's own face (from its name and attributes).
+        if not isinstance(identity, int):
+            identity = painter.character_identity_seed(values)
+        parameters["identity_seed"] = identity
         # A character sheet asks for its views and expressions; a reference passes its identity seed.
         shot = {
             "identity_seed": int(identity) if isinstance(identity, int) else None,

@@ -13,9 +13,11 @@ from django.template.loader import render_to_string
 from studio.access import get_owned_or_404, parse_id
 from studio.characters import prompts
 from studio.characters.models import Character
+from studio.portraits import references, sheets
 from studio.portraits.forms import GeneratorForm
 from studio.portraits.models import Batch, BatchProgress, Portrait
 from studio.portraits.views.generate import estimate_for
+from studio.portraits.views.looks import strip_context
 
 SHOWN = 48  # portraits on the character page; its gallery scrolls through all of them
 
@@ -25,11 +27,27 @@ def character_detail(request: HttpRequest, pk: int) -> HttpResponse:
     character = get_owned_or_404(request, Character, pk=pk)
     if request.htmx and request.htmx.target == ACTIVITY_ID:
         return _activity_response(request, character)
+    if request.htmx and request.htmx.target == COVER_ID:
+        context = {
+            "character": character,
+            "cover": references.cover_of(character),
+            "chosen_cover_id": references.chosen_cover_id(character),
+        }
+        return render(request, "studio/portraits/character_detail.html#cover", context)
     # One more than the page shows, to know whether to point to the gallery for the rest.
     portraits = list(Portrait.objects.filter(character=character).order_by("-created_at", "-id")[: SHOWN + 1])
+    for portrait in portraits:
+        portrait.character = character  # the cards compare versions ("older look") without a query each
     prompt = prompts.character_prompt(character)
     generator = GeneratorForm(initial={"negative_prompt": prompt.negative})
+    strip = strip_context(character)
+    model = generator.estimate_values()[0] if generator.backend else ""
     context = {
+        **strip,
+        "references_note": references.describe(generator.backend, model, strip["references"]),
+        "cover": references.cover_of(character),
+        "chosen_cover_id": references.chosen_cover_id(character),
+        "sheet": sheets.newest_sheet(character),
         "character": character,
         "prompt": prompt,
         "portraits": portraits[:SHOWN],
@@ -47,6 +65,7 @@ def character_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # batches' progress bars and, out of band, the cards whose status changed. The active cards carry hidden
 # active_card inputs ("pk:status") that the poller sends, so the server knows what each card shows.
 ACTIVITY_ID = "character-activity"
+COVER_ID = "character-cover-slot"
 
 
 @dataclass

@@ -34,6 +34,8 @@ CARD_FIELDS = (
     "character_id",
     "character__id",
     "character__name",
+    "character__version",  # with character_version: the "older look" badge
+    "character_version",
     "seed",
     "provider",  # with model: how a portrait without a character was made (Portrait.method_label)
     "model",

@@ -19,6 +19,7 @@ from PIL import Image
 from studio.access import get_owned_or_404, parse_id
 from studio.characters.models import Character
 from studio.characters.prompts import PromptTooLongError
+from studio.portraits import references
 from studio.portraits.files import read_png_metadata
 from studio.portraits.forms import GeneratorForm
 from studio.portraits.generation import (
@@ -76,6 +77,13 @@ def generator_options(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
     context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
+    character_pk = parse_id(data.get("character", ""))
+    if character_pk is not None and form.backend is not None:
+        # On a character page: what the chosen provider and model will do with its references.
+        character = Character.objects.filter(owner=request.user, pk=character_pk).first()
+        if character is not None:
+            chosen = references.references_of(character)
+            context["references_note"] = references.describe(form.backend, form.estimate_values()[0], chosen)
     partial = (
         "cost_estimate" if request.htmx and request.htmx.target == "cost-estimate" else "generator_fields"
     )
@@ -240,14 +248,22 @@ def quick_generate(request: HttpRequest) -> HttpResponse:
             if index is not None and index < len(rows):
                 del rows[index]
             return _quick_page(request, generator, rows or [QuickRow(autofocus=True)], None, partial="rows")
-        batch, rows = _queue_quick(request, generator, rows)
+        batch, rows = _queue_quick(request, generator, rows, _remixed(request, request.POST))
         if batch is not None and not request.htmx:
             return redirect(batch)
     return _quick_page(request, generator, rows, batch, partial="quick")
 
 
+def _remixed(request: HttpRequest, data: QueryDict) -> Portrait | None:
+    """The user's portrait a Remix started from (whose references it keeps), if the form names one."""
+    pk = parse_id(data.get("remix") or data.get("references_from") or "")
+    if pk is None:
+        return None
+    return Portrait.objects.filter(owner=request.user, pk=pk).only("id", "references").first()
+
+
 def _queue_quick(
-    request: HttpRequest, generator: GeneratorForm, rows: list[QuickRow]
+    request: HttpRequest, generator: GeneratorForm, rows: list[QuickRow], remixed: Portrait | None = None
 ) -> tuple[Batch | None, list[QuickRow]]:
     if not generator.is_valid() or generator.backend is None:
         messages.error(request, _form_errors(generator))
@@ -260,7 +276,9 @@ def _queue_quick(
         messages.error(request, "Some prompts need attention; see the messages next to them.")
         return None, rows
     try:
-        portraits = queue_jobs(request.user, specs, options, batch_kind=Batch.Kind.QUICK)
+        # A Remix keeps the references its portrait was made from (as far as the model takes them).
+        kept = list(remixed.references) if remixed is not None and remixed.references else None
+        portraits = queue_jobs(request.user, specs, options, batch_kind=Batch.Kind.QUICK, references=kept)
     except (PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
         messages.error(request, str(error))
         return None, rows
@@ -290,6 +308,7 @@ def _quick_page(
         "estimate": estimate_for(request, generator, count),
         "estimate_oob": request.htmx and partial == "rows",
         "max_rows": settings.QUICK_MAX_PROMPTS,
+        "remixed": _remixed(request, request.GET if request.method == "GET" else request.POST),
     }
     template_name = "studio/portraits/quick_generate.html"
     if request.htmx:

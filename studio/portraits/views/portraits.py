@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from studio.access import get_owned_or_404
+from studio.portraits import references
 from studio.portraits.models import Portrait
 
 
@@ -21,7 +22,8 @@ def portrait_card(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def portrait_detail(request: HttpRequest, pk: int) -> HttpResponse:
     portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
-    return render(request, "studio/portraits/portrait_detail.html", {"portrait": portrait})
+    context = {"portrait": portrait, "lineage": references.lineage(portrait)}
+    return render(request, "studio/portraits/portrait_detail.html", context)
 
 
 MISSING_FILE_MESSAGE = (
