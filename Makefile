@@ -9,7 +9,7 @@ BENCH  := $(VENV)/.installed-bench-$(SUM)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-dev browsers bench lint format vendor clean
+.PHONY: run studio test install install-dev browsers bench lint format vendor clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,16 @@ install-dev: $(DEV)
 # The whole app on SQLite with the local painter: web server and task worker, stopped together by Ctrl-C.
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py studio seed-demo
+	DEBUG=1 $(PY) manage.py studio seed-demo --host $(HOST) --port $(PORT)
 	@echo "Dali Studio: http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@DEBUG=1 PYTHONUNBUFFERED=1 bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 		$(PY) manage.py db_worker --interval 0.5 & \
 		$(PY) manage.py runserver $(HOST):$(PORT) & \
 		wait'
+
+# The studio CLI against the `make run` setup (SQLite, development settings): make studio ARGS="list-characters"
+studio: install
+	@DEBUG=1 $(PY) manage.py studio $(ARGS)
 
 # A browser for the Playwright suite: Debian's chromium when present, else Playwright's own build.
 browsers: install-dev

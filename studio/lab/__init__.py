@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 
-INSTALL_HINT = 'pip install torch==2.13.0 && pip install -e ".[lab]"'
+INSTALL_HINT = '.venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -e ".[lab]"'
 
 # A small style still gets enough optimiser steps per epoch: its images are repeated towards this many
 # samples (a whole number of times, so 160 images or more are seen once per epoch).

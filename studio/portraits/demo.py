@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from studio.characters.models import Character
+from studio.characters.models import Character, Visibility
 from studio.portraits.generation import queue_character_portrait
 from studio.portraits.jobs import run_portrait_job
 
@@ -95,7 +95,11 @@ def seed_demo(*, portraits_per_character: int = 2) -> DemoResult:
         return DemoResult(False, DEMO_EMAIL, DEMO_PASSWORD, 0, 0)
     with transaction.atomic():
         user = User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, display_name="Demo")
-        characters = [Character.objects.create(owner=user, **data) for data in DEMO_CHARACTERS]
+        # Shared with the Community gallery (and the landing page's strip), as a new studio's first pictures.
+        characters = [
+            Character.objects.create(owner=user, visibility=Visibility.PUBLIC, **data)
+            for data in DEMO_CHARACTERS
+        ]
         portraits = [
             queue_character_portrait(character, provider="local", seed=index * 7919 + 11)
             for character in characters

@@ -332,6 +332,8 @@ class Command(TyperCommand):
     def seed_demo_command(
         self,
         portraits: int = typer.Option(2, help="Portraits to paint per demo character."),
+        host: str = typer.Option("127.0.0.1", help="Host the web server listens on (for the login line)."),
+        port: int = typer.Option(8000, help="Port the web server listens on (for the login line)."),
     ) -> None:
         """Create the demo user with a few characters and portraits (does nothing if it exists)."""
         result = seed_demo(portraits_per_character=portraits)
@@ -343,7 +345,7 @@ class Command(TyperCommand):
             )
         else:
             self.stdout.write("Demo data already present.")
-        self.stdout.write(f"Log in at http://127.0.0.1:8000 as {result.email} / {result.password}")
+        self.stdout.write(f"Log in at http://{host}:{port}/ as {result.email} / {result.password}")
 
     @command(name="seed-portraits")
     def seed_portraits_command(

@@ -35,3 +35,8 @@ def test_it_imports_and_exports_through_the_studio_command_group(user, tmp_path,
     target = tmp_path / "out.json"
     call_command("studio", "export", str(target), "--owner", user.email)
     assert '"Ivo"' in target.read_text(encoding="utf-8")
+
+
+def test_it_prints_the_address_the_server_really_uses(capsys):
+    call_command("studio", "seed-demo", "--portraits", "1", "--port", "8123")
+    assert "http://127.0.0.1:8123/" in capsys.readouterr().out
