@@ -17,6 +17,7 @@ from studio.characters import prompts
 from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_values
 from studio.characters.models import Character
 from studio.imports.forms import ImportUploadForm
+from studio.throttle import throttle
 
 
 def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str, QuerySet[Character]]:
@@ -88,6 +89,7 @@ def character_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("preview")
 def character_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the exact prompt and an instant sketch, from unsaved form data."""
     return render(

@@ -12,6 +12,7 @@ from studio.access import get_owned_or_404
 from studio.frames import ingest as frames
 from studio.frames.forms import FrameUploadForm
 from studio.frames.models import DepthDataset
+from studio.throttle import throttle
 
 LIST_TEMPLATE = "studio/frames/dataset_list.html"
 DETAIL_TEMPLATE = "studio/frames/dataset_detail.html"
@@ -26,6 +27,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("import")
 def upload(request: HttpRequest) -> HttpResponse:
     form = FrameUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -58,6 +60,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@throttle("frames_render")
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_owned_or_404(request, DepthDataset, name=name)
     context: dict[str, object] = {

@@ -39,6 +39,7 @@ from studio.imports.tasks import commit_draft, job_report, preview_job, queue_dr
 from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portrait
 from studio.portraits.models import Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
+from studio.throttle import throttle
 
 PAGE = "studio/imports/character_import.html"
 CHANGED_EVENT = "charactersChanged"
@@ -74,6 +75,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("import")
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST, request.FILES)
     if not form.is_valid():

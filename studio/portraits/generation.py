@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from studio.characters import prompts
@@ -135,6 +137,10 @@ def usage_today(owner: Any) -> Usage:
 
     One aggregate over the user's rows queued since midnight (the portrait_owner_queued index): each row
     is its earlier same-day attempts plus its current one, unless that one made nothing."""
+    return _usage(Portrait.objects.filter(owner=owner, queued_at__gte=start_of_today()))
+
+
+def _usage(portraits: models.QuerySet[Portrait]) -> Usage:
     current = models.Case(
         models.When(status=Portrait.Status.CANCELLED, then=models.Value(0)),
         models.When(
@@ -152,14 +158,51 @@ def usage_today(owner: Any) -> Usage:
         attempts * models.F("estimated_cost"),
         output_field=models.DecimalField(max_digits=14, decimal_places=4),
     )
-    totals = Portrait.objects.filter(owner=owner, queued_at__gte=start_of_today()).aggregate(
-        images=models.Sum(attempts), spend=models.Sum(spend)
-    )
+    totals = portraits.aggregate(images=models.Sum(attempts), spend=models.Sum(spend))
     return Usage(totals["images"] or 0, totals["spend"] or Decimal("0"))
+
+
+def studio_spend_today() -> Decimal:
+    """Estimated spend of every user today, counted like usage_today."""
+    return _usage(Portrait.objects.filter(queued_at__gte=start_of_today(), estimated_cost__gt=0)).spend
 
 
 def daily_limits() -> tuple[int, Decimal]:
     return settings.DAILY_IMAGE_LIMIT, Decimal(str(settings.DAILY_SPEND_LIMIT_USD))
+
+
+def studio_spend_limit() -> Decimal:
+    return Decimal(str(settings.STUDIO_DAILY_SPEND_LIMIT))
+
+
+# Any constant: the PostgreSQL advisory lock that serialises the studio-wide spend check.
+STUDIO_SPEND_LOCK = 0x0DA1_5BE0
+
+
+def _lock_studio_spend() -> None:
+    """Serialise studio-wide spend checks: a transaction-scoped advisory lock on PostgreSQL (taken after the
+    owner's row lock, always in that order); SQLite's IMMEDIATE transactions already serialise writers."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STUDIO_SPEND_LOCK])
+
+
+def is_paid(backend: Provider) -> bool:
+    """A provider that bills the studio's API key (the local painter and patterns cost nothing)."""
+    return bool(backend.key_setting)
+
+
+def check_may_use(owner: Any, backend: Provider) -> None:
+    """Paid providers are for verified email addresses, unless signing in already needs one."""
+    if not is_paid(backend) or settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory":
+        return
+    from allauth.account.models import EmailAddress
+
+    if not EmailAddress.objects.filter(user_id=owner.pk, verified=True).exists():
+        raise GenerationInputError(
+            f"{backend.label} is a paid provider: verify your email address first (the link we sent, or "
+            "Email addresses in your account menu), or choose the local painter, which is free."
+        )
 
 
 def _lock_owner(owner: Any) -> None:
@@ -192,6 +235,26 @@ def check_quota(owner: Any, images: int, spend: Decimal, *, retry: bool = False)
             f"{what} would pass your daily spending limit of ${spend_limit:.2f}: ${used.spend:.2f} estimated "
             f"today, ${left:.2f} left, and this is estimated at ${spend:.2f}. {advice}"
         )
+    studio_limit = studio_spend_limit()
+    if studio_limit and spend > 0:
+        _lock_studio_spend()
+        spent = studio_spend_today()
+        if spent + spend > studio_limit:
+            raise QuotaExceededError(
+                f"{what} would pass the studio's daily spending limit of ${studio_limit:.2f} for all users "
+                f"together (${spent:.2f} estimated today). Use the local painter, which is free, or try "
+                "again tomorrow."
+            )
+
+
+@contextmanager
+def daily_images(owner: Any, images: int) -> Iterator[None]:
+    """Make `images` images at once, outside the queue (patterns, style-model artworks), within the user's
+    daily image limit: the caller saves them inside, in the transaction that holds the owner's lock."""
+    with transaction.atomic():
+        _lock_owner(owner)
+        check_quota(owner, images, Decimal("0"))
+        yield
 
 
 # Queueing.
@@ -211,6 +274,7 @@ def queue_jobs(
         raise GenerationInputError("There is nothing to generate.")
     resolved = resolve_options(options)
     backend = resolved.backend
+    check_may_use(owner, backend)
     limit = backend.prompt_limit(resolved.model)
     for spec in specs:
         prompts.check_length(prompts.Prompt(spec.prompt, spec.negative_prompt), limit, where=backend.label)
@@ -318,6 +382,10 @@ def retry_portrait(portrait: Portrait) -> None:
         raise RetryRefusedError(str(error)) from None
     if not backend.is_configured():
         raise RetryRefusedError(f"{backend.label} is still not set up on this studio (no API key).")
+    try:
+        check_may_use(portrait.owner, backend)
+    except GenerationInputError as error:
+        raise RetryRefusedError(str(error)) from None
     with transaction.atomic():
         _lock_owner(portrait.owner)
         # The failed attempt stays counted where it was queued; the new one counts today.
