@@ -512,6 +512,8 @@ CHARACTER_IMPORT_BACKGROUND_ROWS = env_int("CHARACTER_IMPORT_BACKGROUND_ROWS", 2
 CHARACTER_CARD_MAX_BYTES = env_int("CHARACTER_CARD_MAX_BYTES", 20 * 1024 * 1024)
 # Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
 READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
+# /readyz tells everyone only ok/unavailable; its checks go to staff and to `Authorization: Bearer <token>`.
+READY_TOKEN = env_str("READY_TOKEN")
 
 # Depth frames (studio/frames.py): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)
