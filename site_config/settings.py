@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "studio.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "studio.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -469,6 +471,34 @@ QUICK_MAX_PROMPTS = env_int("QUICK_MAX_PROMPTS", 20)  # rows on the quick-genera
 # studio.portraits.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices
 # change.
 IMAGE_PRICES: dict[tuple[str, ...], str] = {}
+
+# Content-Security-Policy (django-csp 4): scripts only from this site's static files, never inline or eval'd
+# (behaviour lives in static/*.js; htmx runs with allowEval off, see base.html). Styles: stylesheets only
+# from this site, and no <style> elements (htmx's indicator rules are in app.css); style *attributes* stay
+# allowed ('unsafe-inline' in style-src-attr) for values computed per page (progress widths, chart heights),
+# which cannot run script. Images may be data: URLs (the style lab's interpolation frames). No form-action:
+# social sign-in posts to this site and is redirected to the provider, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page uses (studio/middleware.py).
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), "
+    "usb=()",
+)
 
 # Production hardening: on whenever DEBUG is off.
 if not DEBUG:

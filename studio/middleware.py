@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -33,4 +34,17 @@ class HtmxMessagesMiddleware:
             return response
         toasts = render_to_string("base.html#toasts", {"messages": storage}, request=request)
         response.content += f'<div id="toasts" hx-swap-oob="beforeend">{toasts}</div>'.encode()
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """Send settings.PERMISSIONS_POLICY: the browser features (camera, geolocation, ...) no page needs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response

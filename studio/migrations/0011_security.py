@@ -16,6 +16,8 @@ TABLE = "studio_cache"
 def create_cache_table(apps, schema_editor):
     # createcachetable's own DDL (it does nothing when the table exists), whatever CACHES says today: a
     # deployment may move from Redis to the database cache after this migration ran.
+    if TABLE in schema_editor.connection.introspection.table_names():
+        return
     command = CreateCacheTable()
     command.verbosity = 0
     command.create_table(schema_editor.connection.alias, TABLE, dry_run=False)
