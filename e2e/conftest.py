@@ -72,16 +72,20 @@ def signed_in(page, live_server, transactional_db):
     return user
 
 
-# A console message Chrome writes for every 4xx answer: the studio answers bad input with a 4xx on purpose.
-_CLIENT_ERROR_RESPONSE = re.compile(r"Failed to load resource: the server responded with a status of 4\d\d")
+# Console errors that are no fault: Chrome's line for every 4xx answer (the studio answers bad input with a
+# 4xx on purpose), and htmx's for a request it aborted itself (hx-sync replaced it, or the page moved on).
+_EXPECTED_CONSOLE_ERROR = re.compile(
+    r"Failed to load resource: the server responded with a status of 4\d\d|^htmx:(sendAbort|afterRequest), "
+)
 
 
 @pytest.fixture(autouse=True)
-def page_problems(page):
+def page_problems(page, live_server):
     """Fail the test on any Content-Security-Policy violation, JavaScript error or console error.
 
     Chrome logs a CSP violation as a console error; the init script reports it too (directive and blocked
-    URL), in case a page catches nothing. A test that expects a problem may inspect and clear the list."""
+    URL), in case a page catches nothing. Only the studio's own pages are judged (not a login provider's).
+    A test that expects a problem may inspect and clear the list."""
     problems: list[str] = []
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation', function (e) {"
@@ -89,7 +93,9 @@ def page_problems(page):
     )
 
     def on_console(message) -> None:
-        if message.type == "error" and not _CLIENT_ERROR_RESPONSE.search(message.text):
+        if not page.url.startswith(live_server.url):
+            return
+        if message.type == "error" and not _EXPECTED_CONSOLE_ERROR.search(message.text):
             problems.append(f"console error: {message.text}")
 
     page.on("console", on_console)
