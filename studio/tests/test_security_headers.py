@@ -30,8 +30,8 @@ def test_it_sends_the_headers_on_api_answers_and_errors_too(client):
     assert "Content-Security-Policy" in response and "Permissions-Policy" in response
 
 
-def test_no_template_carries_inline_script_or_event_handlers():
-    inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+def test_no_template_carries_inline_script_style_elements_or_event_handlers():
+    inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style[\s>]", re.IGNORECASE)
     handler = re.compile(r"\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.IGNORECASE)
     offenders = [
         f"{path.relative_to(TEMPLATES)}:{number}"
