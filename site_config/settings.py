@@ -379,7 +379,14 @@ if CACHE_REDIS_URL:
         "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
     }
 else:
-    _shared_cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "studio_cache"}
+    # Every write counts the rows and, past MAX_ENTRIES, deletes the expired ones first: counters live a
+    # minute or an hour, so 20,000 keeps the live ones (Django's 300 would drop limits under load) and
+    # stays quick to count.
+    _shared_cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "studio_cache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
+    }
 CACHES = {
     "default": _shared_cache,
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dali-local"},
