@@ -39,9 +39,11 @@ def _database_url() -> str:
     return f"postgres://{params['USER']}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
 
 
-def _wrong_passwords_in_another_process() -> int:
+def _wrong_passwords_in_another_process(redis_url: str = "") -> int:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CACHE_REDIS_URL"}}
     env.update(DJANGO_SETTINGS_MODULE="site_config.settings", DEBUG="1", DATABASE_URL=_database_url())
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     result = subprocess.run(
         [sys.executable, "-c", WRONG_PASSWORDS],
         cwd=ROOT,
@@ -54,12 +56,31 @@ def _wrong_passwords_in_another_process() -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
+REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+
+
+def _redis_or_skip() -> str:
+    redis = pytest.importorskip("redis")
+    try:
+        client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5)
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return REDIS_TEST_URL
+
+
 @pytest.mark.django_db(transaction=True)
-def test_it_counts_wrong_passwords_from_two_processes_against_one_limit(settings):
+@pytest.mark.parametrize("cache", ["database", "redis"])
+def test_it_counts_wrong_passwords_from_two_processes_against_one_limit(cache):
+    redis_url = _redis_or_skip() if cache == "redis" else ""
     UserFactory(email="target@example.com")
     # Two server processes, each with its own memory: with a per-process cache both would allow 5 of 5.
-    first = _wrong_passwords_in_another_process()
-    second = _wrong_passwords_in_another_process()
+    try:
+        first = _wrong_passwords_in_another_process(redis_url)
+        second = _wrong_passwords_in_another_process(redis_url)
+    finally:
+        if redis_url:
+            _redis_or_skip()  # empties the test database again
     assert (first, second) == (0, 5)  # "5/5m/key": 10 tries, 5 allowed in all
 
 
