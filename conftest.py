@@ -12,13 +12,21 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """The per-process cache outlives a test's rolled-back rows, whose ids a later test may reuse."""
-    from django.core.cache import cache
+def _fresh_cache(request, django_db_blocker):
+    """The per-process cache outlives a test's rolled-back rows, whose ids a later test may reuse; the shared
+    (database) cache's rows outlive a transactional test's flush, which empties only the models' tables."""
+    from django.core.cache import cache, caches
 
-    cache.clear()
+    caches["local"].clear()
     yield
-    cache.clear()
+    caches["local"].clear()
+    marker = request.node.get_closest_marker("django_db")
+    transactional = {"transactional_db", "live_server"} & set(request.fixturenames) or (
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture
@@ -40,3 +48,13 @@ def logged_in_client(client, user):
 @pytest.fixture
 def htmx_headers():
     return {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def reauthenticated_client(logged_in_client, user):
+    """Signed in and just past allauth's password prompt, as account deletion and API tokens require."""
+    from django.urls import reverse
+
+    response = logged_in_client.post(reverse("account_reauthenticate"), {"password": "correct-horse-battery"})
+    assert response.status_code == 302, response.content
+    return logged_in_client

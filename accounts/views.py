@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
@@ -26,11 +27,22 @@ from .models import ApiToken
 logger = logging.getLogger("accounts")
 
 TEMPLATE = "account/api_token.html"
+
+
+def _has_password(request: HttpRequest) -> bool:
+    # Reauthentication asks for the password; an account with social sign-in only has none to ask for.
+    return request.user.is_authenticated and request.user.has_usable_password()
+
+
+# Sensitive changes ask for the password again unless it was given in the last
+# ACCOUNT_REAUTHENTICATION_TIMEOUT seconds (allauth suspends the POST and replays it afterwards).
+recently_reauthenticated = reauthentication_required(allow_get=True, enabled=_has_password)
 PROFILE_TEMPLATE = "account/profile.html"
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@recently_reauthenticated
 def api_token(request: HttpRequest) -> HttpResponse:
     """Show, create, regenerate or revoke the user's API token.
 
@@ -125,6 +137,7 @@ def export_characters(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recently_reauthenticated
 def delete_account(request: HttpRequest) -> HttpResponse:
     """Delete the user with their characters, portraits (and portrait files) after a typed confirmation."""
     form = DeleteAccountForm(request.POST, user=request.user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -69,3 +70,35 @@ def signed_in(page, live_server, transactional_db):
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_url("**/studio/characters/")
     return user
+
+
+# Console errors that are no fault: Chrome's line for every 4xx answer (the studio answers bad input with a
+# 4xx on purpose), and htmx's for a request it aborted itself (hx-sync replaced it, or the page moved on).
+_EXPECTED_CONSOLE_ERROR = re.compile(
+    r"Failed to load resource: the server responded with a status of 4\d\d|^htmx:(sendAbort|afterRequest), "
+)
+
+
+@pytest.fixture(autouse=True)
+def page_problems(page, live_server):
+    """Fail the test on any Content-Security-Policy violation, JavaScript error or console error.
+
+    Chrome logs a CSP violation as a console error; the init script reports it too (directive and blocked
+    URL), in case a page catches nothing. Only the studio's own pages are judged (not a login provider's).
+    A test that expects a problem may inspect and clear the list."""
+    problems: list[str] = []
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        " console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI); });"
+    )
+
+    def on_console(message) -> None:
+        if not page.url.startswith(live_server.url):
+            return
+        if message.type == "error" and not _EXPECTED_CONSOLE_ERROR.search(message.text):
+            problems.append(f"console error: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    yield problems
+    assert problems == [], "the browser reported problems:\n" + "\n".join(problems)

@@ -45,3 +45,19 @@ def test_a_new_user_signs_up_creates_a_character_and_gets_a_portrait(page, live_
     page.locator("#user-menu").click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Create a free account")).to_be_visible()
+
+
+def test_a_user_editing_past_the_preview_limit_is_told_when_to_try_again(
+    page, live_server, signed_in, settings, page_problems
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "preview": 1}
+    page.goto(f"{live_server.url}/studio/characters/new/")
+    prompt = page.locator("#preview-prompt")
+    page.get_by_label("Hair colour").select_option("black")
+    expect(prompt).to_contain_text("black hair")
+    page.get_by_label("Hair colour").select_option("red")
+    # The server's 429 says which limit and when; the toast shows it and the preview stays as it was.
+    expect(page.locator("#toasts")).to_contain_text("Too many previews: the limit is 1 a minute.")
+    expect(prompt).to_contain_text("black hair")
+    assert all("429" in problem or "responseError" in problem for problem in page_problems)
+    page_problems.clear()  # the refused request is the point of this test

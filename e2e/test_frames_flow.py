@@ -35,6 +35,6 @@ def test_a_user_uploads_a_pixel_csv_and_recolours_it(page, live_server, signed_i
     expect(image).not_to_have_attribute("src", before)
     expect(page.locator("#frames-image")).to_have_attribute("src", re.compile("colormap=magma"))
     # The new image really loaded (a broken image has naturalWidth 0).
-    page.wait_for_function("document.querySelector('#frames-image').complete")
+    page.wait_for_function("() => document.querySelector('#frames-image').complete")  # a function: no eval
     assert page.evaluate("document.querySelector('#frames-image').naturalWidth") > 0
     assert page.evaluate("window.__sameDocument === true")

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "studio.logging.RequestIdMiddleware",
     "studio.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "studio.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -206,9 +208,16 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Counted in the shared cache (CACHES below). "login_failed": per address, and per account and address (the
+# key is email|ip, so a stranger cannot lock the owner out); "login_failed_account": per account from any
+# address, cleared by a password reset or a successful login (accounts/adapters.py). /admin/login/ counts
+# against the same limits.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("LOGIN_RATE_LIMIT", "10/m/ip,5/5m/key"),
+    "login_failed_account": env_str("LOGIN_ACCOUNT_RATE_LIMIT", "30/h/key"),
 }
+# Deleting the account and creating an API token ask for the password again after this many seconds.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 300)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 
@@ -358,6 +367,42 @@ if TASK_BACKEND.startswith("django_tasks_rq"):
     _rq_url = urlunsplit(_redis._replace(query=urlencode(_redis_query)))
     RQ_QUEUES = {"default": {"URL": _rq_url, "DEFAULT_TIMEOUT": 3600}}
 
+# The cache holds the rate-limit counters (allauth's login limits, studio/throttle.py), so it must be shared
+# by every process and replica: Redis when REDIS_URL is set in the environment, else a table in the database
+# (created by studio's migration 0011, so `migrate` is enough). "local" is a per-process cache for values
+# whose key says when they go stale (the gallery's character list): it costs no query.
+CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", os.environ.get("REDIS_URL", ""))
+if CACHE_REDIS_URL:
+    _shared_cache: dict[str, object] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "dali"),
+        "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+    }
+else:
+    # Every write counts the rows and, past MAX_ENTRIES, deletes the expired ones first: counters live a
+    # minute or an hour, so 20,000 keeps the live ones (Django's 300 would drop limits under load) and
+    # stays quick to count.
+    _shared_cache = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "studio_cache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
+    }
+CACHES = {
+    "default": _shared_cache,
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dali-local"},
+}
+
+# Per-user throttles of the expensive endpoints (studio/throttle.py): requests a minute per user (per address
+# when anonymous); 0 switches one off. Past a limit the answer is a 429 with Retry-After and a message.
+THROTTLE_RATES = {
+    "preview": env_int("THROTTLE_PREVIEW_PER_MINUTE", 240),  # live character preview (typing)
+    "pattern": env_int("THROTTLE_PATTERN_PER_MINUTE", 60),  # pattern previews and saves, style-model images
+    "frames_render": env_int("THROTTLE_FRAMES_PER_MINUTE", 240),  # depth-frame pages, PNG and JSON renders
+    "import": env_int("THROTTLE_IMPORT_PER_MINUTE", 20),  # character, depth-frame and style-image uploads
+    "generate": env_int("THROTTLE_GENERATE_PER_MINUTE", 30),  # queueing portraits, retries
+}
+
 # Image generation.
 DEFAULT_IMAGE_PROVIDER = env_str("DEFAULT_IMAGE_PROVIDER", "local")
 PORTRAIT_SIZE = env_int("PORTRAIT_SIZE", 1024)
@@ -420,12 +465,48 @@ except InvalidOperation:
     raise ImproperlyConfigured(
         f"DAILY_SPEND_LIMIT_USD must be a number, got {DAILY_SPEND_LIMIT_USD!r}"
     ) from None
+# On top of the per-user limits: the estimated spend of all users together per day (USD; 0 switches it off).
+STUDIO_DAILY_SPEND_LIMIT = env_str("STUDIO_DAILY_SPEND_LIMIT", "50.00")
+try:
+    STUDIO_DAILY_SPEND_LIMIT = str(Decimal(STUDIO_DAILY_SPEND_LIMIT))
+except InvalidOperation:
+    raise ImproperlyConfigured(
+        f"STUDIO_DAILY_SPEND_LIMIT must be a number, got {STUDIO_DAILY_SPEND_LIMIT!r}"
+    ) from None
 BATCH_MAX_IMAGES = env_int("BATCH_MAX_IMAGES", 10)  # variations per click
 QUICK_MAX_PROMPTS = env_int("QUICK_MAX_PROMPTS", 20)  # rows on the quick-generate page
 # Optional: {(provider, model, quality) or (provider, model, quality, size): USD per image}, merged over
 # studio.portraits.providers.pricing.DEFAULT_IMAGE_PRICES. Not environment-driven; edit here when prices
 # change.
 IMAGE_PRICES: dict[tuple[str, ...], str] = {}
+
+# Content-Security-Policy (django-csp 4): scripts only from this site's static files, never inline or eval'd
+# (behaviour lives in static/*.js; htmx runs with allowEval off, see base.html). Styles: stylesheets only
+# from this site, and no <style> elements (htmx's indicator rules are in app.css); style *attributes* stay
+# allowed ('unsafe-inline' in style-src-attr) for values computed per page (progress widths, chart heights),
+# which cannot run script. Images may be data: URLs (the style lab's interpolation frames). No form-action:
+# social sign-in posts to this site and is redirected to the provider, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page uses (studio/middleware.py).
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), "
+    "usb=()",
+)
 
 # Production hardening: on whenever DEBUG is off.
 if not DEBUG:
@@ -477,6 +558,8 @@ CHARACTER_CHARX_MAX_TOTAL_BYTES = env_int("CHARACTER_CHARX_MAX_TOTAL_BYTES", 200
 CHARACTER_CHARX_MAX_ENTRIES = env_int("CHARACTER_CHARX_MAX_ENTRIES", 1000)
 # Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
 READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
+# /readyz tells everyone only ok/unavailable; its checks go to staff and to `Authorization: Bearer <token>`.
+READY_TOKEN = env_str("READY_TOKEN")
 
 # Depth frames (studio/frames/): pixel CSV ingest and colormapped retrieval.
 FRAMES_TARGET_WIDTH = env_int("FRAMES_TARGET_WIDTH", 150)

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
 from studio import health, pages
+
+# The admin signs in through the site's login page, so it shares its rate limits and locks (allauth's
+# documented protection: Django's own admin login form is not rate limited at all).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -21,3 +26,8 @@ urlpatterns = [
     path("api/", include("studio.frames.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "studio.errors.bad_request"
+handler403 = "studio.errors.permission_denied"
+handler404 = "studio.errors.page_not_found"
+handler500 = "studio.errors.server_error"

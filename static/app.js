@@ -98,7 +98,7 @@
   // A failed HTMX request gets a toast instead of silence.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    var text = status === 429 ? "Too many requests; wait a moment and try again."
+    var text = status === 429 ? (throttleMessage(event.detail.xhr) || "Too many requests; wait a moment and try again.")
       : status >= 500 ? "Something went wrong on the server; nothing was lost. Try again."
       : "That request could not be completed (" + status + ").";
     addToast(text, "error");
@@ -106,6 +106,28 @@
   document.addEventListener("htmx:sendError", function () {
     addToast("The studio could not be reached. Check your connection and try again.", "error");
   });
+
+  // --- Content-Security-Policy: behaviour that used to be inline (scripts, on* attributes, hx-on) ---------
+  // The server's 429 partial (studio/throttle.py) says which limit was passed and when to try again.
+  function throttleMessage(xhr) {
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var el = doc.querySelector("[data-throttled]");
+    return el ? el.textContent.trim() : "";
+  }
+
+  // <form data-confirm="Delete this?">: asks before submitting (submits without asking when JS is off).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  }, true);
+
+  // <form data-upload-progress> with a <progress> inside: the upload's progress while HTMX sends it.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("[data-upload-progress]");
+    var bar = form && form.querySelector("progress");
+    if (bar && event.detail.total) bar.value = Math.round(event.detail.loaded / event.detail.total * 100);
+  });
+  // --- end Content-Security-Policy ------------------------------------------------------------------------
 
   var TOAST_ICONS = {
     success: "bi-check-circle-fill", error: "bi-x-circle-fill", warning: "bi-exclamation-triangle-fill",

@@ -3,12 +3,14 @@
 /readyz checks what a request needs: the database answers `SELECT 1`, and the task worker is alive. A worker
 counts as seen when it started or finished a task within READY_WORKER_MAX_AGE seconds, or when no queued
 task has waited that long (an idle queue needs no proof of life). Neither endpoint needs a login or writes
-a session, and both answer JSON.
+a session, and both answer JSON. Anyone may learn whether the studio is ready ("ok" or "unavailable"); which
+check failed, and why, is told only to staff or to a caller sending `Authorization: Bearer <READY_TOKEN>`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 
 from django.conf import settings
@@ -40,9 +42,23 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if not ready:
         failed = [name for name, check in checks.items() if not check["ok"]]
         logger.warning("health.not_ready", extra={"failed": ",".join(failed)})
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable"}
+    if _may_see_details(request, database_ok=bool(checks["database"]["ok"])):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _may_see_details(request: HttpRequest, *, database_ok: bool) -> bool:
+    token = settings.READY_TOKEN
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return True
+    if not database_ok:
+        return False  # the session lives in the database
+    try:
+        return bool(request.user.is_authenticated and request.user.is_staff)
+    except DatabaseError:
+        return False
 
 
 def _check_database() -> dict[str, object]:

@@ -122,11 +122,31 @@ def event_fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+# Characters a terminal or log viewer may act on (ESC sequences, CR overwriting the line) or read as a line
+# break (NEL, U+2028, U+2029): escaped in every value and message, so a user's text cannot forge a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The same, less what json.dumps escapes itself.
+_JSON_UNESCAPED = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+
+
+def _unicode_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_controls(text: str) -> str:
+    """text with its control and line-breaking characters written as \\uXXXX (a newline too)."""
+    return _CONTROL.sub(_unicode_escape, text)
+
+
 def _plain_value(value: Any) -> str:
     if isinstance(value, list | tuple | dict):
-        return json.dumps(value, separators=(",", ":"), default=str)
+        return _JSON_UNESCAPED.sub(
+            _unicode_escape, json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+        )
     text = str(value)
-    return json.dumps(text) if (not text or any(char in text for char in ' "=\n')) else text
+    if not text or _CONTROL.search(text) or any(char in text for char in ' "='):
+        return _JSON_UNESCAPED.sub(_unicode_escape, json.dumps(text, ensure_ascii=False))
+    return text
 
 
 class PlainFormatter(logging.Formatter):
@@ -138,7 +158,14 @@ class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
-        line = super().format(record)
+        # The message on one line (a path in "Not Found: /..." is the client's text); a traceback after it
+        # keeps its own lines.
+        msg, args = record.msg, record.args
+        record.msg, record.args = escape_controls(record.getMessage()), ()
+        try:
+            line = super().format(record)
+        finally:
+            record.msg, record.args = msg, args
         fields = " ".join(f"{key}={_plain_value(value)}" for key, value in event_fields(record).items())
         if fields:
             head, sep, tail = line.partition("\n")
@@ -165,7 +192,8 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         # Scrub the text before encoding, so a secret is found even where JSON would escape it.
-        return json.dumps(_scrub_values(entry), default=str, ensure_ascii=False)
+        text = json.dumps(_scrub_values(entry), default=str, ensure_ascii=False)
+        return _JSON_UNESCAPED.sub(_unicode_escape, text)
 
 
 def _scrub_values(value: Any) -> Any:

@@ -64,3 +64,16 @@ class RequestSizeLimitMiddleware:
                 return JsonResponse({"error": message}, status=413)
             return render(request, "413.html", {"message": message}, status=413)
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send settings.PERMISSIONS_POLICY: the browser features (camera, geolocation, ...) no page needs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

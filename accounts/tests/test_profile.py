@@ -84,9 +84,9 @@ def test_it_exports_only_the_users_own_characters_as_json(logged_in_client, user
     assert orla["accessories"] == ["glasses"]
 
 
-def test_it_keeps_the_account_when_the_typed_email_is_wrong(logged_in_client, user):
+def test_it_keeps_the_account_when_the_typed_email_is_wrong(reauthenticated_client, user):
     CharacterFactory(owner=user)
-    response = logged_in_client.post(reverse("account_delete"), {"confirm_email": "someone@else.com"})
+    response = reauthenticated_client.post(reverse("account_delete"), {"confirm_email": "someone@else.com"})
     assert response.status_code == 400
     assert "That is not your email address; nothing was deleted." in response.text
     assert get_user_model().objects.filter(pk=user.pk).exists()
@@ -94,8 +94,9 @@ def test_it_keeps_the_account_when_the_typed_email_is_wrong(logged_in_client, us
 
 
 def test_it_deletes_the_account_with_its_characters_portraits_and_files(
-    logged_in_client, user, other_user, settings
+    reauthenticated_client, user, other_user, settings
 ):
+    logged_in_client = reauthenticated_client
     painted_character(user, "Orla")
     painted_character(user, "Ida")
     kept = painted_character(other_user, "Bram")

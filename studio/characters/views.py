@@ -18,6 +18,7 @@ from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_
 from studio.characters.models import Character
 from studio.characters.signals import look_saved
 from studio.imports.forms import ImportUploadForm
+from studio.throttle import throttle
 
 
 def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str, QuerySet[Character]]:
@@ -101,6 +102,7 @@ def _announce_look(request: HttpRequest, character: Character, *, created: bool)
 
 @login_required
 @require_POST
+@throttle("preview")
 def character_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the exact prompt and an instant sketch, from unsaved form data."""
     return render(

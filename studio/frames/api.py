@@ -22,6 +22,7 @@ from studio.frames import ingest
 from studio.frames import render as rendering
 from studio.frames.forms import FrameUploadForm
 from studio.frames.models import DepthDataset
+from studio.throttle import throttle
 
 View = Callable[..., HttpResponse]
 
@@ -113,6 +114,7 @@ def frames_datasets(request: HttpRequest) -> HttpResponse:
 
 
 @api_endpoint("POST")
+@throttle("import")
 def frames_upload_csv(request: HttpRequest) -> HttpResponse:
     form = FrameUploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -131,6 +133,7 @@ def frames_upload_csv(request: HttpRequest) -> HttpResponse:
 
 
 @api_endpoint("GET")
+@throttle("frames_render")
 def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
     found, query, loaded = _load(request, dataset)
     image = None
@@ -155,6 +158,7 @@ def frames_images(request: HttpRequest, dataset: str) -> HttpResponse:
 
 
 @api_endpoint("GET")
+@throttle("frames_render")
 def frames_image_png(request: HttpRequest, dataset: str) -> HttpResponse:
     _found, query, loaded = _load(request, dataset)
     if not len(loaded):

@@ -13,6 +13,7 @@ from studio.frames import ingest
 from studio.frames import render as rendering
 from studio.frames.forms import FrameUploadForm
 from studio.frames.models import DepthDataset
+from studio.throttle import throttle
 
 LIST_TEMPLATE = "studio/frames/dataset_list.html"
 DETAIL_TEMPLATE = "studio/frames/dataset_detail.html"
@@ -27,6 +28,7 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("import")
 def upload(request: HttpRequest) -> HttpResponse:
     form = FrameUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -60,6 +62,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@throttle("frames_render")
 def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_owned_or_404(request, DepthDataset, name=name)
     context: dict[str, object] = {

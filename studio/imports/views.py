@@ -40,6 +40,7 @@ from studio.portraits.generation import GenerationInputError, QuotaExceededError
 from studio.portraits.models import Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.references import cover_thumbnail_url, with_cover
+from studio.throttle import throttle
 
 PAGE = "studio/imports/character_import.html"
 CHANGED_EVENT = "charactersChanged"
@@ -75,6 +76,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("import")
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST, request.FILES)
     if not form.is_valid():

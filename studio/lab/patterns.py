@@ -189,12 +189,16 @@ def render_png(options: PatternOptions) -> bytes:
 
 def save_pattern(owner: object, options: PatternOptions) -> object:
     """Render the pattern through the patterns provider and keep it as a portrait (no character)."""
+    from decimal import Decimal
+
     from django.utils import timezone
 
+    from studio.portraits.generation import check_quota, daily_images
     from studio.portraits.jobs import png_metadata
     from studio.portraits.models import Portrait
     from studio.portraits.providers import GenerationRequest, get_provider
 
+    check_quota(owner, 1, Decimal("0"))  # refuse before rendering; checked again under the lock below
     provider = get_provider("patterns")
     result = provider.generate(
         GenerationRequest(
@@ -205,16 +209,17 @@ def save_pattern(owner: object, options: PatternOptions) -> object:
             options={"primary": options.primary, "secondary": options.secondary},
         )
     )
-    portrait = Portrait.objects.create(
-        owner=owner,
-        prompt=f"{KIND_LABELS[options.kind]} pattern",
-        provider=provider.name,
-        model=options.kind,
-        parameters={**result.parameters, "pattern": options.as_dict()},
-        seed=options.seed,
-        status=Portrait.Status.RUNNING,
-        attempts=1,
-        started_at=timezone.now(),
-    )
+    with daily_images(owner, 1):
+        portrait = Portrait.objects.create(
+            owner=owner,
+            prompt=f"{KIND_LABELS[options.kind]} pattern",
+            provider=provider.name,
+            model=options.kind,
+            parameters={**result.parameters, "pattern": options.as_dict()},
+            seed=options.seed,
+            status=Portrait.Status.RUNNING,
+            attempts=1,
+            started_at=timezone.now(),
+        )
     portrait.store_image(result.images[0].data, metadata=png_metadata(portrait))
     return portrait

@@ -11,6 +11,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -250,12 +251,18 @@ def save_artwork(run: StyleModel, latent: Sequence[float], png: bytes, **extra: 
 
 
 def generate(run: StyleModel, *, count: int, creativity: float, seed: int) -> list[Portrait]:
+    """count new artworks, which count against the owner's daily image limit like portraits (raises
+    generation.QuotaExceededError, before any work, when they would pass it)."""
+    from studio.portraits.generation import check_quota, daily_images
+
+    check_quota(run.owner, count, Decimal("0"))
     latents = sample_latents(run, count, creativity, seed)
     pngs = decode_png(run, latents)
-    return [
-        save_artwork(run, latent, png, creativity=creativity, seed=seed + index)
-        for index, (latent, png) in enumerate(zip(latents, pngs, strict=True))
-    ]
+    with daily_images(run.owner, count):
+        return [
+            save_artwork(run, latent, png, creativity=creativity, seed=seed + index)
+            for index, (latent, png) in enumerate(zip(latents, pngs, strict=True))
+        ]
 
 
 def artworks(run: StyleModel):

@@ -21,7 +21,9 @@ from studio.access import get_owned_or_404, parse_id
 from studio.lab import patterns, styles
 from studio.lab.forms import PatternForm, StyleForm, StyleGenerateForm, StyleInterpolateForm, StyleTrainForm
 from studio.lab.models import Style, StyleImage, StyleModel
+from studio.portraits.generation import QuotaExceededError
 from studio.portraits.models import Portrait
+from studio.throttle import throttle
 
 PATTERNS_TEMPLATE = "studio/lab/patterns.html"
 PREVIEW_SIDE = 512
@@ -42,6 +44,7 @@ def patterns_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@throttle("pattern")
 def pattern_preview(request: HttpRequest) -> HttpResponse:
     form = PatternForm.from_query(request.GET)
     if not form.is_valid():
@@ -55,11 +58,16 @@ def pattern_preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("pattern")
 def pattern_create(request: HttpRequest) -> HttpResponse:
     form = PatternForm(request.POST)
     if not form.is_valid():
         return render(request, PATTERNS_TEMPLATE, {"form": form, "preview_query": ""}, status=400)
-    portrait = patterns.save_pattern(request.user, form.options())
+    try:
+        portrait = patterns.save_pattern(request.user, form.options())
+    except QuotaExceededError as error:
+        form.add_error(None, str(error))
+        return render(request, PATTERNS_TEMPLATE, {"form": form, "preview_query": ""}, status=400)
     messages.success(request, f"Saved the {patterns.KIND_LABELS[form.cleaned_data['kind']].lower()} pattern.")
     return redirect(portrait)
 
@@ -145,6 +153,7 @@ def style_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("import")
 def style_upload(request: HttpRequest, pk: int) -> HttpResponse:
     style = get_owned_or_404(request, Style, pk=pk)
     uploads = request.FILES.getlist("images")
@@ -267,6 +276,7 @@ def style_model_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("pattern")
 def style_generate(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_owned_or_404(request, StyleModel.objects.select_related("style"), pk=pk)
     form = StyleGenerateForm(request.POST)
@@ -278,7 +288,7 @@ def style_generate(request: HttpRequest, pk: int) -> HttpResponse:
     seed = data["seed"] if data["seed"] is not None else secrets.randbelow(2**31)
     try:
         made = styles.generate(run, count=data["count"], creativity=data["creativity"], seed=seed)
-    except (lab.LabUnavailableError, styles.StyleError) as error:
+    except (lab.LabUnavailableError, styles.StyleError, QuotaExceededError) as error:
         messages.error(request, str(error))
         return redirect(run)
     messages.success(

@@ -17,7 +17,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
@@ -226,10 +226,10 @@ def character_choices(user: Any) -> list[tuple[int, str]]:
     key changes), even from a per-process cache.
     """
     key = f"gallery:characters:{user.pk}:{user.characters_version}"
-    choices = cache.get(key)
+    choices = caches["local"].get(key)
     if choices is None:
         choices = list(Character.objects.filter(owner=user).order_by("name", "id").values_list("id", "name"))
-        cache.set(key, choices, timeout=24 * 3600)
+        caches["local"].set(key, choices, timeout=24 * 3600)
     return choices
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -34,7 +36,12 @@ from studio.portraits.providers.base import (
     Provider,
 )
 from studio.portraits.references import chosen_references, reference_records
-from studio.portraits.spending import Usage, daily_limits, usage_today  # noqa: F401 - re-exported
+from studio.portraits.spending import (  # noqa: F401 - re-exported
+    Usage,
+    daily_limits,
+    studio_spend_today,
+    usage_today,
+)
 from studio.portraits.tasks import assign_task_ids, enqueue, enqueue_all
 
 logger = logging.getLogger("studio.generation")
@@ -136,6 +143,40 @@ def default_size(backend: Provider) -> str:
 # Cost control.
 
 
+def studio_spend_limit() -> Decimal:
+    return Decimal(str(settings.STUDIO_DAILY_SPEND_LIMIT))
+
+
+# Any constant: the PostgreSQL advisory lock that serialises the studio-wide spend check.
+STUDIO_SPEND_LOCK = 0x0DA1_5BE0
+
+
+def _lock_studio_spend() -> None:
+    """Serialise studio-wide spend checks: a transaction-scoped advisory lock on PostgreSQL (taken after the
+    owner's row lock, always in that order); SQLite's IMMEDIATE transactions already serialise writers."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STUDIO_SPEND_LOCK])
+
+
+def is_paid(backend: Provider) -> bool:
+    """A provider that bills the studio's API key (the local painter and patterns cost nothing)."""
+    return bool(backend.key_setting)
+
+
+def check_may_use(owner: Any, backend: Provider) -> None:
+    """Paid providers are for verified email addresses, unless signing in already needs one."""
+    if not is_paid(backend) or settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory":
+        return
+    from allauth.account.models import EmailAddress
+
+    if not EmailAddress.objects.filter(user_id=owner.pk, verified=True).exists():
+        raise GenerationInputError(
+            f"{backend.label} is a paid provider: verify your email address first (the link we sent, or "
+            "Email addresses in your account menu), or choose the local painter, which is free."
+        )
+
+
 def _lock_owner(owner: Any) -> None:
     """Serialise quota checks per user: a row lock on PostgreSQL; SQLite's IMMEDIATE transactions already
     serialise every writer."""
@@ -168,6 +209,26 @@ def check_quota(owner: Any, images: int, spend: Decimal, *, retry: bool = False)
             f"estimated today, ${left:.2f} left, and this is estimated at ${spend:.2f}. {advice}",
             limit="spend",
         )
+    studio_limit = studio_spend_limit()
+    if studio_limit and spend > 0:
+        _lock_studio_spend()
+        spent = studio_spend_today()
+        if spent + spend > studio_limit:
+            raise QuotaExceededError(
+                f"{what} would pass the studio's daily spending limit of ${studio_limit:.2f} for all users "
+                f"together (${spent:.2f} estimated today). Use the local painter, which is free, or try "
+                "again tomorrow."
+            )
+
+
+@contextmanager
+def daily_images(owner: Any, images: int) -> Iterator[None]:
+    """Make `images` images at once, outside the queue (patterns, style-model artworks), within the user's
+    daily image limit: the caller saves them inside, in the transaction that holds the owner's lock."""
+    with transaction.atomic():
+        _lock_owner(owner)
+        check_quota(owner, images, Decimal("0"))
+        yield
 
 
 def within_budget(owner: Any, resolved: ResolvedOptions, count: int) -> tuple[ResolvedOptions, str]:
@@ -243,6 +304,7 @@ def queue_jobs(
         raise GenerationInputError("There is nothing to generate.")
     resolved = resolve_options(options)
     backend = resolved.backend
+    check_may_use(owner, backend)
     limit = backend.prompt_limit(resolved.model)
     for spec in specs:
         prompts.check_length(prompts.Prompt(spec.prompt, spec.negative_prompt), limit, where=backend.label)
@@ -416,6 +478,10 @@ def retry_portrait(portrait: Portrait) -> None:
         raise RetryRefusedError(str(error)) from None
     if not backend.is_configured():
         raise RetryRefusedError(f"{backend.label} is still not set up on this studio (no API key).")
+    try:
+        check_may_use(portrait.owner, backend)
+    except GenerationInputError as error:
+        raise RetryRefusedError(str(error)) from None
     with transaction.atomic():
         _lock_owner(portrait.owner)
         # The failed attempt stays counted where it was queued; the new one counts today.

@@ -202,6 +202,10 @@ class Portrait(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="portrait_status_lease"),
             # The daily-limit check: one user's attempts queued since midnight.
             models.Index(fields=["owner", "queued_at"], name="portrait_owner_queued"),
+            # The studio-wide spend check: every user's paid attempts queued since midnight.
+            models.Index(
+                fields=["queued_at"], condition=Q(estimated_cost__gt=0), name="portrait_paid_queued"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -65,6 +65,14 @@ def usage_today(owner: Any) -> Usage:
     return Usage(totals["images"] or 0, totals["spend"] or Decimal("0"))
 
 
+def studio_spend_today() -> Decimal:
+    """Every user's spend today, counted like usage_today (the studio-wide cap, STUDIO_DAILY_SPEND_LIMIT)."""
+    totals = Portrait.objects.filter(queued_at__gte=start_of_today(), estimated_cost__gt=0).aggregate(
+        **_counted()
+    )
+    return totals["spend"] or Decimal("0")
+
+
 # The Usage page.
 
 

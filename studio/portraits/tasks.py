@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -118,6 +119,8 @@ def enqueue_after_commit(portrait: Portrait) -> None:
 class Recovery:
     requeued: list[int] = field(default_factory=list)
     interrupted: list[int] = field(default_factory=list)
+    # Jobs still QUEUED whose task a worker took and lost before claiming the job (see _resend_stranded_jobs).
+    resent: list[int] = field(default_factory=list)
 
 
 def is_free(provider: str) -> bool:
@@ -168,12 +171,57 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
                     enqueue(portrait)
         if recovered:
             (recovery.requeued if free else recovery.interrupted).append(portrait.pk)
-    if recovery.requeued or recovery.interrupted:
+    recovery.resent = _resend_stranded_jobs(now)
+    if recovery.requeued or recovery.interrupted or recovery.resent:
         logger.warning(
             "generation.recovered",
-            extra={"requeued_ids": recovery.requeued, "interrupted_ids": recovery.interrupted},
+            extra={
+                "requeued_ids": recovery.requeued,
+                "interrupted_ids": recovery.interrupted,
+                "resent_ids": recovery.resent,
+            },
         )
     return recovery
+
+
+def _resend_stranded_jobs(now: Any) -> list[int]:
+    """Send jobs again whose task row a worker took (RUNNING) but that it never claimed, or whose task ended
+    without running them, for longer than a lease: a worker killed between the two claims leaves its task
+    RUNNING and its job QUEUED for ever (still counted against the user's limits). The job was never claimed,
+    so no provider was called: sending it again cannot bill twice, for a paid provider too."""
+    if not _tasks_share_the_database():
+        return []  # RQ keeps its own record of lost jobs
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = now - timedelta(seconds=settings.PORTRAIT_LEASE_SECONDS)
+    waiting = Portrait.objects.filter(status=Portrait.Status.QUEUED, queued_at__lt=cutoff).exclude(task_id="")
+    resent: list[int] = []
+    for portrait in waiting.only("pk", "task_id").iterator(chunk_size=500):
+        if not _task_was_lost(DBTaskResult, portrait.task_id, cutoff):
+            continue
+        lost_task_id = portrait.task_id
+        assign_task_ids([portrait])
+        with transaction.atomic():
+            # Guarded by the lost task id: of two sweepers, one sends the job again.
+            if not Portrait.objects.filter(
+                pk=portrait.pk, status=Portrait.Status.QUEUED, task_id=lost_task_id
+            ).update(task_id=portrait.task_id):
+                continue
+            _close_lost_task_row(lost_task_id, now)
+            enqueue_all([portrait])
+        resent.append(portrait.pk)
+    return resent
+
+
+def _task_was_lost(task_results: Any, task_id: str, cutoff: Any) -> bool:
+    """The job's task was taken by a worker (started) before `cutoff` and is not waiting to run again."""
+    try:
+        task_uuid = uuid.UUID(task_id)
+    except ValueError:
+        return False
+    return task_results.objects.filter(
+        pk=task_uuid, status__in=["RUNNING", "FAILED", "SUCCESSFUL"], started_at__lt=cutoff
+    ).exists()
 
 
 LOST_TASK_MESSAGE = "The worker running this task stopped; the portrait job was recovered (see its history)."

@@ -11,9 +11,21 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("email",)
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def verified(user, create: bool, extracted: bool | None, **kwargs) -> None:
+        """A verified primary address, as after the sign-up email (paid providers need one);
+        UserFactory(verified=False) for an account that has not confirmed it."""
+        if create and extracted is not False:
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.get_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class CharacterFactory(factory.django.DjangoModelFactory):

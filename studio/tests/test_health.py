@@ -18,6 +18,14 @@ from studio.portraits.generation import queue_character_portrait
 from studio.tests.factories import CharacterFactory
 
 ROOT = Path(django_settings.BASE_DIR)
+READY_TOKEN = "probe-token-for-the-orchestrator"
+
+
+@pytest.fixture
+def probe(client, settings):
+    """/readyz as the orchestrator sees it, with the READY_TOKEN that unlocks the checks' details."""
+    settings.READY_TOKEN = READY_TOKEN
+    return lambda: client.get("/readyz", HTTP_AUTHORIZATION=f"Bearer {READY_TOKEN}")
 
 
 def test_it_says_the_process_is_up_without_a_login_or_the_database(client):
@@ -29,8 +37,8 @@ def test_it_says_the_process_is_up_without_a_login_or_the_database(client):
 
 
 @pytest.mark.django_db
-def test_it_is_ready_with_the_database_up_and_no_task_waiting(client):
-    response = client.get("/readyz")
+def test_it_is_ready_with_the_database_up_and_no_task_waiting(probe):
+    response = probe()
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -39,11 +47,11 @@ def test_it_is_ready_with_the_database_up_and_no_task_waiting(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_is_not_ready_when_a_task_has_waited_too_long_for_a_worker(client, user, settings):
+def test_it_is_not_ready_when_a_task_has_waited_too_long_for_a_worker(probe, user, settings):
     settings.READY_WORKER_MAX_AGE = 60
     queue_character_portrait(CharacterFactory(owner=user))
     DBTaskResult.objects.update(enqueued_at=timezone.now() - dt.timedelta(seconds=300))
-    response = client.get("/readyz")
+    response = probe()
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
@@ -53,14 +61,14 @@ def test_it_is_not_ready_when_a_task_has_waited_too_long_for_a_worker(client, us
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_is_ready_again_once_a_worker_has_started_a_task_recently(client, user, settings):
+def test_it_is_ready_again_once_a_worker_has_started_a_task_recently(probe, user, settings):
     settings.READY_WORKER_MAX_AGE = 60
     queue_character_portrait(CharacterFactory(owner=user))
     queue_character_portrait(CharacterFactory(owner=user))
     DBTaskResult.objects.update(enqueued_at=timezone.now() - dt.timedelta(seconds=300))
     first = DBTaskResult.objects.order_by("enqueued_at").first()
     first.claim("worker-1")  # what the worker does when it picks a task
-    response = client.get("/readyz")
+    response = probe()
     assert response.status_code == 200
     assert response.json()["checks"]["worker"]["last_seen"] is not None
 
@@ -74,7 +82,8 @@ def _closed_port() -> int:
 def _probe(database_url: str) -> dict:
     """Ask a fresh Django process, configured with this database, for /healthz and /readyz."""
     script = (
-        "import django, json; django.setup(); from django.test import Client; c = Client();"
+        "import django, json; django.setup(); from django.test import Client;"
+        "c = Client(HTTP_AUTHORIZATION='Bearer probe-token-for-the-orchestrator');"
         "r1 = c.get('/healthz'); r2 = c.get('/readyz');"
         "print(json.dumps({'healthz': [r1.status_code, r1.json()], 'readyz': [r2.status_code, r2.json()]}))"
     )
@@ -85,6 +94,7 @@ def _probe(database_url: str) -> dict:
         "DEBUG": "1",
         "ALLOWED_HOSTS": "testserver",
         "LOG_LEVEL": "CRITICAL",
+        "READY_TOKEN": READY_TOKEN,
     }
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -102,6 +112,22 @@ def test_it_is_not_ready_when_the_database_is_unreachable_but_still_alive():
     assert body["checks"]["database"] == {"ok": False, "error": "database unreachable (OperationalError)"}
     assert body["checks"]["worker"]["ok"] is False
     assert "hunter2" not in json.dumps(body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_tells_anonymous_callers_only_whether_it_is_ready(client, user, settings):
+    settings.READY_TOKEN = READY_TOKEN
+    settings.READY_WORKER_MAX_AGE = 60
+    queue_character_portrait(CharacterFactory(owner=user))
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - dt.timedelta(seconds=300))
+    assert client.get("/readyz").json() == {"status": "unavailable"}
+    wrong = client.get("/readyz", HTTP_AUTHORIZATION="Bearer guess")
+    assert wrong.status_code == 503 and wrong.json() == {"status": "unavailable"}
+    client.force_login(user)
+    assert "checks" not in client.get("/readyz").json()
+    user.is_staff = True
+    user.save()
+    assert "waited 300 s" in client.get("/readyz").json()["checks"]["worker"]["error"]
 
 
 def test_it_is_ready_in_a_fresh_process_with_a_reachable_database(tmp_path):

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +100,7 @@ cells = st.one_of(
     target=st.one_of(st.none(), st.integers(1, 4096)),
 )
 def test_a_random_pixel_csv_is_stored_whole_or_refused_with_a_message(client, user, width, rows, target):
+    cache.clear()  # each example is a new visitor: the per-user upload throttle must not add them up
     client.force_login(user)
     data = (header(width) + "\n" + "\n".join(",".join(row) for row in rows)).encode()
     fields = {"dataset": "fuzz", "file": upload(data)} | ({"width": str(target)} if target else {})
@@ -124,6 +126,7 @@ def test_a_random_pixel_csv_is_stored_whole_or_refused_with_a_message(client, us
     rows=st.lists(st.lists(st.text(max_size=20), max_size=10), max_size=8),
 )
 def test_a_random_character_csv_gets_a_preview_or_a_message(client, user, headers, rows):
+    cache.clear()  # each example is a new visitor: the per-user upload throttle must not add them up
     client.force_login(user)
     lines = [",".join(headers)] + [",".join(row) for row in rows]
     data = "\n".join(lines).encode("utf-8", "surrogatepass")
@@ -151,6 +154,7 @@ def test_a_random_character_csv_gets_a_preview_or_a_message(client, user, header
     max_leaves=20,
 ).map(lambda value: json.dumps(value).encode())))  # fmt: skip
 def test_a_random_json_or_binary_import_gets_a_preview_or_a_message(client, user, data):
+    cache.clear()  # each example is a new visitor: the per-user upload throttle must not add them up
     client.force_login(user)
 
     response = client.post(

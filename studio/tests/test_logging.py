@@ -179,3 +179,24 @@ def test_it_keeps_the_request_id_on_djangos_own_error_lines(logged_in_client, lo
     assert response.status_code == 404
     [line] = [entry for entry in events(log_lines("json")) if entry["logger"] == "django.request"]
     assert line["request_id"] == response["X-Request-ID"]
+
+
+FORGED = "Zoë\x1b[2J\rINFO forged\x85NEL\u2028LS\u2029PS\nNL"
+
+
+def test_it_escapes_control_characters_in_field_values(log_lines):
+    logging.getLogger("test").info("character.created", extra={"title": FORGED, "tags": [FORGED]})
+    for kind in ("plain", "json"):
+        [line] = log_lines(kind)  # splitlines() breaks at CR, NEL, U+2028 and U+2029 too
+        assert not any(char in line for char in "\x1b\r\x85\u2028\u2029\n"), kind
+        assert "Zoë" in line
+    [entry] = events(log_lines("json"))
+    assert entry["title"] == FORGED and entry["tags"] == [FORGED]
+    assert 'title="Zoë\\u001b[2J\\rINFO forged\\u0085NEL\\u2028LS\\u2029PS\\nNL"' in log_lines("plain")[0]
+
+
+def test_it_escapes_control_characters_in_a_clients_path(client, log_lines):
+    client.get("/studio/%1b[31mred%0d%e2%80%a8%c2%85/")
+    lines = [line for line in log_lines("plain") if "django.request" in line]
+    assert len(lines) == 1
+    assert not any(char in lines[0] for char in "\x1b\r\u2028\x85")

@@ -150,3 +150,11 @@ def test_it_gives_the_rq_connection_a_connect_timeout_unless_the_url_has_one():
     )
     own = {**rq, "REDIS_URL": "redis://cache:6379/2?socket_connect_timeout=1"}
     assert json.loads(_settings_in_subprocess(own, expression).stdout) == own["REDIS_URL"]
+
+
+def test_it_shares_the_cache_through_redis_when_redis_url_is_set_else_the_database():
+    expression = "[settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']]"
+    redis = _settings_in_subprocess({"REDIS_URL": "redis://cache:6379/1"}, expression)
+    assert json.loads(redis.stdout) == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"]
+    database = _settings_in_subprocess({"REDIS_URL": "", "CACHE_REDIS_URL": ""}, expression)
+    assert json.loads(database.stdout) == ["django.core.cache.backends.db.DatabaseCache", "studio_cache"]

@@ -177,7 +177,8 @@ def test_it_deletes_a_dataset(logged_in_client, dataset):
 # API token page ------------------------------------------------------------------------------------------
 
 
-def test_it_creates_a_token_and_shows_it_once(logged_in_client, user, dataset):
+def test_it_creates_a_token_and_shows_it_once(reauthenticated_client, user, dataset):
+    logged_in_client = reauthenticated_client
     url = reverse("account_api_token")
     assert "You have no API token." in logged_in_client.get(url).content.decode()
 
@@ -193,7 +194,8 @@ def test_it_creates_a_token_and_shows_it_once(logged_in_client, user, dataset):
     assert api_response.status_code == 200
 
 
-def test_it_revokes_a_token(logged_in_client, user):
+def test_it_revokes_a_token(reauthenticated_client, user):
+    logged_in_client = reauthenticated_client
     ApiToken.issue(user)
 
     response = logged_in_client.post(reverse("account_api_token"), {"action": "revoke"})

@@ -374,7 +374,8 @@ class Command(TyperCommand):
         recovery = recover_expired_jobs()
         self.stdout.write(
             f"Re-queued {len(recovery.requeued)} job(s); "
-            f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them)."
+            f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them); "
+            f"sent {len(recovery.resent)} queued job(s) again whose task a worker lost before starting them."
         )
 
     @command(name="import")

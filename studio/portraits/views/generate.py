@@ -32,6 +32,7 @@ from studio.portraits.generation import (
 )
 from studio.portraits.generation import usage_today as _usage_today
 from studio.portraits.models import Batch, Portrait
+from studio.throttle import throttle
 
 PORTRAITS_CHANGED = "portraitsChanged"
 
@@ -105,6 +106,7 @@ def _cards(request: HttpRequest, portraits: list[Portrait]) -> str:
 
 @login_required
 @require_POST
+@throttle("generate")
 def portrait_generate(request: HttpRequest, character_pk: int) -> HttpResponse:
     """Queue one portrait (the one-click button) or a batch of variations (the generator form)."""
     character = get_owned_or_404(request, Character, pk=character_pk)
@@ -223,6 +225,7 @@ def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, A
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@throttle("generate", methods=("POST",))
 def quick_generate(request: HttpRequest) -> HttpResponse:
     batch = None
     if request.method == "GET":

@@ -19,6 +19,7 @@ from studio.portraits.generation import QuotaExceededError, RetryRefusedError, c
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.tasks import maybe_recover_expired_jobs
 from studio.portraits.views.generate import PORTRAITS_CHANGED
+from studio.throttle import throttle
 
 RECENT = timedelta(hours=24)
 
@@ -115,6 +116,7 @@ def portrait_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttle("generate")
 def portrait_retry(request: HttpRequest, pk: int) -> HttpResponse:
     portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
     try:
