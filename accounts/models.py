@@ -41,6 +41,8 @@ class User(AbstractUser):
     # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that
     # already loads the user row needs no query to know whether its cached list is current.
     characters_version = models.PositiveIntegerField(default=0, editable=False)
+    # A paused queue keeps its jobs queued: no worker starts them until the user resumes (docs/queue.md).
+    queue_paused = models.BooleanField(default=False, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

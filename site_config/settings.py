@@ -62,6 +62,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_limits(name: str, default: str = "") -> dict[str, int]:
+    """Read "name=N,name=N" as {name: N}, every N a whole number of at least 1."""
+    limits = {}
+    for item in env_list(name, default):
+        key, _, value = item.partition("=")
+        try:
+            limit = int(value)
+        except ValueError:
+            limit = 0
+        if not key.strip() or limit < 1:
+            raise ImproperlyConfigured(
+                f'{name} must look like "openai=4,stability=2" (each limit a whole number of at least 1), '
+                f"got {item!r}"
+            )
+        limits[key.strip()] = limit
+    return limits
+
+
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -391,6 +409,10 @@ HUGGINGFACE_TIMEOUT = env_float("HUGGINGFACE_TIMEOUT", PROVIDER_TIMEOUT)
 # Checks run inside a web request (the provider settings page's model list): well under gunicorn's 60 s.
 PROVIDER_CHECK_TIMEOUT = env_float("PROVIDER_CHECK_TIMEOUT", 10.0)
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
+
+# Jobs each provider may run at once across every worker (e.g. "openai=4,stability=2"); the rest wait in the
+# queue. A provider left out has no limit but the number of workers.
+PROVIDER_CONCURRENCY = env_limits("PROVIDER_CONCURRENCY")
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
 # Longest wait before a retry; a longer Retry-After fails the call at once, saying when to try again.
 PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)
