@@ -109,3 +109,19 @@ def test_it_cancels_everything_an_import_run_queued_at_once(logged_in_client, us
     assert set(batch.portraits.values_list("status", flat=True)) == {"cancelled"}
     mine.refresh_from_db()
     assert mine.status == "queued", "jobs from elsewhere are not touched"
+
+
+def test_the_import_page_cancels_its_queued_portraits(logged_in_client, user, htmx_headers):
+    text = "name,gender\r\nAda,female\r\nBram,male\r\n"
+    logged_in_client.post(reverse("studio:import_upload"), {"text": text}, **htmx_headers)
+    job = CharacterImport.objects.get(owner=user)
+    logged_in_client.post(reverse("studio:import_commit", args=[job.pk]), {}, **htmx_headers)
+    logged_in_client.post(reverse("studio:import_portraits", args=[job.pk]), **htmx_headers)
+    job.refresh_from_db()
+    page = logged_in_client.get(reverse("studio:import_detail", args=[job.pk])).text
+    assert "cancel the ones not started yet" in page
+    cancel = reverse("studio:batch_cancel", args=[job.portrait_batch_id])
+    back = reverse("studio:import_detail", args=[job.pk])
+    response = logged_in_client.post(cancel, {"next": back}, follow=True)
+    assert "2 queued jobs cancelled." in response.text
+    assert set(Portrait.objects.filter(owner=user).values_list("status", flat=True)) == {"cancelled"}
