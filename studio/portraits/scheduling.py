@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from studio.portraits.models import Portrait
 
@@ -102,6 +102,13 @@ def claim_next(task_id: str = "", lease_seconds: float | None = None) -> tuple[P
         if claimed is not None:
             return claimed
         # Cancelled (or deleted) between the choice and the claim: that job left the queue, choose again.
+
+
+def claimable_jobs() -> QuerySet[Portrait]:
+    """Every job a worker could claim now (queued, owner not paused, provider not full), in no order."""
+    return Portrait.objects.filter(status=Portrait.Status.QUEUED, owner__queue_paused=False).exclude(
+        provider__in=full_providers()
+    )
 
 
 def has_claimable_jobs(provider: str) -> bool:

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django_tasks import TaskContext, task
 
 from studio.portraits.jobs import interrupted_message, log_fields, run_next_job
 from studio.portraits.models import Portrait
-from studio.portraits.scheduling import has_claimable_jobs
+from studio.portraits.scheduling import claimable_jobs, has_claimable_jobs
 
 logger = logging.getLogger("studio.generation")
 
@@ -65,11 +66,51 @@ def wake_queued_jobs(owner_id: int) -> int:
         )
         pending = _pending_task_ids([portrait.task_id for portrait in queued])
         missing = [portrait for portrait in queued if portrait.task_id not in pending]
-        assign_task_ids(missing)
-        if _tasks_share_the_database():
-            Portrait.objects.bulk_update(missing, ["task_id"], batch_size=500)
-        enqueue_all(missing)
+        _give_turns(missing)
     return len(missing)
+
+
+# A turn claims its job within milliseconds of starting: one "running" longer without a job lost its worker.
+TURN_START_GRACE = timedelta(seconds=60)
+
+
+def top_up_turns(now: Any = None) -> int:
+    """The safety net (database backend): when fewer turns are coming than there are claimable jobs (a worker
+    died between taking its task and claiming a job, a task row was deleted), queue the missing turns.
+    Coming: the turns waiting, and those just started that have not claimed a job yet."""
+    if not _tasks_share_the_database():
+        return 0
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    turns = DBTaskResult.objects.filter(task_path=generate_portrait.module_path)
+    ready = turns.ready().count()
+    started = turns.filter(status=TaskResultStatus.RUNNING, started_at__gte=now - TURN_START_GRACE)
+    running_jobs = set(
+        Portrait.objects.filter(status=Portrait.Status.RUNNING).values_list("task_id", flat=True)
+    )
+    starting = sum(1 for pk in started.values_list("pk", flat=True) if str(pk) not in running_jobs)
+    missing = claimable_jobs().count() - ready - starting
+    if missing <= 0:
+        return 0
+    with transaction.atomic():
+        jobs = list(
+            claimable_jobs()
+            .select_for_update(of=("self",))
+            .order_by("queue_position", "queued_at", "id")
+            .only("pk", "task_id")[:missing]
+        )
+        _give_turns(jobs)
+    return len(jobs)
+
+
+def _give_turns(jobs: list[Portrait]) -> None:
+    """One new turn for each of these queued jobs (locked by the caller), named as the job's task."""
+    assign_task_ids(jobs)
+    if _tasks_share_the_database():
+        Portrait.objects.bulk_update(jobs, ["task_id"], batch_size=500)
+    enqueue_all(jobs)
 
 
 def _pending_task_ids(task_ids: list[str]) -> set[str]:
@@ -180,6 +221,7 @@ def enqueue_after_commit(portrait: Portrait) -> None:
 class Recovery:
     requeued: list[int] = field(default_factory=list)
     interrupted: list[int] = field(default_factory=list)
+    turns_added: int = 0
 
 
 def is_free(provider: str) -> bool:
@@ -232,10 +274,15 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
             (recovery.requeued if free else recovery.interrupted).append(portrait.pk)
             if not free:
                 wake_for_freed_slot(portrait.provider)
-    if recovery.requeued or recovery.interrupted:
+    recovery.turns_added = top_up_turns(now)
+    if recovery.requeued or recovery.interrupted or recovery.turns_added:
         logger.warning(
             "generation.recovered",
-            extra={"requeued_ids": recovery.requeued, "interrupted_ids": recovery.interrupted},
+            extra={
+                "requeued_ids": recovery.requeued,
+                "interrupted_ids": recovery.interrupted,
+                "turns_added": recovery.turns_added,
+            },
         )
     return recovery
 

@@ -4,6 +4,7 @@ providers' concurrency limits (studio.portraits.scheduling), through the worker'
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,14 @@ def _next_owner_and_finish() -> int:
     assert claimed is not None
     _finish(claimed[0])
     return claimed[0].owner_id
+
+
+@pytest.fixture(autouse=True)
+def _no_sweep_inside_turns(settings, monkeypatch):
+    """Each turn also runs the recovery sweep at most every PORTRAIT_RECOVERY_INTERVAL: keep it out of these
+    turns (whether it ran would depend on the tests before), the tests call it themselves."""
+    settings.PORTRAIT_RECOVERY_INTERVAL = 3600
+    monkeypatch.setattr("studio.portraits.tasks._last_sweep", time.monotonic())
 
 
 def run_worker_until_idle(max_turns: int = 100) -> list[str]:
@@ -162,6 +171,24 @@ def test_resuming_twice_does_not_double_the_turns(user):
     resume_queue(user)  # the jobs' own turns have not run yet: nothing to add
     resume_queue(user)
     assert DBTaskResult.objects.ready().count() == 2
+
+
+# --- the safety net -------------------------------------------------------------------------------------
+
+
+def test_a_turn_lost_with_its_worker_is_replaced_by_the_recovery_sweep(settings, user):
+    settings.PORTRAIT_SIZE = 64
+    queue_jobs(user, [JobSpec("a fox"), JobSpec("a heron")], LOCAL)
+    lost = DBTaskResult.objects.ready().first()
+    # A worker took this turn and died before claiming a job.
+    DBTaskResult.objects.filter(pk=lost.pk).update(status="RUNNING", started_at=timezone.now())
+    assert recover_expired_jobs().turns_added == 0, "a turn that has just started is still coming"
+    DBTaskResult.objects.filter(pk=lost.pk).update(started_at=timezone.now() - timedelta(minutes=5))
+    assert run_worker_until_idle() == ["succeeded"]
+    assert Portrait.objects.filter(status=Portrait.Status.QUEUED).count() == 1, "no turn left for it"
+    assert recover_expired_jobs().turns_added == 1
+    assert run_worker_until_idle() == ["succeeded"]
+    assert recover_expired_jobs().turns_added == 0
 
 
 # --- per-provider concurrency limits ----------------------------------------------------------------
