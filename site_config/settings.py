@@ -413,6 +413,11 @@ PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, re
 # Jobs each provider may run at once across every worker (e.g. "openai=4,stability=2"); the rest wait in the
 # queue. A provider left out has no limit but the number of workers.
 PROVIDER_CONCURRENCY = env_limits("PROVIDER_CONCURRENCY")
+if _unknown := sorted(set(PROVIDER_CONCURRENCY) - set(IMAGE_PROVIDERS)):
+    raise ImproperlyConfigured(
+        f"PROVIDER_CONCURRENCY names {', '.join(_unknown)}, not in IMAGE_PROVIDERS "
+        f"({', '.join(IMAGE_PROVIDERS)})"
+    )
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
 # Longest wait before a retry; a longer Retry-After fails the call at once, saying when to try again.
 PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)

@@ -3,6 +3,9 @@ providers' concurrency limits (studio.portraits.scheduling), through the worker'
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -263,6 +266,24 @@ def test_a_bad_provider_concurrency_setting_fails_loudly(monkeypatch, raw):
     monkeypatch.setenv("PROVIDER_CONCURRENCY", raw)
     with pytest.raises(ImproperlyConfigured, match='must look like "openai=4,stability=2"'):
         env_limits("PROVIDER_CONCURRENCY")
+
+
+def test_a_provider_concurrency_limit_for_an_unknown_provider_fails_loudly():
+    env = {**os.environ, "PROVIDER_CONCURRENCY": "opneai=4", "DEBUG": "1"}
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'site_config.settings'); django.setup()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode != 0
+    assert "PROVIDER_CONCURRENCY names opneai, not in IMAGE_PROVIDERS" in checked.stderr
 
 
 def test_the_provider_concurrency_setting_reads_each_limit(monkeypatch):
