@@ -17,9 +17,13 @@ def _fresh_cache(request, django_db_blocker):
     (database) cache's rows outlive a transactional test's flush, which empties only the models' tables."""
     from django.core.cache import cache, caches
 
+    from studio.portraits.providers import catalog
+
     caches["local"].clear()
+    catalog.forget_shutdowns()
     yield
     caches["local"].clear()
+    catalog.forget_shutdowns()
     marker = request.node.get_closest_marker("django_db")
     transactional = {"transactional_db", "live_server"} & set(request.fixturenames) or (
         marker is not None and marker.kwargs.get("transaction")

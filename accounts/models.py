@@ -57,6 +57,8 @@ class User(AbstractUser):
     # "Paint a portrait when I save a character": None until the user chooses, which means on for the free
     # offline painter and off for a paid provider (studio.portraits.references.paints_on_save).
     paint_on_save = models.BooleanField(null=True, blank=True, default=None)
+    # A paused queue keeps its jobs queued: no worker starts them until the user resumes (docs/queue.md).
+    queue_paused = models.BooleanField(default=False, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

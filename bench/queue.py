@@ -1,14 +1,20 @@
-"""Generation queue throughput: 200 jobs against a fake provider with 300 ms latency, W = 1, 2, 4 workers.
+"""Generation queue throughput and fairness: 200 jobs against a fake provider with 300 ms latency, W = 1, 2, 4
+workers; then, with the same W workers busy on one user's 500 queued jobs, how long another user's single job
+waits.
 
 Each worker is its own process, as `manage.py db_worker` is deployed. The provider is the real OpenAI one:
 the official SDK over real HTTP to the test suite's fake OpenAI server (studio/tests/fakes.py), which answers
 every image request after the latency with a 64x64 PNG, base64 in JSON as the API does.
 Budgets: W workers reach >= 90 % of the ideal W / 0.3 s jobs per second, and the per-job overhead over
 the provider's latency (W x wall / jobs - 0.3 s: claiming, the task row, the HTTP call and decoding its
-answer, storing PNG + thumbnail) is <= 20 ms. Runs on a scratch SQLite file (WAL), then on PostgreSQL when
-one is reachable. Also prints, outside the budgets, what storing a full-size 1024x1024 answer costs a worker.
+answer, storing PNG + thumbnail) is <= 20 ms. Fairness: the single job is delayed by at most one job per
+worker (round robin by user, studio/portraits/scheduling.py): at most W of the busy user's jobs start between
+its queueing and its start, and it waits at most one job's latency plus 100 ms (a first-in-first-out queue
+would make it wait 500 / W jobs). Runs on a scratch SQLite file (WAL), then on PostgreSQL when one is
+reachable. Also prints, outside the budgets, what storing a full-size 1024x1024 answer costs a worker.
 
-python bench/queue.py [--jobs 200] [--latency 0.3] [--workers 1,2,4] [--database-url URL] [--no-postgres]
+python bench/queue.py [--jobs 200] [--latency 0.3] [--workers 1,2,4] [--backlog 500] [--database-url URL]
+                      [--no-postgres]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import argparse
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 
 from _setup import ROOT, budget, django_with_scratch_db, exit_code
 
@@ -78,12 +85,22 @@ def worker_process(worker_id: str, interval: float) -> None:
     worker.run()
 
 
-def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int, float]:
+@dataclass
+class Fairness:
+    wait: float  # seconds from the single job's queueing to its start
+    ahead: int  # the busy user's jobs that started in between
+
+
+def run_round(workers: int, jobs: int, interval: float, backlog: int) -> tuple[float, int, float, Fairness]:
     """W worker processes (separate interpreters, as `manage.py db_worker` runs in production)."""
+    from django_tasks_db.models import DBTaskResult
+
     from studio.portraits.generation import JobOptions, JobSpec, queue_jobs
     from studio.portraits.models import Portrait
     from studio.portraits.providers import get_provider
     from studio.tests.factories import UserFactory
+
+    options = JobOptions("openai", size="1024x1024", quality="low")
 
     pool = [
         subprocess.Popen(
@@ -109,20 +126,47 @@ def run_round(workers: int, jobs: int, interval: float) -> tuple[float, int, flo
         get_provider("openai")  # the web process has imported the provider module already
         specs = [JobSpec(f"bench prompt {i}", seed=i) for i in range(jobs)]
         started = time.perf_counter()
-        portraits = queue_jobs(owner, specs, JobOptions("openai", size="1024x1024", quality="low"))
+        portraits = queue_jobs(owner, specs, options)
         queued_ms = (time.perf_counter() - started) * 1000
         batch = portraits[0].batch
         active = Portrait.objects.filter(batch=batch, status__in=Portrait.ACTIVE_STATUSES)
         while active.exists():
             time.sleep(0.05)
         wall = time.perf_counter() - started
+        succeeded = Portrait.objects.filter(batch=batch, status="succeeded").count()
+        fairness = fairness_round(workers, backlog, options)
     finally:
         for process in pool:
             process.terminate()
         for process in pool:
             process.wait(timeout=20)
-    succeeded = Portrait.objects.filter(batch=batch, status="succeeded").count()
-    return wall, succeeded, queued_ms
+        DBTaskResult.objects.filter(status="READY").delete()  # the cancelled backlog's unused turns
+    return wall, succeeded, queued_ms, fairness
+
+
+def fairness_round(workers: int, backlog: int, options: object) -> Fairness:
+    """With every worker busy on one user's `backlog` queued jobs, another user queues one job: how long it
+    waits, and how many of the busy user's jobs start before it."""
+    from studio.portraits.generation import JobSpec, cancel_batch, queue_jobs
+    from studio.portraits.models import Portrait
+    from studio.tests.factories import UserFactory
+
+    busy, newcomer = UserFactory(), UserFactory()
+    batch = queue_jobs(busy, [JobSpec(f"backlog {i}", seed=i) for i in range(backlog)], options)[0].batch
+    running = Portrait.objects.filter(batch=batch, status=Portrait.Status.RUNNING)
+    while running.count() < workers:
+        time.sleep(0.01)
+    time.sleep(LATENCY / 2)  # arrive while every worker is in the middle of a job
+    (single,) = queue_jobs(newcomer, [JobSpec("the newcomer's single job")], options)
+    while (started_at := Portrait.objects.values_list("started_at", flat=True).get(pk=single.pk)) is None:
+        time.sleep(0.005)
+    cancel_batch(batch)
+    while Portrait.objects.filter(status=Portrait.Status.RUNNING).exists():
+        time.sleep(0.05)
+    ahead = Portrait.objects.filter(
+        batch=batch, started_at__gt=single.queued_at, started_at__lt=started_at
+    ).count()
+    return Fairness((started_at - single.queued_at).total_seconds(), ahead)
 
 
 def full_size_store_ms() -> float:
@@ -157,6 +201,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--backlog", type=int, default=500, help="the busy user's queued jobs (fairness)")
     parser.add_argument("--interval", type=float, default=0.05, help="worker poll interval when idle (s)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-postgres", action="store_true")
@@ -185,7 +230,7 @@ def main() -> None:
     database = "postgresql" if url.startswith("postgres") else "sqlite"
     all_ok = True
     for workers in [int(w) for w in args.workers.split(",")]:
-        wall, succeeded, queued_ms = run_round(workers, args.jobs, args.interval)
+        wall, succeeded, queued_ms, fairness = run_round(workers, args.jobs, args.interval, args.backlog)
         rate = args.jobs / wall
         ideal = workers / LATENCY
         overhead_ms = (workers * wall / args.jobs - LATENCY) * 1000
@@ -197,6 +242,14 @@ def main() -> None:
         all_ok = all_ok and succeeded == args.jobs
         budget(f"queue {database} W={workers} throughput / ideal", rate / ideal, "", 0.9, at_least=True)
         budget(f"queue {database} W={workers} per-job overhead", overhead_ms, "ms", 20)
+        fifo = args.backlog / workers * LATENCY
+        print(
+            f"{database} W={workers}: one job queued behind another user's {args.backlog} waited "
+            f"{fairness.wait:.3f} s ({fairness.ahead} of their jobs started first; first-in-first-out: "
+            f"~{fifo:.0f} s)"
+        )
+        budget(f"queue {database} W={workers} fairness: jobs started ahead", fairness.ahead, "", workers)
+        budget(f"queue {database} W={workers} fairness: wait", fairness.wait, "s", LATENCY + 0.1)
     print(
         f"{database}: a worker stores a full-size 1024x1024 answer (decode, PNG chunks, WebP thumbnail) "
         f"in {full_size_store_ms():.1f} ms; the timed jobs above store 64x64 answers (not in the budgets)"
@@ -221,6 +274,8 @@ def main() -> None:
                     args.workers,
                     "--interval",
                     str(args.interval),
+                    "--backlog",
+                    str(args.backlog),
                 ],
                 check=False,
             )

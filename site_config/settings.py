@@ -62,6 +62,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_limits(name: str, default: str = "") -> dict[str, int]:
+    """Read "name=N,name=N" as {name: N}, every N a whole number of at least 1."""
+    limits = {}
+    for item in env_list(name, default):
+        key, _, value = item.partition("=")
+        try:
+            limit = int(value)
+        except ValueError:
+            limit = 0
+        if not key.strip() or limit < 1:
+            raise ImproperlyConfigured(
+                f'{name} must look like "openai=4,stability=2" (each limit a whole number of at least 1), '
+                f"got {item!r}"
+            )
+        limits[key.strip()] = limit
+    return limits
+
+
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 DEBUG = env_bool("DEBUG", default=False)
 
@@ -369,8 +387,8 @@ if TASK_BACKEND.startswith("django_tasks_rq"):
 
 # The cache holds the rate-limit counters (allauth's login limits, studio/throttle.py), so it must be shared
 # by every process and replica: Redis when REDIS_URL is set in the environment, else a table in the database
-# (created by studio's migration 0011, so `migrate` is enough). "local" is a per-process cache for values
-# whose key says when they go stale (the gallery's character list): it costs no query.
+# (created by studio's migration 0014_security, so `migrate` is enough). "local" is a per-process cache for
+# values whose key says when they go stale (the gallery's character list): it costs no query.
 CACHE_REDIS_URL = env_str("CACHE_REDIS_URL", os.environ.get("REDIS_URL", ""))
 if CACHE_REDIS_URL:
     _shared_cache: dict[str, object] = {
@@ -437,6 +455,15 @@ HUGGINGFACE_TIMEOUT = env_float("HUGGINGFACE_TIMEOUT", PROVIDER_TIMEOUT)
 # Checks run inside a web request (the provider settings page's model list): well under gunicorn's 60 s.
 PROVIDER_CHECK_TIMEOUT = env_float("PROVIDER_CHECK_TIMEOUT", 10.0)
 PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 3)  # per paid call, retryable errors only
+
+# Jobs each provider may run at once across every worker (e.g. "openai=4,stability=2"); the rest wait in the
+# queue. A provider left out has no limit but the number of workers.
+PROVIDER_CONCURRENCY = env_limits("PROVIDER_CONCURRENCY")
+if _unknown := sorted(set(PROVIDER_CONCURRENCY) - set(IMAGE_PROVIDERS)):
+    raise ImproperlyConfigured(
+        f"PROVIDER_CONCURRENCY names {', '.join(_unknown)}, not in IMAGE_PROVIDERS "
+        f"({', '.join(IMAGE_PROVIDERS)})"
+    )
 PROVIDER_RETRY_BASE_DELAY = env_float("PROVIDER_RETRY_BASE_DELAY", 1.0)  # seconds, doubled per attempt
 # Longest wait before a retry; a longer Retry-After fails the call at once, saying when to try again.
 PROVIDER_RETRY_MAX_DELAY = env_float("PROVIDER_RETRY_MAX_DELAY", 30.0)

@@ -43,6 +43,10 @@ class CharacterImport(models.Model):
     portraits_queued_at = models.DateTimeField(
         null=True, blank=True, help_text="When portraits of the imported characters were queued (once only)."
     )
+    # The batch those portraits were queued in, so the whole run can be cancelled at once.
+    portrait_batch = models.ForeignKey(
+        "studio.Batch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -37,7 +37,7 @@ from studio.imports.forms import ImportUploadForm
 from studio.imports.models import CharacterImport
 from studio.imports.tasks import commit_draft, job_report, preview_job, queue_draft, source_format
 from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portraits
-from studio.portraits.models import Portrait
+from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.references import cover_thumbnail_url, with_cover
 from studio.throttle import throttle
@@ -205,9 +205,13 @@ def import_portraits(request: HttpRequest, pk: int) -> HttpResponse:
 def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: list[int]) -> None:
     queued = skipped = cheaper = 0
     stopped: Exception | None = None
+    # One batch per import, so the queue page can cancel the whole run at once (also a later run of the rest).
+    batch = job.portrait_batch or Batch.objects.create(owner=request.user, kind=Batch.Kind.IMPORT)
+    if job.portrait_batch_id != batch.pk:
+        CharacterImport.objects.filter(pk=job.pk).update(portrait_batch=batch)
     for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
         try:
-            jobs = queue_character_portraits(character)
+            jobs = queue_character_portraits(character, batch=batch)
         except PromptTooLongError:
             skipped += 1
         except (QuotaExceededError, GenerationInputError) as error:
@@ -216,6 +220,8 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
         else:
             queued += 1
             cheaper += bool(jobs.budget_notice)
+    if not batch.portraits.exists():
+        batch.delete()  # nothing queued in it: no empty batch on the queue page
     note = f" {skipped} skipped: their prompts are too long." if skipped else ""
     if cheaper:
         painter = request.user.budget_fallback == request.user.BudgetFallback.PAINTER

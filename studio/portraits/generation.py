@@ -293,10 +293,11 @@ def queue_jobs(
     character: Character | None = None,
     batch_kind: str | None = None,
     references: list[dict[str, Any]] | None = None,
+    batch: Batch | None = None,
 ) -> QueuedJobs:
-    """Check every prompt and the daily limits, then record the jobs (in a Batch when more than one, or
-    when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes; the
-    owner's budget fallback may queue them with cheaper options instead (see within_budget).
+    """Check every prompt and the daily limits, then record the jobs (in `batch`, or in a new Batch when more
+    than one, or when batch_kind says so) and hand them to the worker. Nothing is queued unless everything
+    passes; the owner's budget fallback may queue them with cheaper options instead (see within_budget).
 
     Each job records the references it is made from: `references` (a Remix keeps its portrait's), else
     the character's set as far as the model takes them (references.chosen_references)."""
@@ -318,8 +319,7 @@ def queue_jobs(
             references = reference_records(chosen_references(character, max_references))
         else:
             references = references[:max_references]
-        batch = None
-        if batch_kind or len(specs) > 1:
+        if batch is None and (batch_kind or len(specs) > 1):
             kind = batch_kind or (Batch.Kind.CHARACTER if character else Batch.Kind.QUICK)
             batch = Batch.objects.create(owner=owner, character=character, kind=kind)
         now = timezone.now()
@@ -391,6 +391,7 @@ def queue_character_portraits(
     count: int = 1,
     seed: int | None = None,
     negative_prompt: str | None = None,
+    batch: Batch | None = None,
 ) -> list[Portrait]:
     """`count` variations of the character as it is now (seeds seed, seed+1, ... or random)."""
     if not 1 <= count <= settings.BATCH_MAX_IMAGES:
@@ -402,7 +403,7 @@ def queue_character_portraits(
         JobSpec(prompt.text, negative, None if seed is None else seed + index, attributes)
         for index in range(count)
     ]
-    return queue_jobs(character.owner, specs, options or JobOptions(), character=character)
+    return queue_jobs(character.owner, specs, options or JobOptions(), character=character, batch=batch)
 
 
 def painter_values(character: Character) -> dict[str, Any]:
@@ -457,10 +458,11 @@ def queue_character_portrait(
     model: str | None = None,
     seed: int | None = None,
     size: str | None = None,
+    batch: Batch | None = None,
 ) -> Portrait:
-    """One queued portrait of the character as it is now."""
+    """One queued portrait of the character as it is now (in `batch`, when given)."""
     options = JobOptions(provider=provider or "", model=model or "", size=size or "")
-    return queue_character_portraits(character, options, seed=seed)[0]
+    return queue_character_portraits(character, options, seed=seed, batch=batch)[0]
 
 
 def retry_portrait(portrait: Portrait) -> None:

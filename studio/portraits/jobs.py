@@ -20,6 +20,7 @@ from studio.portraits.providers.base import (
 )
 from studio.portraits.providers.pricing import actual_cost
 from studio.portraits.references import load_references
+from studio.portraits.scheduling import claim_next
 
 logger = logging.getLogger("studio.generation")
 
@@ -34,11 +35,25 @@ class LeaseLostError(Exception):
 
 
 def run_portrait_job(portrait_id: int) -> str:
-    """Run one queued portrait job; returns its final status. Never raises for provider failures."""
+    """Run this queued portrait job now (whatever the queue's order, pauses and limits); returns its final
+    status. Never raises for provider failures. Workers run run_next_job instead."""
     claimed = Portrait.claim(portrait_id)
     if claimed is None:  # cancelled, deleted, or already taken by another worker
         return "skipped"
-    portrait, claim = claimed
+    return run_claimed_job(*claimed)
+
+
+def run_next_job(task_id: str = "") -> tuple[str, Portrait | None]:
+    """A worker's turn: claim the job the fair scheduler chooses (studio.portraits.scheduling) and run it.
+    Returns its final status and the job, or ("idle", None) when no job is claimable now."""
+    claimed = claim_next(task_id)
+    if claimed is None:
+        return "idle", None
+    return run_claimed_job(*claimed), claimed[0]
+
+
+def run_claimed_job(portrait: Portrait, claim: str) -> str:
+    """Run one job this worker has claimed; returns its final status. Never raises for provider failures."""
     logger.info("generation.started", extra=log_fields(portrait))
     started = time.monotonic()
 

@@ -31,6 +31,7 @@ class Batch(models.Model):
         CHARACTER = "character", "Character variations"
         QUICK = "quick", "Quick generate"
         SHEET = "sheet", "Character sheet"
+        IMPORT = "import", "Portraits of imported characters"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
     character = models.ForeignKey(
@@ -55,6 +56,8 @@ class Batch(models.Model):
             return f"Character sheet of {self.character.name}"
         if self.character_id:
             return f"Variations of {self.character.name}"
+        if self.kind == self.Kind.IMPORT:
+            return "Portraits of imported characters"
         return "Quick generate"
 
     def progress(self) -> BatchProgress:
@@ -181,6 +184,9 @@ class Portrait(models.Model):
     same_day_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The owner's own order of their queued jobs: lower first, then queued_at ("move to front" sets it below
+    # every other queued job of the owner). Whose job comes next is fair between users: see scheduling.py.
+    queue_position = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -206,6 +212,14 @@ class Portrait(models.Model):
             models.Index(
                 fields=["queued_at"], condition=Q(estimated_cost__gt=0), name="portrait_paid_queued"
             ),
+            # The fair scheduler (studio.portraits.scheduling): the owners with queued jobs and each one's
+            # next job, from an index that holds queued rows only; and when each owner was last served.
+            models.Index(
+                fields=["owner", "queue_position", "queued_at", "id"],
+                condition=Q(status="queued"),
+                name="portrait_queued_order",
+            ),
+            models.Index(fields=["owner", "started_at"], name="portrait_owner_started"),
         ]
 
     def __str__(self) -> str:
@@ -269,9 +283,12 @@ class Portrait(models.Model):
         return self.parameters.get("quality", "")
 
     @classmethod
-    def claim(cls, pk: int, lease_seconds: float | None = None) -> tuple[Portrait, str] | None:
+    def claim(
+        cls, pk: int, lease_seconds: float | None = None, *, task_id: str = ""
+    ) -> tuple[Portrait, str] | None:
         """Claim a queued job for one attempt: (the job, its claim token), or None when it was cancelled or
-        already taken. The claim lasts until the lease expires (settings.PORTRAIT_LEASE_SECONDS)."""
+        already taken. The claim lasts until the lease expires (settings.PORTRAIT_LEASE_SECONDS). `task_id`
+        is the task running it (recovery closes that task's row should the worker die)."""
         now = timezone.now()
         token = uuid.uuid4().hex
         seconds = settings.PORTRAIT_LEASE_SECONDS if lease_seconds is None else lease_seconds
@@ -282,6 +299,8 @@ class Portrait(models.Model):
             "claim_token": token,
             "lease_expires_at": now + timedelta(seconds=seconds),
         }
+        if task_id:
+            values["task_id"] = task_id
         queued = cls.objects.filter(pk=pk, status=cls.Status.QUEUED)
         if connections[queued.db].features.can_return_rows_from_bulk_insert:  # UPDATE ... RETURNING
             claimed = _update_returning(queued, values)
@@ -398,6 +417,7 @@ class Portrait(models.Model):
                 output_field=models.PositiveSmallIntegerField(),
             ),
             queued_at=timezone.now(),
+            queue_position=0,
             status=self.Status.QUEUED,
             actual_cost=None,
             error_kind="",

@@ -13,10 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskContext, task
 
-from studio.portraits.jobs import interrupted_message, log_fields, run_portrait_job
+from studio.portraits.jobs import interrupted_message, log_fields, run_next_job
 from studio.portraits.models import Portrait
+from studio.portraits.scheduling import claimable_jobs, has_claimable_jobs
 
 logger = logging.getLogger("studio.generation")
 
@@ -26,11 +27,109 @@ QUEUE_UNAVAILABLE_MESSAGE = (
 )
 
 
-@task()
-def generate_portrait(portrait_id: int) -> str:
+@task(takes_context=True)
+def generate_portrait(context: TaskContext, portrait_id: int) -> str:
+    """One worker turn. Every queued job brings one such task, but the turn runs the job the fair scheduler
+    chooses (studio.portraits.scheduling), which need not be `portrait_id`; see docs/queue.md."""
     # Each worker also sweeps for jobs lost by a dead worker (throttled; see maybe_recover_expired_jobs).
     maybe_recover_expired_jobs()
-    return run_portrait_job(portrait_id)
+    status, portrait = run_next_job(str(context.task_result.id))
+    if portrait is not None:
+        wake_for_freed_slot(portrait.provider)
+    return status
+
+
+def wake_for_freed_slot(provider: str) -> None:
+    """A job of a provider with a concurrency limit ended: its slot is free. Turns that found the provider
+    full ended without a job, so hand one new turn to the jobs still waiting for it (none when nothing waits;
+    at worst a spare turn that finds nothing and ends)."""
+    if provider not in settings.PROVIDER_CONCURRENCY or not has_claimable_jobs(provider):
+        return
+    waiting = (
+        Portrait.objects.filter(status=Portrait.Status.QUEUED, provider=provider)
+        .order_by("queue_position", "queued_at", "id")
+        .first()
+    )
+    if waiting is not None:
+        enqueue(waiting)
+
+
+def wake_queued_jobs(owner_id: int) -> int:
+    """Give a turn to each of the owner's queued jobs that has none waiting (after a resume: the turns that
+    found the queue paused ended without a job). Returns how many turns were queued."""
+    with transaction.atomic():
+        queued = list(
+            Portrait.objects.select_for_update()
+            .filter(owner_id=owner_id, status=Portrait.Status.QUEUED)
+            .order_by("queue_position", "queued_at", "id")
+            .only("pk", "task_id")
+        )
+        pending = _pending_task_ids([portrait.task_id for portrait in queued])
+        missing = [portrait for portrait in queued if portrait.task_id not in pending]
+        _give_turns(missing)
+    return len(missing)
+
+
+# A turn claims its job within milliseconds of starting: one "running" longer without a job lost its worker.
+TURN_START_GRACE = timedelta(seconds=60)
+
+
+def top_up_turns(now: Any = None) -> int:
+    """The safety net (database backend): when fewer turns are coming than there are claimable jobs (a worker
+    died between taking its task and claiming a job, a task row was deleted), queue the missing turns.
+    Coming: the turns waiting, and those just started that have not claimed a job yet."""
+    if not _tasks_share_the_database():
+        return 0
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    turns = DBTaskResult.objects.filter(task_path=generate_portrait.module_path)
+    ready = turns.ready().count()
+    started = turns.filter(status=TaskResultStatus.RUNNING, started_at__gte=now - TURN_START_GRACE)
+    running_jobs = set(
+        Portrait.objects.filter(status=Portrait.Status.RUNNING).values_list("task_id", flat=True)
+    )
+    starting = sum(1 for pk in started.values_list("pk", flat=True) if str(pk) not in running_jobs)
+    missing = claimable_jobs().count() - ready - starting
+    if missing <= 0:
+        return 0
+    with transaction.atomic():
+        jobs = list(
+            claimable_jobs()
+            .select_for_update(of=("self",))
+            .order_by("queue_position", "queued_at", "id")
+            .only("pk", "task_id")[:missing]
+        )
+        _give_turns(jobs)
+    return len(jobs)
+
+
+def _give_turns(jobs: list[Portrait]) -> None:
+    """One new turn for each of these queued jobs (locked by the caller), named as the job's task."""
+    assign_task_ids(jobs)
+    if _tasks_share_the_database():
+        Portrait.objects.bulk_update(jobs, ["task_id"], batch_size=500)
+    enqueue_all(jobs)
+
+
+def _pending_task_ids(task_ids: list[str]) -> set[str]:
+    """Which of these task rows still wait for a worker (the database backend only: RQ cannot say)."""
+    if not _tasks_share_the_database():
+        return set()
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    valid = []
+    for task_id in task_ids:
+        try:
+            valid.append(uuid.UUID(task_id))
+        except ValueError:
+            continue
+    ready = DBTaskResult.objects.filter(pk__in=valid, status=TaskResultStatus.READY).values_list(
+        "pk", flat=True
+    )
+    return {str(pk) for pk in ready}
 
 
 def _tasks_share_the_database() -> bool:
@@ -91,7 +190,10 @@ def enqueue(portrait: Portrait) -> None:
     """Queue one saved job again (retry, recovery) under a new task."""
     assign_task_ids([portrait])
     if portrait.task_id:
-        Portrait.objects.filter(pk=portrait.pk).update(task_id=portrait.task_id)
+        # Only while queued: once claimed, task_id names the task running the job (recovery needs it).
+        Portrait.objects.filter(pk=portrait.pk, status=Portrait.Status.QUEUED).update(
+            task_id=portrait.task_id
+        )
     enqueue_all([portrait])
 
 
@@ -107,7 +209,7 @@ def enqueue_after_commit(portrait: Portrait) -> None:
             logger.exception("generation.enqueue_failed", extra=log_fields(portrait))
             portrait.mark_not_queued(QUEUE_UNAVAILABLE_MESSAGE)
             return
-        Portrait.objects.filter(pk=portrait.pk).update(task_id=str(result.id))
+        Portrait.objects.filter(pk=portrait.pk, status=Portrait.Status.QUEUED).update(task_id=str(result.id))
 
     transaction.on_commit(send)
 
@@ -121,6 +223,7 @@ class Recovery:
     interrupted: list[int] = field(default_factory=list)
     # Jobs still QUEUED whose task a worker took and lost before claiming the job (see _resend_stranded_jobs).
     resent: list[int] = field(default_factory=list)
+    turns_added: int = 0
 
 
 def is_free(provider: str) -> bool:
@@ -171,14 +274,18 @@ def recover_expired_jobs(now: Any = None) -> Recovery:
                     enqueue(portrait)
         if recovered:
             (recovery.requeued if free else recovery.interrupted).append(portrait.pk)
+            if not free:
+                wake_for_freed_slot(portrait.provider)
     recovery.resent = _resend_stranded_jobs(now)
-    if recovery.requeued or recovery.interrupted or recovery.resent:
+    recovery.turns_added = top_up_turns(now)
+    if recovery.requeued or recovery.interrupted or recovery.resent or recovery.turns_added:
         logger.warning(
             "generation.recovered",
             extra={
                 "requeued_ids": recovery.requeued,
                 "interrupted_ids": recovery.interrupted,
                 "resent_ids": recovery.resent,
+                "turns_added": recovery.turns_added,
             },
         )
     return recovery

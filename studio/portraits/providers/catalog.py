@@ -11,6 +11,7 @@ the studio pins); a fact the SDK does not state says where it came from instead.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -372,16 +373,38 @@ def retirement_message(provider: str, model: str, today: dt.date | None = None) 
 
 # The shutdown dates a provider's model list announced, shared by every process through the cache.
 _SHUTDOWNS_KEY = "providers:{}:shutdown-dates"
+# The providers whose model list announces shutdown dates (OpenAI's /v1/models).
+LISTS_SHUTDOWNS = frozenset({"openai"})
 SHUTDOWNS_TTL = 7 * 24 * 3600
+
+
+# Each process reads the shared cache at most once a minute per provider: the generator form asks about every
+# model it offers, and the shared cache may be a database table.
+SHUTDOWNS_MEMO_SECONDS = 60.0
+_memo: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def remember_shutdowns(provider: str, shutdowns: Mapping[str, str]) -> None:
     from django.core.cache import cache
 
     cache.set(_SHUTDOWNS_KEY.format(provider), dict(shutdowns), SHUTDOWNS_TTL)
+    _memo[provider] = (time.monotonic(), dict(shutdowns))
 
 
 def listed_shutdowns(provider: str) -> dict[str, str]:
     from django.core.cache import cache
 
-    return cache.get(_SHUTDOWNS_KEY.format(provider)) or {}
+    if provider not in LISTS_SHUTDOWNS:
+        return {}
+    now = time.monotonic()
+    memo = _memo.get(provider)
+    if memo is not None and now - memo[0] < SHUTDOWNS_MEMO_SECONDS:
+        return memo[1]
+    shutdowns = cache.get(_SHUTDOWNS_KEY.format(provider)) or {}
+    _memo[provider] = (now, shutdowns)
+    return shutdowns
+
+
+def forget_shutdowns() -> None:
+    """Drop this process's memo (tests that change the cache behind its back)."""
+    _memo.clear()

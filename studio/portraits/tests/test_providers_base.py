@@ -259,7 +259,7 @@ def test_it_reads_each_providers_timeout_falling_back_to_provider_timeout(settin
     assert get_provider("stability").timeout == 50
 
 
-def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings) -> None:
+def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings, db) -> None:
     settings.STABILITY_API_KEY = ""
 
     with pytest.raises(ProviderError) as caught:
@@ -272,7 +272,7 @@ def test_it_refuses_an_unconfigured_provider_with_an_auth_error(settings) -> Non
     )
 
 
-def test_it_refuses_a_prompt_over_the_model_limit_before_calling(settings) -> None:
+def test_it_refuses_a_prompt_over_the_model_limit_before_calling(settings, db) -> None:
     settings.OPENAI_API_KEY = "sk-x"
     settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens: a call would fail differently
 

@@ -18,6 +18,9 @@ from studio.tests.fakes import (
     png_bytes,
 )
 
+# Providers look up announced shutdown dates in the shared cache (a database table unless Redis is set).
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def sleeps() -> list[float]:

@@ -9,11 +9,15 @@ from django.core.cache import cache
 from studio.portraits.providers import GenerationRequest, ProviderError, catalog, get_provider
 from studio.portraits.providers.pricing import PRICE_TABLE, actual_cost, estimate_cost, unit_price
 
+# The shutdown dates live in the shared cache, a database table unless Redis is configured.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture(autouse=True)
 def forget_listed_shutdowns():
     yield
     cache.clear()
+    catalog.forget_shutdowns()
 
 
 def offered_combinations() -> list[tuple[str, str, str, str]]:

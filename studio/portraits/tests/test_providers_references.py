@@ -17,6 +17,10 @@ from studio.portraits.providers.pricing import actual_cost, estimate_cost
 from studio.portraits.references_prep import prepare_references
 from studio.tests.fakes import FakeOpenAI, jpeg_bytes, openai_error, png_bytes
 
+# Providers look up announced shutdown dates in the shared cache (a database table unless Redis is set).
+pytestmark = pytest.mark.django_db
+
+
 PROMPT = "Captain Isolde Marrow, a weathered sea captain with a scar across her left cheek."
 
 
