@@ -8,12 +8,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio import painter
 from studio.access import get_owned_or_404
-from studio.characters import prompts
+from studio.characters import listing, prompts
 from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_values
 from studio.characters.models import Character
 from studio.imports.forms import ImportUploadForm
@@ -32,21 +34,48 @@ def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str,
 @login_required
 def character_list(request: HttpRequest) -> HttpResponse:
     search, query, characters = searched_characters(request)
+    sort = request.GET.get("sort", "") or listing.DEFAULT_SORT
+    if sort not in listing.SORTS:
+        if not request.htmx:
+            messages.warning(request, "Ignored an unknown sort; showing the recently updated first.")
+        sort = listing.DEFAULT_SORT
+    after = request.GET.get("after", "")
+    page, cursor_ok = listing.character_page(characters, sort, after)
     template_name = "studio/characters/character_list.html"
     if request.htmx and request.htmx.target == "character-results":
         template_name += "#results"
-    has_any = bool(query) or characters.exists()
-    return render(
+    elif request.htmx and after:
+        template_name += "#page"
+    first_page = not after
+    params = {"q": query, "sort": sort if sort != listing.DEFAULT_SORT else ""}
+    response = render(
         request,
         template_name,
         {
             "search": search,
             "query": query,
-            "characters": characters.order_by("name"),
-            "has_any": has_any,
-            "import_form": ImportUploadForm(),
+            "sort": sort,
+            "sorts": [(name, label) for name, (label, _order) in listing.SORTS.items()],
+            "page": page,
+            "cursor_ok": cursor_ok,
+            # Counted on the first page only: a scroll page costs the same at the last page as at the first.
+            "total": characters.count() if first_page and page.rows else None,
+            "has_any": bool(page.rows) or bool(query) or not first_page,
+            "continued": not first_page,
+            "list_query": _query_string(params),
+            "next_url": f"{request.path}?{_query_string({**params, 'after': page.next_cursor})}"
+            if page.next_cursor
+            else None,
+            "import_form": ImportUploadForm() if not request.htmx else None,
         },
     )
+    # One URL serves the full page, the results or a scroll page: caches must never mix them up.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _query_string(params: dict[str, str | None]) -> str:
+    return urlencode({name: value for name, value in params.items() if value})
 
 
 def _preview_context(values: dict) -> dict:
