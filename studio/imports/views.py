@@ -37,7 +37,7 @@ from studio.imports.forms import ImportUploadForm
 from studio.imports.models import CharacterImport
 from studio.imports.tasks import commit_draft, job_report, preview_job, queue_draft, source_format
 from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portrait
-from studio.portraits.models import Portrait
+from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 
 PAGE = "studio/imports/character_import.html"
@@ -201,9 +201,12 @@ def import_portraits(request: HttpRequest, pk: int) -> HttpResponse:
 def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: list[int]) -> None:
     queued = skipped = 0
     stopped: Exception | None = None
+    # One batch for the whole run, so the queue shows it by name and cancels it in one click.
+    name = f"Portraits for the import of {job.original_name or f'#{job.pk}'}"
+    batch = Batch.objects.create(owner=request.user, kind=Batch.Kind.IMPORT, name=name[:200])
     for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
         try:
-            queue_character_portrait(character)
+            queue_character_portrait(character, batch=batch)
         except PromptTooLongError:
             skipped += 1
         except (QuotaExceededError, GenerationInputError) as error:
@@ -211,6 +214,8 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
             break
         else:
             queued += 1
+    if not queued:
+        batch.delete()
     note = f" {skipped} skipped: their prompts are too long." if skipped else ""
     if stopped is None:
         messages.success(request, f"{_portraits(queued)} queued.{note}")

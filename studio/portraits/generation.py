@@ -204,9 +204,11 @@ def queue_jobs(
     *,
     character: Character | None = None,
     batch_kind: str | None = None,
+    batch: Batch | None = None,
 ) -> list[Portrait]:
     """Check every prompt and the daily limits, then record the jobs (in a Batch when more than one, or
-    when batch_kind says so) and hand them to the worker. Nothing is queued unless everything passes."""
+    when batch_kind says so, or in the given batch: one run over many characters) and hand them to the
+    worker. Nothing is queued unless everything passes."""
     if not specs:
         raise GenerationInputError("There is nothing to generate.")
     resolved = resolve_options(options)
@@ -225,8 +227,7 @@ def queue_jobs(
     with transaction.atomic():
         _lock_owner(owner)
         check_quota(owner, len(specs), unit_cost * len(specs))
-        batch = None
-        if batch_kind or len(specs) > 1:
+        if batch is None and (batch_kind or len(specs) > 1):
             kind = batch_kind or (Batch.Kind.CHARACTER if character else Batch.Kind.QUICK)
             batch = Batch.objects.create(owner=owner, character=character, kind=kind)
         now = timezone.now()
@@ -276,6 +277,7 @@ def queue_character_portraits(
     count: int = 1,
     seed: int | None = None,
     negative_prompt: str | None = None,
+    batch: Batch | None = None,
 ) -> list[Portrait]:
     """`count` variations of the character as it is now (seeds seed, seed+1, ... or random)."""
     if not 1 <= count <= settings.BATCH_MAX_IMAGES:
@@ -287,7 +289,7 @@ def queue_character_portraits(
         JobSpec(prompt.text, negative, None if seed is None else seed + index, attributes)
         for index in range(count)
     ]
-    return queue_jobs(character.owner, specs, options or JobOptions(), character=character)
+    return queue_jobs(character.owner, specs, options or JobOptions(), character=character, batch=batch)
 
 
 def queue_character_portrait(
@@ -297,10 +299,11 @@ def queue_character_portrait(
     model: str | None = None,
     seed: int | None = None,
     size: str | None = None,
+    batch: Batch | None = None,
 ) -> Portrait:
-    """One queued portrait of the character as it is now."""
+    """One queued portrait of the character as it is now (in the given batch, if any)."""
     options = JobOptions(provider=provider or "", model=model or "", size=size or "")
-    return queue_character_portraits(character, options, seed=seed)[0]
+    return queue_character_portraits(character, options, seed=seed, batch=batch)[0]
 
 
 def retry_portrait(portrait: Portrait) -> None:

@@ -30,12 +30,15 @@ class Batch(models.Model):
     class Kind(models.TextChoices):
         CHARACTER = "character", "Character variations"
         QUICK = "quick", "Quick generate"
+        IMPORT = "import", "Import portraits"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
     character = models.ForeignKey(
         Character, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # What the run was for, where the kind and character do not say it (an import's file name).
+    name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -50,6 +53,8 @@ class Batch(models.Model):
 
     @property
     def title(self) -> str:
+        if self.name:
+            return self.name
         if self.character_id:
             return f"Variations of {self.character.name}"
         return "Quick generate"

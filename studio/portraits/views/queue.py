@@ -18,6 +18,7 @@ from studio.access import get_owned_or_404
 from studio.portraits.generation import QuotaExceededError, RetryRefusedError, cancel_batch, retry_portrait
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.tasks import maybe_recover_expired_jobs
+from studio.portraits.views.galleries import attach_urls
 from studio.portraits.views.generate import PORTRAITS_CHANGED
 
 RECENT = timedelta(hours=24)
@@ -29,7 +30,9 @@ def _active(request: HttpRequest) -> QuerySet[Portrait]:
 
 def _queue_context(request: HttpRequest) -> dict:
     since = timezone.now() - RECENT
-    jobs = Portrait.objects.filter(owner=request.user).select_related("character")
+    jobs = Portrait.objects.filter(owner=request.user).select_related(
+        "character", "batch", "batch__character"
+    )
     active = list(jobs.filter(status__in=Portrait.ACTIVE_STATUSES).order_by("created_at", "id")[:100])
     # Queued (or retried) in the last day: a retry of an older job shows here once it finishes.
     recent = list(
@@ -43,6 +46,7 @@ def _queue_context(request: HttpRequest) -> dict:
             "character"
         )[:10]
     ]
+    attach_urls([*active, *recent], own=True)
     return {"active": active, "recent": recent, "batches": batches}
 
 
