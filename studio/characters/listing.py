@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from studio import keyset
+from studio.characters import vocabulary
 from studio.characters.models import Character
 
 PAGE_SIZE = 24
@@ -27,8 +28,16 @@ SORTS: dict[str, tuple[str, keyset.Order]] = {
 }
 DEFAULT_SORT = "updated"
 
-# The long text fields no card shows.
-_NOT_ON_A_CARD = ("distinguishing_features", "negative_prompt", "notes")
+# What a card says about a character, in this order: (attribute, what follows its value's label).
+KEY_ATTRIBUTES = (
+    ("gender", ""),
+    ("age", ""),
+    ("hair_color", " hair"),
+    ("eye_color", " eyes"),
+    ("art_style", ""),
+)
+# Only what a card shows is loaded: fewer columns to read and fewer fields per instance.
+_CARD_FIELDS = ("id", "owner_id", "name", "visibility", "updated_at", *(name for name, _ in KEY_ATTRIBUTES))
 
 
 def _painted_portraits() -> QuerySet:
@@ -44,7 +53,7 @@ def with_cards(characters: QuerySet[Character]) -> QuerySet[Character]:
     """The characters with what a card shows: cover_id (newest painted portrait) and portrait_count."""
     newest = _painted_portraits().order_by("-created_at", "-id").values("id")[:1]
     count = _painted_portraits().order_by().values("character").annotate(n=Count("id")).values("n")
-    return characters.defer(*_NOT_ON_A_CARD).annotate(
+    return characters.only(*_CARD_FIELDS).annotate(
         cover_id=Subquery(newest),
         portrait_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
     )
@@ -57,13 +66,25 @@ def character_page(characters: QuerySet[Character], sort: str, after: str) -> tu
     if after and cursor is None:
         return keyset.KeysetPage([], None), False
     page = keyset.keyset_page(with_cards(characters), order, cursor, PAGE_SIZE)
-    _attach_cover_urls(page.rows)
+    _attach_card_text(page.rows)
     return page, True
 
 
-def _attach_cover_urls(characters: list[Any]) -> None:
-    # One reverse() per page, not per card.
+def _url_parts(name: str) -> tuple[str, str]:
     marker = 987654321
-    prefix, suffix = reverse("studio:portrait_thumbnail", args=[marker]).split(str(marker))
+    prefix, suffix = reverse(name, args=[marker]).split(str(marker))
+    return prefix, suffix
+
+
+def _attach_card_text(characters: list[Any]) -> None:
+    """Each card's links and summary, built once per page: reverse() and filters per card add up."""
+    cover, detail = _url_parts("studio:portrait_thumbnail"), _url_parts("studio:character_detail")
+    attributes = [(vocabulary.BY_NAME[name], after) for name, after in KEY_ATTRIBUTES]
     for character in characters:
-        character.cover_url = f"{prefix}{character.cover_id}{suffix}" if character.cover_id else ""
+        character.cover_url = f"{cover[0]}{character.cover_id}{cover[1]}" if character.cover_id else ""
+        character.url = f"{detail[0]}{character.pk}{detail[1]}"
+        character.summary = " · ".join(
+            f"{label.partition(' (')[0]}{after}"  # "Young adult (18-29)" reads "Young adult" on a card
+            for attribute, after in attributes
+            if (label := attribute.label_of(getattr(character, attribute.name)))
+        )
