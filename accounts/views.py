@@ -17,7 +17,7 @@ from studio.characters.models import Character
 from studio.imports.export import export_json
 from studio.portraits.models import Portrait
 
-from .forms import DeleteAccountForm
+from .forms import CommunityCreditForm, DeleteAccountForm
 from .models import ApiToken
 
 logger = logging.getLogger("accounts")
@@ -26,13 +26,18 @@ TEMPLATE = "account/api_token.html"
 PROFILE_TEMPLATE = "account/profile.html"
 
 
+# The session key under which a new raw token waits for the one GET that shows it.
+SHOW_ONCE_SESSION_ENTRY = "accounts:new_api_token"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token(request: HttpRequest) -> HttpResponse:
     """Show, create, regenerate or revoke the user's API token.
 
-    Creating answers the POST with the page itself, not a redirect: the raw token exists only in that
-    response (the database keeps its hash), so it is shown once and never stored for a later GET.
+    POST/redirect/GET: a reload never issues another token (which would revoke the one just copied). The
+    raw token waits in the session for the next GET only, which takes it out: it is shown once, and the
+    database keeps only its hash.
     """
     token = ApiToken.objects.filter(user=request.user).first()
     if request.method == "POST":
@@ -41,14 +46,25 @@ def api_token(request: HttpRequest) -> HttpResponse:
                 token.delete()
             messages.success(request, "Your API token was revoked.")
             return redirect("account_api_token")
-        token, raw = ApiToken.issue(request.user)
-        return render(request, TEMPLATE, {"token": token, "raw_token": raw})
-    return render(request, TEMPLATE, {"token": token})
+        _token, raw = ApiToken.issue(request.user)
+        request.session[SHOW_ONCE_SESSION_ENTRY] = raw
+        return redirect("account_api_token")
+    raw = request.session.pop(SHOW_ONCE_SESSION_ENTRY, None)
+    return render(request, TEMPLATE, {"token": token, "raw_token": raw if token is not None else None})
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """The account page: sign-in methods, email addresses, password, API token, export and deletion."""
+    """The account page: sign-in methods, email addresses, password, API token, Community credit, export
+    and deletion. A POST saves the display name and the Community credit choice."""
+    if request.method == "POST":
+        form = CommunityCreditForm(request.POST, instance=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your Community credit was saved.")
+            return redirect("account_profile")
+        return render(request, PROFILE_TEMPLATE, _profile_context(request, credit_form=form), status=400)
     return render(request, PROFILE_TEMPLATE, _profile_context(request))
 
 
@@ -62,6 +78,7 @@ def _profile_context(request: HttpRequest, **extra: object) -> dict[str, object]
         "character_count": Character.objects.filter(owner=user).count(),
         "portrait_count": Portrait.objects.filter(owner=user).count(),
         "delete_form": extra.pop("delete_form", None) or DeleteAccountForm(user=user),
+        "credit_form": extra.pop("credit_form", None) or CommunityCreditForm(instance=user),
         **extra,
     }
 
