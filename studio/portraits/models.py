@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -92,6 +93,14 @@ class BatchProgress:
 
 def _image_name(_instance: Portrait, _filename: str) -> str:
     return f"portraits/{uuid.uuid4().hex}.png"
+
+
+def title_from_prompt(prompt: str, limit: int = 48) -> str:
+    """A card title from a typed prompt: its first phrase, cut at a word ("A child astronaut floating")."""
+    phrase = re.split(r"[,.;:\n]", prompt.strip(), maxsplit=1)[0].strip()
+    if len(phrase) > limit:
+        phrase = phrase[:limit].rsplit(" ", 1)[0].rstrip() + "…"
+    return phrase[:1].upper() + phrase[1:] if phrase else "Portrait"
 
 
 def _thumbnail_name(_instance: Portrait, _filename: str) -> str:
@@ -250,7 +259,7 @@ class Portrait(models.Model):
             return f"Pattern: {self.model}"
         if self.provider == "style":
             return f"Style model: {self.model.upper()}"
-        return "Portrait"
+        return title_from_prompt(self.prompt)
 
     @property
     def size_label(self) -> str:

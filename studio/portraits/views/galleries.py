@@ -37,6 +37,7 @@ CARD_FIELDS = (
     "seed",
     "provider",  # with model: how a portrait without a character was made (Portrait.method_label)
     "model",
+    "prompt",  # a title for a portrait without a character (Portrait.method_label)
     "status",
     "thumbnail",
     "width",
@@ -68,16 +69,34 @@ def attach_urls(portraits: list[Portrait], *, own: bool, query: str = "") -> Non
             setattr(portrait, attribute, f"{prefix}{portrait.pk}{suffix}")
         portrait.detail_url += detail_suffix
         portrait.title = portrait.character.name if portrait.character_id else portrait.method_label
+        if not hasattr(portrait, "author_name"):  # annotated in the Community gallery only
+            portrait.author_name = ""
 
 
 def _provider_options() -> list[tuple[str, str]]:
     return [(provider.name, provider.label) for provider in available_providers()]
 
 
+def _metadata_options() -> dict[str, list[tuple[str, str]]]:
+    """The models, sizes and qualities the enabled providers offer, for the "More filters" drawer."""
+    options: dict[str, dict[str, str]] = {"models": {}, "sizes": {}, "qualities": {}}
+    for provider in available_providers():
+        for kind in options:
+            for value, label in getattr(provider, kind):
+                options[kind].setdefault(value, label)
+    return {kind: list(values.items()) for kind, values in options.items()}
+
+
 def _gallery(
     request: HttpRequest, scope: str, *, title: str, character: Character | None = None
 ) -> HttpResponse:
     filters = Filters.from_query(request.GET)
+    characters: Any = ()
+    if scope == Scope.MINE:
+        characters = galleries.character_choices(request.user)
+        if filters.character and filters.character not in dict(characters):
+            filters.errors.append("Character: no character of yours has that number.")
+            filters.character = None
     if character is not None:
         filters.character = character.pk
     after = request.GET.get("after", "")
@@ -121,7 +140,9 @@ def _gallery(
         context.update(
             providers=_provider_options(),
             statuses=Portrait.Status.choices,
-            characters=galleries.character_choices(request.user) if scope == Scope.MINE else (),
+            characters=characters,
+            appearance=galleries.appearance_choices(),
+            **_metadata_options(),
         )
         _warn_ignored_filters(request, filters)
     response = render(request, template_name, context)
