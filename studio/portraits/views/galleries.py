@@ -132,6 +132,9 @@ def _gallery(
         "oob": False,
     }
     template_name = "studio/portraits/gallery.html"
+    if request.htmx and request.htmx.target == "gallery-more-filters-body":
+        context.update(appearance=galleries.appearance_choices(), **_metadata_options())
+        return render(request, template_name + "#more_filters", context)
     if results_only:
         template_name += "#results"
     elif scrolling:
@@ -141,9 +144,10 @@ def _gallery(
             providers=_provider_options(),
             statuses=Portrait.Status.choices,
             characters=characters,
-            appearance=galleries.appearance_choices(),
-            **_metadata_options(),
+            show_more=request.GET.get("more") == "1",
         )
+        if filters.more_active or context["show_more"]:
+            context.update(appearance=galleries.appearance_choices(), **_metadata_options())
         _warn_ignored_filters(request, filters)
     response = render(request, template_name, context)
     # One URL serves the full page, the results or a scroll page: caches (and the back/forward cache) must
