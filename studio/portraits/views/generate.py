@@ -76,9 +76,21 @@ def generator_options(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
     context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
-    partial = (
-        "cost_estimate" if request.htmx and request.htmx.target == "cost-estimate" else "generator_fields"
-    )
+    if request.htmx and request.htmx.target == "cost-estimate":
+        partial = "cost_estimate"
+    elif request.htmx and "changed" in data:
+        # Out of band, only what depends on the field that changed: what the user is typing elsewhere in the
+        # panel stays as it is.
+        changed = data.get("changed", "")
+        partial = "generator_update"
+        context.update(
+            swap_oob=True,
+            estimate_oob=True,
+            swap_model=changed == "provider",
+            swap_dependent=changed in ("provider", "model"),
+        )
+    else:
+        partial = "generator_fields"
     return render(request, f"studio/portraits/quick_generate.html#{partial}", context)
 
 
