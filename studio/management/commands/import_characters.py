@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError
+from django.db import transaction
 from django_typer.management import TyperCommand
 
 from studio.imports import cards
@@ -15,6 +16,10 @@ from studio.imports import commit as import_commit
 from studio.imports import export as import_export
 from studio.imports import rows as import_rows
 from studio.imports import sources as import_sources
+
+
+class _DryRun(Exception):
+    """Rolls a dry run's import back."""
 
 
 def find_owner(email: str):
@@ -45,6 +50,8 @@ class Command(TyperCommand):
         suffix = file.suffix.lower()
         try:
             import_sources.check_size(file.stat().st_size)
+            if dry_run and rejected and suffix != ".png":
+                self._write_rejected(self._rolled_back_import(file, user, suffix, all_or_nothing), rejected)
             if suffix == ".png":
                 report = self._card(file, user, dry_run)
             elif suffix == ".json":
@@ -63,11 +70,33 @@ class Command(TyperCommand):
             self.stderr.write(report.message)
         for row in report.rejected[:20]:
             self.stderr.write(f"line {row.line}: {row.error}")
+        self._write_rejected(report, rejected)
+        if report.invalid or not report.committed:
+            raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
+
+    def _write_rejected(self, report: import_commit.ImportReport, rejected: Path | None) -> None:
         if rejected and report.rejected:
             rejected.write_text(import_export.rejected_rows_csv(report), encoding="utf-8")
             self.stderr.write(f"Rejected rows written to {rejected}.")
-        if report.invalid or not report.committed:
-            raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
+
+    def _rolled_back_import(
+        self, file: Path, user, suffix: str, all_or_nothing: bool
+    ) -> import_commit.ImportReport:
+        """What a real import would reject, with every cell as written: the import itself, in a transaction
+        that is rolled back (a preview keeps only a window of rows)."""
+        reports: list[import_commit.ImportReport] = []
+        try:
+            with transaction.atomic():
+                if suffix == ".json":
+                    records = import_rows.parse_json(file.read_bytes())
+                    reports.append(import_commit.import_records(records, user, all_or_nothing=all_or_nothing))
+                else:
+                    with file.open("rb") as source:
+                        reports.append(import_commit.commit(source, user, all_or_nothing=all_or_nothing))
+                raise _DryRun
+        except _DryRun:
+            pass
+        return reports[0]
 
     def _csv(
         self, file: Path, user, dry_run: bool, all_or_nothing: bool

@@ -29,6 +29,7 @@ from studio.portraits.generation import (
     GenerationInputError,
     JobOptions,
     QuotaExceededError,
+    check_size,
     queue_character_portraits,
 )
 from studio.portraits.jobs import run_portrait_job
@@ -210,6 +211,8 @@ class Command(TyperCommand):
             raise CommandError(f"{backend.label} is not configured: set {backend.key_setting}.")
         options = JobOptions(provider=name, model=model, size=size)
         try:
+            if size:
+                check_size(backend, size)
             portraits = queue_character_portraits(character, options, count=count)
         except (PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
             raise CommandError(str(error)) from None
