@@ -84,11 +84,26 @@ def _room(style: Style, adding: int) -> None:
         )
 
 
-def add_uploads(style: Style, files: Sequence[tuple[str, bytes]]) -> list[StyleImage]:
-    """Add uploaded files (name, bytes); all or nothing, so one bad file never leaves half a batch."""
-    _room(style, len(files))
-    prepared = [(name, prepare_image(data, f'"{name}"')) for name, data in files]
-    return [_store(style, png, original_name=name[:255]) for name, png in prepared]
+@dataclass
+class UploadResult:
+    added: list[StyleImage]
+    problems: list[str]  # one message per file that could not be read, naming it
+
+
+def add_uploads(style: Style, files: Sequence[tuple[str, bytes]]) -> UploadResult:
+    """Add the readable ones of uploaded files (name, bytes) and name the others: one unreadable file
+    among good ones costs only itself. Raises StyleError when no file could be read or they do not fit."""
+    prepared, problems = [], []
+    for name, data in files:
+        try:
+            prepared.append((name, prepare_image(data, f'"{name}"')))
+        except StyleError as error:
+            problems.append(str(error))
+    if not prepared:
+        raise StyleError(" ".join(problems))
+    _room(style, len(prepared))
+    added = [_store(style, png, original_name=name[:255]) for name, png in prepared]
+    return UploadResult(added, problems)
 
 
 def add_portraits(style: Style, portraits: Iterable[Portrait]) -> list[StyleImage]:
