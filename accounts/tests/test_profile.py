@@ -146,3 +146,11 @@ def test_a_reload_after_creating_a_token_never_issues_another(logged_in_client, 
     reloaded = logged_in_client.get(url).text
     assert raw not in reloaded, "shown once"
     assert ApiToken.objects.get(user=user).key_hash == ApiToken.hash(raw), "the copied token still works"
+
+
+def test_the_connected_accounts_page_explains_when_no_login_provider_is_configured(logged_in_client, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    page = logged_in_client.get(reverse("socialaccount_connections")).text
+    assert "No account from another site is connected to this one." in page
+    assert "No login provider is configured on this studio" in page
+    assert "Connect " not in page
