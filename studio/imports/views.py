@@ -39,6 +39,7 @@ from studio.imports.tasks import commit_draft, job_report, preview_job, queue_dr
 from studio.portraits.generation import GenerationInputError, QuotaExceededError, queue_character_portrait
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
+from studio.text import counted
 
 PAGE = "studio/imports/character_import.html"
 CHANGED_EVENT = "charactersChanged"
@@ -230,7 +231,7 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
 
 
 def _portraits(count: int) -> str:
-    return f"{count} portrait{'s' if count != 1 else ''}"
+    return counted(count, "portrait")
 
 
 def _without_new_portraits(job: CharacterImport, ids: list[int]) -> list[int]:

@@ -115,7 +115,7 @@ def test_it_paints_portraits_here_with_wait(user):
 def test_it_queues_portraits_for_the_worker_by_default(user):
     character = CharacterFactory(owner=user, name="Orla")
     output = studio("generate", str(character.pk), "--size", "64x64")
-    assert "Queued 1 portrait(s) of “Orla” with Local painter" in output
+    assert "Queued 1 portrait of “Orla” with Local painter" in output
     assert Portrait.objects.get().status == "queued"
 
 

@@ -16,6 +16,7 @@ from studio.imports import commit as import_commit
 from studio.imports import export as import_export
 from studio.imports import rows as import_rows
 from studio.imports import sources as import_sources
+from studio.text import counted
 
 
 class _DryRun(Exception):
@@ -72,7 +73,8 @@ class Command(TyperCommand):
             self.stderr.write(f"line {row.line}: {row.error}")
         self._write_rejected(report, rejected)
         if report.invalid or not report.committed:
-            raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
+            verb = "was" if report.invalid == 1 else "were"
+            raise CommandError(f"{counted(report.invalid, 'row')} {verb} rejected.", returncode=1)
 
     def _write_rejected(self, report: import_commit.ImportReport, rejected: Path | None) -> None:
         if rejected and report.rejected:
@@ -116,7 +118,8 @@ class Command(TyperCommand):
                     if row.errors:
                         self.stderr.write(f"line {row.line}: {row.error_text}")
                 if counts["invalid"]:
-                    raise CommandError(f"{counts['invalid']} row(s) are invalid.", returncode=1)
+                    verb = "is" if counts["invalid"] == 1 else "are"
+                    raise CommandError(f"{counted(counts['invalid'], 'row')} {verb} invalid.", returncode=1)
                 return None
             total = import_rows.count_rows(source)
             with typer.progressbar(length=total, label="Importing", file=self.stderr._out) as bar:
@@ -135,9 +138,10 @@ class Command(TyperCommand):
         records = import_rows.parse_json(file.read_bytes())
         if dry_run:
             invalid = [row for i, r in enumerate(records, 1) if (row := import_rows.record_row(r, i)).errors]
-            self.stdout.write(f"{len(records)} record(s), {len(invalid)} invalid.")
+            self.stdout.write(f"{counted(len(records), 'record')}, {len(invalid)} invalid.")
             if invalid:
-                raise CommandError(f"{len(invalid)} record(s) are invalid.", returncode=1)
+                verb = "is" if len(invalid) == 1 else "are"
+                raise CommandError(f"{counted(len(invalid), 'record')} {verb} invalid.", returncode=1)
             return None
         with typer.progressbar(length=len(records), label="Importing", file=self.stderr._out) as bar:
             done = 0

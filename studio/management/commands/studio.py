@@ -41,6 +41,7 @@ from studio.portraits.providers import (
     enabled_names,
     get_provider,
 )
+from studio.text import counted
 
 JSON_HELP = "Print JSON (for scripts) instead of a table."
 
@@ -113,7 +114,7 @@ class Command(TyperCommand):
         if character is None:
             raise CommandError(f"No character with id {character_id}.")
         portraits = character.portraits.count()
-        summary = f"“{character.name}” of {character.owner.email} and its {portraits} portrait(s)"
+        summary = f"“{character.name}” of {character.owner.email} and its {counted(portraits, 'portrait')}"
         if not yes:
             try:
                 confirmed = typer.confirm(f"Delete {summary}?", default=False, err=True)
@@ -237,7 +238,7 @@ class Command(TyperCommand):
         else:
             verb = "Painted" if wait else "Queued"
             label = f"{backend.label} ({portraits[0].model})"
-            self.stdout.write(f"{verb} {count} portrait(s) of “{character.name}” with {label}:")
+            self.stdout.write(f"{verb} {counted(count, 'portrait')} of “{character.name}” with {label}:")
             self.stdout.write(
                 format_table(("id", "status", "error"), ((r["id"], r["status"], r["error"]) for r in rows))
             )
