@@ -31,4 +31,4 @@ def test_an_import_cell_names_its_attribute_with_the_right_article():
 
     with pytest.raises(CellProblem) as problem:
         clean_choice(vocabulary.BY_NAME["art_style"], "crayon-ish")
-    assert str(problem.value).startswith("“crayon-ish” is not an art style choice.")
+    assert problem.value.args[0] == "“crayon-ish” is not an art style choice."
