@@ -29,12 +29,13 @@ SORTS: dict[str, tuple[str, keyset.Order]] = {
 DEFAULT_SORT = "updated"
 
 # What a card says about a character, in this order: (attribute, what follows its value's label).
+# The most telling first: a card has room for two or three.
 KEY_ATTRIBUTES = (
-    ("gender", ""),
-    ("age", ""),
     ("hair_color", " hair"),
-    ("eye_color", " eyes"),
     ("art_style", ""),
+    ("eye_color", " eyes"),
+    ("age", ""),
+    ("gender", ""),
 )
 # Only what a card shows is loaded: fewer columns to read and fewer fields per instance.
 _CARD_FIELDS = ("id", "owner_id", "name", "visibility", "updated_at", *(name for name, _ in KEY_ATTRIBUTES))

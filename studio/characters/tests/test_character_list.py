@@ -20,7 +20,7 @@ LIST = reverse("studio:character_list")
 
 
 def _names(html: str) -> list[str]:
-    return re.findall(r'<h2 class="h6 card-title[^"]*" title="[^"]*">([^<]+)</h2>', html)
+    return re.findall(r'<h2 class="h6 card-title[^"]*">([^<]+)</h2>', html)
 
 
 def _next_url(html: str) -> str:
@@ -41,8 +41,9 @@ def test_it_shows_the_newest_painted_portrait_as_the_cover_and_counts_the_portra
 
 
 def test_it_shows_a_placeholder_for_a_character_without_portraits(logged_in_client, user):
-    CharacterFactory(owner=user, name="Bare")
+    CharacterFactory(owner=user, name="Bare", hair_color="red", art_style="watercolor")
     response = logged_in_client.get(LIST)
+    assert "Red hair · Watercolour" in response.text, "the card's key attributes, most telling first"
     assert "bi-person-bounding-box" in response.text
     assert "/thumb.webp" not in response.text
     assert '0<span class="visually-hidden"> portraits</span>' in response.text

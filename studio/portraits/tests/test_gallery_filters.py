@@ -116,7 +116,7 @@ def test_a_filtered_page_still_takes_three_queries(logged_in_client, user):
 def test_a_quick_generate_portrait_is_titled_by_its_prompt(logged_in_client, user):
     PortraitFactory(owner=user, character=None, prompt="a child astronaut floating in space, pixel art")
     response = logged_in_client.get(MINE)
-    assert ">A child astronaut floating in space</span>" in response.text
+    assert 'text-break">A child astronaut floating in space</span>' in response.text
     assert ">Portrait</span>" not in response.text
 
 
