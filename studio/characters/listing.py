@@ -14,6 +14,8 @@ from django.apps import apps
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from studio import keyset
 from studio.characters import vocabulary
@@ -81,7 +83,11 @@ def _attach_card_text(characters: list[Any]) -> None:
     """Each card's links and summary, built once per page: reverse() and filters per card add up."""
     cover, detail = _url_parts("studio:portrait_thumbnail"), _url_parts("studio:character_detail")
     attributes = [(vocabulary.BY_NAME[name], after) for name, after in KEY_ATTRIBUTES]
+    now = timezone.now()
     for character in characters:
+        updated = character.updated_at
+        fresh = now - updated < dt.timedelta(minutes=1)
+        character.updated_label = "just now" if fresh else f"{timesince(updated, now, depth=1)} ago"
         character.cover_url = f"{cover[0]}{character.cover_id}{cover[1]}" if character.cover_id else ""
         character.url = f"{detail[0]}{character.pk}{detail[1]}"
         character.summary = " · ".join(
