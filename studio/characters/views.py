@@ -81,7 +81,22 @@ def _query_string(params: dict[str, str | None]) -> str:
 def _preview_context(values: dict) -> dict:
     prompt = prompts.build_prompt(values)
     sketch = base64.b64encode(painter.sketch_png(values)).decode("ascii")
-    return {"prompt": prompt, "sketch_data_uri": f"data:image/png;base64,{sketch}"}
+    return {
+        "prompt": prompt,
+        "length": prompts.length_check(prompt),
+        "sketch_data_uri": f"data:image/png;base64,{sketch}",
+    }
+
+
+def _warn_if_too_long(request: HttpRequest, character: Character) -> None:
+    check = prompts.length_check(prompts.character_prompt(character))
+    if check.fits_none:
+        messages.warning(
+            request,
+            f"Its prompt is {check.length:,} characters long: longer than any image provider here takes "
+            f"(at most {check.largest:,}), so it cannot be generated until you shorten the distinguishing "
+            "features or choose fewer attributes.",
+        )
 
 
 def _form_page(request: HttpRequest, form: CharacterForm, character: Character | None) -> HttpResponse:
@@ -99,6 +114,7 @@ def character_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
         character = form.save()
         messages.success(request, f"“{character.name}” was created.")
+        _warn_if_too_long(request, character)
         return redirect(character)
     return _form_page(request, form, None)
 
@@ -111,6 +127,7 @@ def character_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and "_preview" not in request.POST and form.is_valid():
         character = form.save()
         messages.success(request, f"“{character.name}” was saved.")
+        _warn_if_too_long(request, character)
         return redirect(character)
     return _form_page(request, form, character)
 
