@@ -145,6 +145,13 @@ class GeneratorForm(forms.Form):
         """What changes with the provider or the model (besides the advanced options)."""
         return self._bound(("size", "style", "quality"))
 
+    def prompt_limit(self) -> int:
+        """The chosen (or default) model's prompt limit, for the generator's length meter."""
+        if self.backend is None:
+            return 0
+        model = (self.data or self.initial).get("model") or self.backend.default_model
+        return self.backend.prompt_limit(model)
+
     def typed_fields(self) -> list[forms.BoundField]:
         """What the user types: never re-rendered while they do."""
         return self._bound(("count", "seed", "negative_prompt"))

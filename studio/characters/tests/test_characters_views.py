@@ -305,7 +305,9 @@ def test_every_page_title_names_the_page_and_the_studio(logged_in_client, user):
     assert "<title>Captain &lt;Mara&gt; · Dali Studio</title>" in page, "escaped once, with its separator"
 
 
-def test_the_preview_measures_the_prompt_against_the_providers_limits(logged_in_client, htmx_headers, settings):
+def test_the_preview_measures_the_prompt_against_the_providers_limits(
+    logged_in_client, htmx_headers, settings
+):
     settings.IMAGE_PROVIDERS = ["local", "huggingface"]  # limits 10,000 and 2,000
     short = logged_in_client.post(reverse("studio:character_preview"), VALID_FORM, **htmx_headers)
     assert re.search(r'id="prompt-length">\d+ / 10000 characters', short.text)

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.urls import reverse
 
+from studio.characters import prompts
 from studio.portraits.jobs import run_portrait_job
 from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
@@ -372,3 +373,17 @@ def test_a_change_of_provider_swaps_its_models_and_their_options_but_not_the_typ
         reverse("studio:generator_options"), data | {"changed": "model"}, **htmx_headers
     )
     assert 'id="generator-dependent"' in model_only.text and 'id="generator-model"' not in model_only.text
+
+
+def test_the_generator_measures_the_characters_prompt_against_the_chosen_providers_limit(
+    logged_in_client, user, htmx_headers, fake_openai
+):
+    character = CharacterFactory(owner=user)
+    page = logged_in_client.get(character.get_absolute_url()).text
+    length = len(prompts.character_prompt(character).text)
+    assert f"Prompt: {length} of 10000 characters for Local painter." in page
+    data = {"provider": "openai", "model": "", "size": "1024x1024", "count": "1", "prompt_length": "33000"}
+    response = logged_in_client.post(
+        reverse("studio:generator_options"), data | {"changed": "provider"}, **htmx_headers
+    )
+    assert "Prompt: 33000 of 32000 characters for OpenAI: too long" in response.text

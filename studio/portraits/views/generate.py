@@ -75,7 +75,12 @@ def generator_options(request: HttpRequest) -> HttpResponse:
     estimate when the quick-generate prompts change. POST too: prompts can be too long for a URL."""
     data = request.POST if request.method == "POST" else request.GET
     form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
-    context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
+    context = {
+        "generator": form,
+        "estimate": estimate_for(request, form, _count_from(data)),
+        # The character page sends its prompt's length, for the meter against the chosen model's limit.
+        "prompt_length": parse_id(data.get("prompt_length", "")),
+    }
     if request.htmx and request.htmx.target == "cost-estimate":
         partial = "cost_estimate"
     elif request.htmx and "changed" in data:
