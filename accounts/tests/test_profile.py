@@ -148,7 +148,7 @@ def test_a_reload_after_creating_a_token_never_issues_another(logged_in_client, 
     assert ApiToken.objects.get(user=user).key_hash == ApiToken.hash(raw), "the copied token still works"
 
 
-def test_the_connected_accounts_page_explains_when_no_login_provider_is_configured(logged_in_client, settings):
+def test_the_connected_accounts_page_explains_when_no_login_provider_is_set_up(logged_in_client, settings):
     settings.SOCIALACCOUNT_PROVIDERS = {}
     page = logged_in_client.get(reverse("socialaccount_connections")).text
     assert "No account from another site is connected to this one." in page
