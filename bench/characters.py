@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> None:
     calls = {}
     for sort in SORTS:
         order = listing.SORTS[sort][1]
-        rows = listing.with_cards(Character.objects.filter(owner=user)).order_by(*order.order_by())
+        rows = listing.with_cards(Character.objects.filter(owner=user), sort).order_by(*order.order_by())
         # The cursor of the row before the last full page: its scroll request is the last page.
         last_anchor = rows[args.characters - listing.PAGE_SIZE - 1]
         second_anchor = rows[listing.PAGE_SIZE - 1]

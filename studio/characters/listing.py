@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -52,14 +52,20 @@ def _painted_portraits() -> QuerySet:
     return portrait.objects.filter(character=OuterRef("pk")).exclude(thumbnail="")
 
 
-def with_cards(characters: QuerySet[Character]) -> QuerySet[Character]:
-    """The characters with what a card shows: cover_id (newest painted portrait) and portrait_count."""
+def with_cards(characters: QuerySet[Character], sort: str = DEFAULT_SORT) -> QuerySet[Character]:
+    """The characters with what a card shows: cover_id (newest painted portrait) and portrait_count.
+
+    Sorted by update or name, the count is a correlated subquery run for the page's rows only. Sorted by
+    count, every character's count is needed: one join and GROUP BY then, whose HAVING and ORDER BY read the
+    aggregate once per character (the same subquery would run once in ORDER BY and twice in the WHERE of a
+    scroll page, for every character)."""
     newest = _painted_portraits().order_by("-created_at", "-id").values("id")[:1]
-    count = _painted_portraits().order_by().values("character").annotate(n=Count("id")).values("n")
-    return characters.only(*_CARD_FIELDS).annotate(
-        cover_id=Subquery(newest),
-        portrait_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
-    )
+    if sort == "portraits":
+        portrait_count: Any = Count("portraits", filter=~Q(portraits__thumbnail=""))
+    else:
+        count = _painted_portraits().order_by().values("character").annotate(n=Count("id")).values("n")
+        portrait_count = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+    return characters.only(*_CARD_FIELDS).annotate(cover_id=Subquery(newest), portrait_count=portrait_count)
 
 
 def character_page(characters: QuerySet[Character], sort: str, after: str) -> tuple[keyset.KeysetPage, bool]:
@@ -68,7 +74,7 @@ def character_page(characters: QuerySet[Character], sort: str, after: str) -> tu
     cursor = order.decode(after) if after else None
     if after and cursor is None:
         return keyset.KeysetPage([], None), False
-    page = keyset.keyset_page(with_cards(characters), order, cursor, PAGE_SIZE)
+    page = keyset.keyset_page(with_cards(characters, sort), order, cursor, PAGE_SIZE)
     _attach_card_text(page.rows)
     return page, True
 
