@@ -25,8 +25,8 @@ from _setup import budget, django_with_scratch_db, exit_code, median, percentile
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/dali_bench_characters"
 SORTS = ("updated", "name", "portraits")
 # Sorts with a time budget. "portraits" orders by a count of every character's portraits, so each of its
-# pages costs the same (flat, budgeted as a ratio) but grows with the number of characters (about 3 us
-# each on SQLite): it would need a stored count to meet 20 ms at 20,000 characters.
+# pages costs the same (flat, budgeted as a ratio) but grows with the number of characters (about 2 us
+# each, one GROUP BY): it would need a stored count to meet 20 ms at 20,000 characters.
 TIMED_SORTS = ("updated", "name")
 
 

@@ -137,3 +137,15 @@ def test_the_community_credits_the_author_only_when_they_opt_in(client, user, ot
     assert "by Ada Quill" in page
     assert "Hidden Hand" not in page
     assert user.email not in page and other_user.email not in page
+
+
+def test_the_character_filter_stays_small_with_thousands_of_characters(logged_in_client, user, monkeypatch):
+    from studio.portraits.views import galleries as gallery_views
+
+    monkeypatch.setattr(gallery_views, "CHARACTER_SELECT_MAX", 3)
+    chosen, *others = CharacterFactory.create_batch(5, owner=user)
+    page = logged_in_client.get(MINE).text
+    assert not any(f'<option value="{c.pk}"' in page for c in [chosen, *others])
+    filtered = logged_in_client.get(MINE, {"character": chosen.pk}).text
+    assert f'<option value="{chosen.pk}" selected>' in filtered
+    assert not any(f'<option value="{c.pk}"' in filtered for c in others)

@@ -48,6 +48,10 @@ CARD_FIELDS = (
 )
 
 
+# Above this many characters the gallery's character filter lists only the chosen one.
+CHARACTER_SELECT_MAX = 500
+
+
 def _url_parts(name: str) -> tuple[str, str]:
     marker = 987654321
     prefix, suffix = reverse(name, args=[marker]).split(str(marker))
@@ -97,6 +101,10 @@ def _gallery(
         if filters.character and filters.character not in dict(characters):
             filters.errors.append("Character: no character of yours has that number.")
             filters.character = None
+        if len(characters) > CHARACTER_SELECT_MAX:
+            # 20,000 imported characters would make a megabyte of <option>s on every page: the select then
+            # offers the chosen one only, and a character's own gallery is one click from its page.
+            characters = [(pk, name) for pk, name in characters if pk == filters.character]
     if character is not None:
         filters.character = character.pk
     after = request.GET.get("after", "")
