@@ -15,6 +15,19 @@ class BudgetFallbackForm(forms.ModelForm):
         widgets = {"budget_fallback": forms.RadioSelect}
 
 
+class CommunityCreditForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ("display_name", "credit_in_community")
+        help_texts = {"display_name": "How the studio names you; never your email address."}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("credit_in_community") and not cleaned.get("display_name", "").strip():
+            self.add_error("display_name", "Choose a display name to be credited by.")
+        return cleaned
+
+
 class DeleteAccountForm(forms.Form):
     confirm_email = forms.CharField(
         label="Type your email address to confirm",

@@ -44,6 +44,10 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True)
+    # Opt-in: the Community gallery credits the user's display name under their public portraits.
+    credit_in_community = models.BooleanField(
+        "Show my display name on my portraits in the Community gallery", default=False
+    )
     # Bumped whenever one of the user's characters is added, renamed or deleted: the character lists that
     # filters show are cached under it (studio.portraits.galleries.character_choices), so a page that
     # already loads the user row needs no query to know whether its cached list is current.

@@ -21,7 +21,7 @@ from studio.imports.export import export_json
 from studio.portraits.generation import paint_on_save_terms
 from studio.portraits.models import Portrait
 
-from .forms import BudgetFallbackForm, DeleteAccountForm
+from .forms import BudgetFallbackForm, CommunityCreditForm, DeleteAccountForm
 from .models import ApiToken
 
 logger = logging.getLogger("accounts")
@@ -40,14 +40,19 @@ recently_reauthenticated = reauthentication_required(allow_get=True, enabled=_ha
 PROFILE_TEMPLATE = "account/profile.html"
 
 
+# The session key under which a new raw token waits for the one GET that shows it.
+SHOW_ONCE_SESSION_ENTRY = "accounts:new_api_token"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @recently_reauthenticated
 def api_token(request: HttpRequest) -> HttpResponse:
     """Show, create, regenerate or revoke the user's API token.
 
-    Creating answers the POST with the page itself, not a redirect: the raw token exists only in that
-    response (the database keeps its hash), so it is shown once and never stored for a later GET.
+    POST/redirect/GET: a reload never issues another token (which would revoke the one just copied). The
+    raw token waits in the session for the next GET only, which takes it out: it is shown once, and the
+    database keeps only its hash.
     """
     token = ApiToken.objects.filter(user=request.user).first()
     if request.method == "POST":
@@ -56,14 +61,25 @@ def api_token(request: HttpRequest) -> HttpResponse:
                 token.delete()
             messages.success(request, "Your API token was revoked.")
             return redirect("account_api_token")
-        token, raw = ApiToken.issue(request.user)
-        return render(request, TEMPLATE, {"token": token, "raw_token": raw})
-    return render(request, TEMPLATE, {"token": token})
+        _token, raw = ApiToken.issue(request.user)
+        request.session[SHOW_ONCE_SESSION_ENTRY] = raw
+        return redirect("account_api_token")
+    raw = request.session.pop(SHOW_ONCE_SESSION_ENTRY, None)
+    return render(request, TEMPLATE, {"token": token, "raw_token": raw if token is not None else None})
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """The account page: sign-in methods, email addresses, password, API token, export and deletion."""
+    """The account page: sign-in methods, email addresses, password, API token, Community credit, export
+    and deletion. A POST saves the display name and the Community credit choice."""
+    if request.method == "POST":
+        form = CommunityCreditForm(request.POST, instance=request.user)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your Community credit was saved.")
+            return redirect("account_profile")
+        return render(request, PROFILE_TEMPLATE, _profile_context(request, credit_form=form), status=400)
     return render(request, PROFILE_TEMPLATE, _profile_context(request))
 
 
@@ -81,6 +97,7 @@ def _profile_context(request: HttpRequest, **extra: object) -> dict[str, object]
         "budget_form": extra.pop("budget_form", None) or BudgetFallbackForm(instance=user),
         "image_limit": settings.DAILY_IMAGE_LIMIT,
         "spend_limit": Decimal(str(settings.DAILY_SPEND_LIMIT_USD)),
+        "credit_form": extra.pop("credit_form", None) or CommunityCreditForm(instance=user),
         **extra,
     }
 

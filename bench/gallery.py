@@ -2,6 +2,9 @@
 
 python bench/gallery.py [--portraits 100000] [--requests 60] [--postgres URL|auto|off]
 
+Also a filtered gallery (the "More filters" drawer: the character's hair colour, a size, a cost range), its
+first page and a page as deep as page 2000 of the unfiltered one.
+
 Seeds one user's portraits (bulk inserts, shared real thumbnail files), then measures "My portraits" page 1
 (the full page) and page 2,000 (the HTMX scroll request whose cursor is row 47,976) through the test client
 with a logged-in user, and the same page 2,000 served with Paginator(...).page(2000) (COUNT + OFFSET) as the
@@ -133,8 +136,17 @@ def run(args: argparse.Namespace) -> None:
         context = {"page": page, "own": True, "user": user, "scope": "mine"}
         return render_to_string("studio/portraits/gallery.html#page", context, request=request)
 
+    # The "More filters" drawer: an appearance attribute of the character (a join) and a generation
+    # parameter (a JSON key), from the newest page to one as deep as page 2000 of the unfiltered gallery.
+    character = user.characters.order_by("id").first()
+    filtered_query = f"look=hair_color:{character.hair_color}&size=512x512&cost_max=1"
+    filtered_url = f"{gallery}?{filtered_query}"
+    deep_url = f"{gallery}?{filtered_query}&after={Cursor.of(anchor).encode()}"
+
     calls = {
         "page1": lambda: client.get(gallery),
+        "filtered_page1": lambda: client.get(filtered_url, **results),
+        "filtered_deep": lambda: client.get(deep_url, **htmx),
         "page1_htmx": lambda: client.get(gallery, **results),
         "page2": lambda: client.get(second_url, **htmx),
         "page2000": lambda: client.get(cursor_url, **htmx),
@@ -175,6 +187,10 @@ def run(args: argparse.Namespace) -> None:
     keyset_direct, keyset_direct_queries = samples["keyset_direct"], queries["keyset_direct"]
     offset, offset_queries = samples["offset"], queries["offset"]
     assert page2000_response.content.count(b'class="col gallery-card"') == PAGE
+    assert responses["filtered_page1"].content.count(b'class="col gallery-card"') == PAGE, (
+        "filter finds a page"
+    )
+    assert responses["filtered_deep"].content.count(b'class="col gallery-card"') == PAGE, "and a deep one"
     first_of_2000 = base.select_related(None)[skip : skip + 1].get()
     assert f'id="card-{first_of_2000.pk}"'.encode() in page2000_response.content, "keyset page 2000 is exact"
 
@@ -197,6 +213,10 @@ def run(args: argparse.Namespace) -> None:
         f"({median(offset) / median(keyset_direct):.1f}x slower with OFFSET)"
     )
 
+    filtered, filtered_deep = samples["filtered_page1"], samples["filtered_deep"]
+    line(f"filtered page 1 (HTMX, {filtered_query})", filtered, queries["filtered_page1"])
+    line("filtered deep page (HTMX scroll, keyset)", filtered_deep, queries["filtered_deep"])
+
     if connection.vendor == "postgresql" and args.explain:
         explain_plans(user)
 
@@ -215,6 +235,20 @@ def run(args: argparse.Namespace) -> None:
     budget(f"gallery page 2000 p50 ({tag})", median(page2000), "ms", 20)
     budget(f"gallery page 2000 / page 1 ({tag}, both HTMX)", median(page2000) / median(page1_htmx), "x", 1.3)
     budget(f"gallery page 1 HTML ({tag})", len(page1_response.content) / 1024, "KB", 60)
+    budget(
+        f"gallery filtered page queries ({tag}, all incl. session+user)",
+        queries["filtered_deep"],
+        "queries",
+        3,
+    )
+    budget(f"gallery filtered page 1 p50 ({tag})", median(filtered), "ms", 20)
+    budget(f"gallery filtered deep page p50 ({tag})", median(filtered_deep), "ms", 20)
+    budget(
+        f"gallery filtered deep / page 1 ({tag}, both HTMX)",
+        median(filtered_deep) / median(filtered),
+        "x",
+        1.3,
+    )
     if args.check_thumbnail:
         budget("gallery thumbnail WebP", thumb_kb, "KB", 30)
 

@@ -167,3 +167,14 @@
   }
   window.daliToast = addToast;
 })();
+
+// The generator panel (quick_generate.html): each change asks the server for what depends on the changed
+// field only. Without eval (the Content-Security-Policy forbids it), the field's name travels as `changed`;
+// a change of the character's references (an event, not a field) counts as a change of model.
+document.addEventListener("htmx:configRequest", function (event) {
+  var elt = event.detail.elt;
+  if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-generator-changes")) return;
+  var trigger = event.detail.triggeringEvent;
+  var target = trigger && trigger.target;
+  event.detail.parameters.changed = target && target.name ? target.name : "model";
+});

@@ -9,7 +9,9 @@ class StudioConfig(AppConfig):
 
     def ready(self) -> None:
         from studio import logging
-        from studio.portraits import signals
+        from studio.characters import prompts
+        from studio.portraits import providers, signals
 
         logging.connect_signals()
         signals.connect()
+        prompts.register_limit_source(providers.prompt_limits)

@@ -123,3 +123,36 @@ def test_it_needs_a_login_for_the_account_pages(client):
         assert response.status_code == 302
         assert reverse("account_login") in response["Location"]
     assert client.post(reverse("account_delete"), {"confirm_email": "x@example.com"}).status_code == 302
+
+
+def test_it_saves_the_community_credit_choice_with_a_display_name(logged_in_client, user):
+    url = reverse("account_profile")
+    refused = logged_in_client.post(url, {"display_name": "", "credit_in_community": "on"})
+    assert refused.status_code == 400
+    assert "Choose a display name to be credited by." in refused.text
+    response = logged_in_client.post(url, {"display_name": "Ada Quill", "credit_in_community": "on"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.credit_in_community and user.display_name == "Ada Quill"
+    assert "Your Community credit was saved." in logged_in_client.get(url).text
+
+
+def test_a_reload_after_creating_a_token_never_issues_another(reauthenticated_client, user):
+    logged_in_client = reauthenticated_client
+    url = reverse("account_api_token")
+    created = logged_in_client.post(url, {"action": "create"})
+    assert created.status_code == 302 and created["Location"] == url
+    page = logged_in_client.get(url).text
+    raw = page.split('id="api-token-value"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    assert 'data-copy="#api-token-value"' in page
+    reloaded = logged_in_client.get(url).text
+    assert raw not in reloaded, "shown once"
+    assert ApiToken.objects.get(user=user).key_hash == ApiToken.hash(raw), "the copied token still works"
+
+
+def test_the_connected_accounts_page_explains_when_no_login_provider_is_set_up(logged_in_client, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {}
+    page = logged_in_client.get(reverse("socialaccount_connections")).text
+    assert "No account from another site is connected to this one." in page
+    assert "No login provider is configured on this studio" in page
+    assert "Connect " not in page

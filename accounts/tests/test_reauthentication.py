@@ -40,5 +40,7 @@ def test_it_lets_an_account_without_a_password_create_a_token(client, user):
     user.set_unusable_password()
     user.save()
     client.force_login(user)
-    assert client.post(reverse("account_api_token"), {}).status_code == 200
+    created = client.post(reverse("account_api_token"), {}, follow=True)
+    assert created.redirect_chain == [(reverse("account_api_token"), 302)]
     assert ApiToken.objects.filter(user=user).exists()
+    assert 'id="api-token-value"' in created.text

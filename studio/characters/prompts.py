@@ -6,7 +6,7 @@ so the live preview can build from unsaved form data and imports from parsed row
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +136,45 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
 
 def character_prompt(character: Any) -> Prompt:
     return build_prompt(character.prompt_values())
+
+
+# Where the image providers' prompt limits come from: the portraits feature sits above this one, so it
+# registers a source (StudioConfig.ready) instead of being imported here.
+_limit_sources: list[Callable[[], list[tuple[str, int]]]] = []
+
+
+def register_limit_source(source: Callable[[], list[tuple[str, int]]]) -> None:
+    if source not in _limit_sources:
+        _limit_sources.append(source)
+
+
+@dataclass(frozen=True)
+class LengthCheck:
+    """A prompt's length against every enabled provider's limit, for the meter and the save warning."""
+
+    length: int
+    limits: list[tuple[str, int]]  # (provider label, limit), enabled providers only
+
+    @property
+    def largest(self) -> int:
+        return max((limit for _, limit in self.limits), default=settings.PROMPT_MAX_LENGTH)
+
+    @property
+    def too_long_for(self) -> list[str]:
+        return [label for label, limit in self.limits if self.length > limit]
+
+    @property
+    def fits_none(self) -> bool:
+        return self.length > self.largest
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.length / self.largest)) if self.largest else 100
+
+
+def length_check(prompt: Prompt) -> LengthCheck:
+    limits = [limit for source in _limit_sources for limit in source()]
+    return LengthCheck(prompt.length, limits)
 
 
 def check_length(prompt: Prompt, limit: int | None = None, where: str = "") -> None:

@@ -8,12 +8,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio import painter
 from studio.access import get_owned_or_404
-from studio.characters import prompts
+from studio.characters import listing, prompts
 from studio.characters.forms import CharacterForm, CharacterSearchForm, preview_values
 from studio.characters.models import Character
 from studio.characters.signals import look_saved
@@ -34,27 +36,69 @@ def searched_characters(request: HttpRequest) -> tuple[CharacterSearchForm, str,
 @login_required
 def character_list(request: HttpRequest) -> HttpResponse:
     search, query, characters = searched_characters(request)
+    sort = request.GET.get("sort", "") or listing.DEFAULT_SORT
+    if sort not in listing.SORTS:
+        if not request.htmx:
+            messages.warning(request, "Ignored an unknown sort; showing the recently updated first.")
+        sort = listing.DEFAULT_SORT
+    after = request.GET.get("after", "")
+    page, cursor_ok = listing.character_page(characters, sort, after)
     template_name = "studio/characters/character_list.html"
     if request.htmx and request.htmx.target == "character-results":
         template_name += "#results"
-    has_any = bool(query) or characters.exists()
-    return render(
+    elif request.htmx and after:
+        template_name += "#page"
+    first_page = not after
+    params = {"q": query, "sort": sort if sort != listing.DEFAULT_SORT else ""}
+    response = render(
         request,
         template_name,
         {
             "search": search,
             "query": query,
-            "characters": characters.order_by("name"),
-            "has_any": has_any,
-            "import_form": ImportUploadForm(),
+            "sort": sort,
+            "sorts": [(name, label) for name, (label, _order) in listing.SORTS.items()],
+            "page": page,
+            "cursor_ok": cursor_ok,
+            # Counted on the first page only: a scroll page costs the same at the last page as at the first.
+            "total": characters.count() if first_page and page.rows else None,
+            "has_any": bool(page.rows) or bool(query) or not first_page,
+            "continued": not first_page,
+            "list_query": _query_string(params),
+            "next_url": f"{request.path}?{_query_string({**params, 'after': page.next_cursor})}"
+            if page.next_cursor
+            else None,
+            "import_form": ImportUploadForm() if not request.htmx else None,
         },
     )
+    # One URL serves the full page, the results or a scroll page: caches must never mix them up.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _query_string(params: dict[str, str | None]) -> str:
+    return urlencode({name: value for name, value in params.items() if value})
 
 
 def _preview_context(values: dict) -> dict:
     prompt = prompts.build_prompt(values)
     sketch = base64.b64encode(painter.sketch_png(values)).decode("ascii")
-    return {"prompt": prompt, "sketch_data_uri": f"data:image/png;base64,{sketch}"}
+    return {
+        "prompt": prompt,
+        "length": prompts.length_check(prompt),
+        "sketch_data_uri": f"data:image/png;base64,{sketch}",
+    }
+
+
+def _warn_if_too_long(request: HttpRequest, character: Character) -> None:
+    check = prompts.length_check(prompts.character_prompt(character))
+    if check.fits_none:
+        messages.warning(
+            request,
+            f"Its prompt is {check.length:,} characters long: longer than any image provider here takes "
+            f"(at most {check.largest:,}), so it cannot be generated until you shorten the distinguishing "
+            "features or choose fewer attributes.",
+        )
 
 
 def _form_page(request: HttpRequest, form: CharacterForm, character: Character | None) -> HttpResponse:
@@ -73,6 +117,7 @@ def character_create(request: HttpRequest) -> HttpResponse:
         character = form.save()
         messages.success(request, f"“{character.name}” was created.")
         _announce_look(request, character, created=True)
+        _warn_if_too_long(request, character)
         return redirect(character)
     return _form_page(request, form, None)
 
@@ -88,6 +133,7 @@ def character_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"“{character.name}” was saved.")
         if character.version != version:
             _announce_look(request, character, created=False)
+        _warn_if_too_long(request, character)
         return redirect(character)
     return _form_page(request, form, character)
 

@@ -13,6 +13,7 @@ from studio.access import parse_id
 from studio.characters import vocabulary as v
 from studio.characters.models import Visibility, clean_name
 from studio.imports.sources import ImportProblem, max_columns
+from studio.text import a_or_an
 
 # --- fields and header mapping -------------------------------------------------------------------------
 
@@ -226,7 +227,7 @@ def clean_choice(attribute: v.Attribute, raw: str) -> str:
         if key:
             return key
         raise CellProblem(f"{text} is not a plausible age.")
-    raise CellProblem(f"“{text}” is not a {attribute.label.lower()} choice.", suggest(attribute, text))
+    raise CellProblem(f"“{text}” is not {a_or_an(attribute.label.lower())} choice.", suggest(attribute, text))
 
 
 def _clean_multi(attribute: v.Attribute, raw: str) -> list[str]:

@@ -40,6 +40,7 @@ from studio.portraits.generation import GenerationInputError, QuotaExceededError
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.references import cover_thumbnail_url, with_cover
+from studio.text import counted
 from studio.throttle import throttle
 
 PAGE = "studio/imports/character_import.html"
@@ -206,7 +207,10 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
     queued = skipped = cheaper = 0
     stopped: Exception | None = None
     # One batch per import, so the queue page can cancel the whole run at once (also a later run of the rest).
-    batch = job.portrait_batch or Batch.objects.create(owner=request.user, kind=Batch.Kind.IMPORT)
+    name = f"Portraits for the import of {job.original_name or f'#{job.pk}'}"
+    batch = job.portrait_batch or Batch.objects.create(
+        owner=request.user, kind=Batch.Kind.IMPORT, name=name[:200]
+    )
     if job.portrait_batch_id != batch.pk:
         CharacterImport.objects.filter(pk=job.pk).update(portrait_batch=batch)
     for character in Character.objects.filter(owner=request.user, pk__in=ids).order_by("name"):
@@ -241,7 +245,7 @@ def _queue_import_portraits(request: HttpRequest, job: CharacterImport, ids: lis
 
 
 def _portraits(count: int) -> str:
-    return f"{count} portrait{'s' if count != 1 else ''}"
+    return counted(count, "portrait")
 
 
 def _without_new_portraits(job: CharacterImport, ids: list[int]) -> list[int]:

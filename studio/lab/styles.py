@@ -94,20 +94,34 @@ def _room(style: Style, adding: int) -> None:
         )
 
 
-def add_uploads(style: Style, files: Sequence[tuple[str, bytes | UploadedFile]]) -> list[StyleImage]:
-    """Add uploaded files (name, bytes or the upload); all or nothing, so one bad file never leaves half a
-    batch. Every size is checked before any file is read, and files are read one at a time: a request's
+@dataclass
+class UploadResult:
+    added: list[StyleImage]
+    problems: list[str]  # one message per file that could not be read, naming it
+
+
+def add_uploads(style: Style, files: Sequence[tuple[str, bytes | UploadedFile]]) -> UploadResult:
+    """Add the readable ones of uploaded files (name, bytes or the upload) and name the others: one unreadable
+    file among good ones costs only itself. Raises StyleError when no file could be read or they do not fit.
+
+    A file over the size limit is refused by its size, unread, and files are read one at a time: a request's
     memory is one file plus the small prepared PNGs, whatever the batch."""
-    _room(style, len(files))
     max_bytes = upload_limit()
+    prepared, problems = [], []
     for name, data in files:
         size = len(data) if isinstance(data, bytes) else data.size
         if size > max_bytes:
-            raise StyleError(
-                f'"{name}" is larger than {max_bytes // (1024 * 1024)} MB (LAB_MAX_UPLOAD_BYTES).'
-            )
-    prepared = [(name, prepare_image(_read(data), f'"{name}"')) for name, data in files]
-    return [_store(style, png, original_name=name[:255]) for name, png in prepared]
+            problems.append(f'"{name}" is larger than {max_bytes // (1024 * 1024)} MB.')
+            continue
+        try:
+            prepared.append((name, prepare_image(_read(data), f'"{name}"')))
+        except StyleError as error:
+            problems.append(str(error))
+    if not prepared:
+        raise StyleError(" ".join(problems))
+    _room(style, len(prepared))
+    added = [_store(style, png, original_name=name[:255]) for name, png in prepared]
+    return UploadResult(added, problems)
 
 
 def add_portraits(style: Style, portraits: Iterable[Portrait]) -> list[StyleImage]:

@@ -160,13 +160,16 @@ def style_upload(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if not uploads:
             raise styles.StyleError("Choose one or more images to upload.")
-        added = styles.add_uploads(style, [(upload.name or "image", upload) for upload in uploads])
+        result = styles.add_uploads(style, [(upload.name or "image", upload) for upload in uploads])
     except styles.StyleError as error:
         messages.error(request, str(error))
         return render(
             request, STYLE_TEMPLATE, _style_context(request, style, upload_error=str(error)), status=400
         )
-    messages.success(request, f"Added {len(added)} image{pluralize(len(added))} to {style.name}.")
+    added = len(result.added)
+    messages.success(request, f"Added {added} image{pluralize(added)} to {style.name}.")
+    for problem in result.problems:
+        messages.warning(request, f"Skipped: {problem}")
     return redirect(style)
 
 

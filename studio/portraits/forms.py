@@ -130,6 +130,32 @@ class GeneratorForm(forms.Form):
             self.add_error("background", "A transparent background needs PNG or WebP output, not JPEG.")
         return cleaned
 
+    # The generator panel's groups, by what each depends on (see quick_generate.html#generator_update).
+    def _bound(self, names: tuple[str, ...]) -> list[forms.BoundField]:
+        return [self[name] for name in names if name in self.fields]
+
+    def provider_fields(self) -> list[forms.BoundField]:
+        return self._bound(("provider",))
+
+    def model_fields(self) -> list[forms.BoundField]:
+        """What changes with the provider."""
+        return self._bound(("model",))
+
+    def model_dependent_fields(self) -> list[forms.BoundField]:
+        """What changes with the provider or the model (besides the advanced options)."""
+        return self._bound(("size", "style", "quality"))
+
+    def prompt_limit(self) -> int:
+        """The chosen (or default) model's prompt limit, for the generator's length meter."""
+        if self.backend is None:
+            return 0
+        model = (self.data or self.initial).get("model") or self.backend.default_model
+        return self.backend.prompt_limit(model)
+
+    def typed_fields(self) -> list[forms.BoundField]:
+        """What the user types: never re-rendered while they do."""
+        return self._bound(("count", "seed", "negative_prompt"))
+
     def main_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name not in self.advanced_names]
 

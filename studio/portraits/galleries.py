@@ -13,6 +13,7 @@ import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.http import QueryDict
 from django.utils import timezone
@@ -28,8 +29,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from studio.access import parse_id
+from studio.characters import vocabulary
 from studio.characters.models import Character
 from studio.portraits.models import Favourite, Like, Portrait
+from studio.portraits.providers import PROVIDERS
 
 PAGE_SIZE = 24
 
@@ -107,6 +110,24 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
+def _cost_field(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, required=False, min_value=0, max_digits=10, decimal_places=4, localize=False
+    )
+
+
+# Every provider name a portrait may carry: the registry's and the style lab's.
+KNOWN_PROVIDERS = frozenset({*PROVIDERS, "style"})
+
+
+def appearance_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The appearance filter's options, grouped by attribute: ("Hair colour", [("hair_color:red", "Red")])."""
+    return [
+        (attribute.label, [(f"{attribute.name}:{choice.key}", choice.label) for choice in attribute.choices])
+        for attribute in vocabulary.ATTRIBUTES
+    ]
+
+
 class GalleryFilterForm(forms.Form):
     q = forms.CharField(label="Search prompts", required=False, max_length=200)
     character = forms.IntegerField(label="Character", required=False, min_value=1)
@@ -118,6 +139,35 @@ class GalleryFilterForm(forms.Form):
     favourites = forms.BooleanField(label="Favourites", required=False)
     date_from = _date_field("From")
     date_to = _date_field("To")
+    # The "More filters" drawer.
+    look = forms.CharField(label="Appearance", required=False, max_length=80)
+    model = forms.CharField(label="Model", required=False, max_length=80)
+    size = forms.RegexField(
+        label="Size",
+        required=False,
+        regex=r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$",
+        error_messages={"invalid": "Write a size as width x height, e.g. 1024x1024."},
+    )
+    quality = forms.CharField(label="Quality", required=False, max_length=20)
+    cost_min = _cost_field("Cost from")
+    cost_max = _cost_field("Cost to")
+    cancelled = forms.BooleanField(label="Show cancelled", required=False)
+
+    def clean_provider(self) -> str:
+        provider = self.cleaned_data["provider"].strip()
+        if provider and provider not in KNOWN_PROVIDERS:
+            raise forms.ValidationError(f"“{provider}” is not a provider of this studio.")
+        return provider
+
+    def clean_look(self) -> str:
+        look = self.cleaned_data["look"].strip()
+        if not look:
+            return ""
+        name, _, key = look.partition(":")
+        attribute = vocabulary.BY_NAME.get(name)
+        if attribute is None or attribute.get(key) is None:
+            raise forms.ValidationError(f"“{look}” is not an appearance choice.")
+        return look
 
 
 FILTER_NAMES = tuple(GalleryFilterForm.base_fields)
@@ -133,6 +183,13 @@ class Filters:
     favourites: bool = False
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    look: str = ""
+    model: str = ""
+    size: str = ""
+    quality: str = ""
+    cost_min: Decimal | None = None
+    cost_max: Decimal | None = None
+    cancelled: bool = False
     errors: list[str] = field(default_factory=list)
 
     @classmethod
@@ -165,6 +222,14 @@ class Filters:
     def active(self) -> bool:
         return bool(self.query_string())
 
+    @property
+    def more_active(self) -> bool:
+        """Whether a filter of the "More filters" drawer is set (the drawer then opens)."""
+        return any(getattr(self, name) not in (None, "", False) for name in MORE_FILTERS)
+
+
+MORE_FILTERS = ("look", "model", "size", "quality", "cost_min", "cost_max", "cancelled")
+
 
 def _search(portraits: QuerySet[Portrait], text: str) -> QuerySet[Portrait]:
     if connection.vendor == "postgresql":
@@ -185,6 +250,9 @@ def gallery_queryset(scope: str, user: Any, filters: Filters) -> QuerySet[Portra
     authenticated = bool(user and user.is_authenticated)
     if scope == Scope.COMMUNITY:
         portraits = Portrait.objects.filter(is_public=True, status=Portrait.Status.SUCCEEDED)
+        # Credited by name only where the author opted in (accounts.User.credit_in_community).
+        credited = When(owner__credit_in_community=True, then=F("owner__display_name"))
+        portraits = portraits.annotate(author_name=Case(credited, default=Value("")))
     else:
         portraits = Portrait.objects.filter(owner=user)
     if filters.character and scope != Scope.COMMUNITY:
@@ -193,6 +261,26 @@ def gallery_queryset(scope: str, user: Any, filters: Filters) -> QuerySet[Portra
         portraits = portraits.filter(provider=filters.provider)
     if filters.status and scope != Scope.COMMUNITY:
         portraits = portraits.filter(status=filters.status)
+    elif scope != Scope.COMMUNITY and not filters.cancelled:
+        # A cancelled job never painted anything: its placeholder is noise unless asked for.
+        portraits = portraits.exclude(status=Portrait.Status.CANCELLED)
+    if filters.look:
+        name, _, key = filters.look.partition(":")
+        if vocabulary.BY_NAME[name].multiple:
+            # A JSON list of keys: a key in quotes matches that key only (keys are slugs), on every database.
+            portraits = portraits.filter(**{f"character__{name}__icontains": f'"{key}"'})
+        else:
+            portraits = portraits.filter(**{f"character__{name}": key})
+    if filters.model:
+        portraits = portraits.filter(model=filters.model)
+    if filters.size:
+        portraits = portraits.filter(parameters__size=filters.size)
+    if filters.quality:
+        portraits = portraits.filter(parameters__quality=filters.quality)
+    if filters.cost_min is not None:
+        portraits = portraits.filter(estimated_cost__gte=filters.cost_min)
+    if filters.cost_max is not None:
+        portraits = portraits.filter(estimated_cost__lte=filters.cost_max)
     if filters.date_from:
         start = dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=timezone.get_current_timezone())
         portraits = portraits.filter(created_at__gte=start)

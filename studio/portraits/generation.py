@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -132,6 +133,27 @@ def resolve_options(options: JobOptions) -> ResolvedOptions:
     size = options.size or default_size(backend)
     chosen = {name: value for name, value in options.options.items() if value not in (None, "")}
     return ResolvedOptions(backend, model, size, options.quality, options.style, chosen)
+
+
+# The local painter paints any size whose sides lie in this range (it clamps the others); the other
+# providers take only the sizes they list.
+LOCAL_SIDES = (64, 2048)
+
+
+def check_size(backend: Provider, size: str) -> None:
+    """Refuse a typed size (the CLI's --size) the provider would not paint as asked; GenerationInputError."""
+    offered = ", ".join(value for value, _ in backend.sizes)
+    match = re.fullmatch(r"([0-9]{1,5})x([0-9]{1,5})", size.strip())
+    if match is None:
+        raise GenerationInputError(f"“{size}” is not a size: write WIDTHxHEIGHT, one of {offered}.")
+    if backend.name == "local":
+        low, high = LOCAL_SIDES
+        if not all(low <= int(side) <= high for side in match.groups()):
+            raise GenerationInputError(
+                f"{backend.label} paints sides of {low} to {high} pixels, not {size}; for example {offered}."
+            )
+    elif size not in {value for value, _ in backend.sizes}:
+        raise GenerationInputError(f"{backend.label} does not offer {size}; choose one of {offered}.")
 
 
 def default_size(backend: Provider) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -38,6 +39,8 @@ class Batch(models.Model):
         Character, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # What the run was for, where the kind and character do not say it (an import's file name).
+    name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -52,6 +55,8 @@ class Batch(models.Model):
 
     @property
     def title(self) -> str:
+        if self.name:
+            return self.name
         if self.character_id and self.kind == self.Kind.SHEET:
             return f"Character sheet of {self.character.name}"
         if self.character_id:
@@ -93,6 +98,14 @@ class BatchProgress:
 
 def _image_name(_instance: Portrait, _filename: str) -> str:
     return f"portraits/{uuid.uuid4().hex}.png"
+
+
+def title_from_prompt(prompt: str, limit: int = 48) -> str:
+    """A card title from a typed prompt: its first phrase, cut at a word ("A child astronaut floating")."""
+    phrase = re.split(r"[,.;:\n]", prompt.strip(), maxsplit=1)[0].strip()
+    if len(phrase) > limit:
+        phrase = phrase[:limit].rsplit(" ", 1)[0].rstrip() + "…"
+    return phrase[:1].upper() + phrase[1:] if phrase else "Portrait"
 
 
 def _thumbnail_name(_instance: Portrait, _filename: str) -> str:
@@ -272,7 +285,7 @@ class Portrait(models.Model):
             return f"Pattern: {self.model}"
         if self.provider == "style":
             return f"Style model: {self.model.upper()}"
-        return "Portrait"
+        return title_from_prompt(self.prompt)
 
     @property
     def size_label(self) -> str:

@@ -27,6 +27,9 @@ from studio.portraits.models import SHARED_FILES_PREFIX, Favourite, Like, Portra
 from studio.portraits.providers.base import ErrorKind, user_message
 
 PROVIDERS = ("local", "openai", "stability", "huggingface")
+# Seeded rows were never queued by anyone: a queued_at long past keeps them out of the owner's daily limits
+# (which count attempts queued today) and off the queue page, whatever their created_at.
+NEVER_QUEUED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MODELS = {"local": painter.MODEL_NAME, "openai": "gpt-image-2", "stability": "core", "huggingface": "flux"}
 
 
@@ -129,7 +132,7 @@ def seed_portraits(
                     visibility=Visibility.PUBLIC if public else Visibility.PRIVATE,
                     is_public=public or character.visibility == Visibility.PUBLIC,
                     created_at=stamp,
-                    queued_at=stamp,
+                    queued_at=NEVER_QUEUED,
                     finished_at=stamp,
                 )
             )

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from studio import text
+
 register = template.Library()
 
 
@@ -25,3 +27,9 @@ def page_title(title: str) -> str:
     """'<page> · Dali Studio', or just 'Dali Studio' for a page without a title of its own."""
     title = " ".join(str(title).split())
     return f"{title} · Dali Studio" if title else "Dali Studio"
+
+
+@register.filter
+def counted(count: int, noun: str) -> str:
+    """{{ n|counted:"portrait" }} -> "1 portrait" / "3 portraits" (studio.text.counted)."""
+    return text.counted(int(count or 0), noun)

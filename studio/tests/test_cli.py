@@ -115,8 +115,32 @@ def test_it_paints_portraits_here_with_wait(user):
 def test_it_queues_portraits_for_the_worker_by_default(user):
     character = CharacterFactory(owner=user, name="Orla")
     output = studio("generate", str(character.pk), "--size", "64x64")
-    assert "Queued 1 portrait(s) of “Orla” with Local painter" in output
+    assert "Queued 1 portrait of “Orla” with Local painter" in output
     assert Portrait.objects.get().status == "queued"
+
+
+@pytest.mark.parametrize(
+    "size, problem",
+    [
+        ("banana", "“banana” is not a size: write WIDTHxHEIGHT, one of 512x512, 1024x1024."),
+        (
+            "10x10",
+            "Local painter paints sides of 64 to 2048 pixels, not 10x10; for example 512x512, 1024x1024.",
+        ),
+    ],
+)
+def test_it_refuses_a_size_the_provider_would_not_paint(user, size, problem):
+    character = CharacterFactory(owner=user)
+    with pytest.raises(CommandError) as refused:
+        studio("generate", str(character.pk), "--size", size)
+    assert str(refused.value) == problem
+    assert not Portrait.objects.exists()
+
+
+def test_it_refuses_a_size_a_remote_provider_does_not_offer(user, fake_openai):
+    character = CharacterFactory(owner=user)
+    with pytest.raises(CommandError, match="OpenAI does not offer 64x64; choose one of 1024x1024"):
+        studio("generate", str(character.pk), "--provider", "openai", "--size", "64x64")
 
 
 def test_it_refuses_to_generate_with_a_provider_that_has_no_key(user, settings):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -302,3 +303,25 @@ def test_every_page_title_names_the_page_and_the_studio(logged_in_client, user):
     character = CharacterFactory(owner=user, name="Captain <Mara>")
     page = logged_in_client.get(reverse("studio:character_detail", args=[character.pk])).text
     assert "<title>Captain &lt;Mara&gt; · Dali Studio</title>" in page, "escaped once, with its separator"
+
+
+def test_the_preview_measures_the_prompt_against_the_providers_limits(
+    logged_in_client, htmx_headers, settings
+):
+    settings.IMAGE_PROVIDERS = ["local", "huggingface"]  # limits 10,000 and 2,000
+    short = logged_in_client.post(reverse("studio:character_preview"), VALID_FORM, **htmx_headers)
+    assert re.search(r'id="prompt-length">\d+ / 10000 characters', short.text)
+    assert "prompt-length-problem" not in short.text
+    long = VALID_FORM | {"distinguishing_features": "scar " * 600}
+    warned = logged_in_client.post(reverse("studio:character_preview"), long, **htmx_headers)
+    assert "Too long for Hugging Face" in warned.text
+
+
+def test_saving_a_character_too_long_for_every_provider_warns(logged_in_client, user, settings):
+    settings.IMAGE_PROVIDERS = ["huggingface"]
+    data = VALID_FORM | {"distinguishing_features": "scar " * 600}
+    response = logged_in_client.post(reverse("studio:character_create"), data, follow=True)
+    assert Character.objects.filter(owner=user, name="Ada Quill").exists()
+    assert "longer than any image provider here takes (at most 2,000)" in response.text
+    fine = logged_in_client.post(reverse("studio:character_create"), VALID_FORM | {"name": "Bo"}, follow=True)
+    assert "longer than any image provider" not in fine.text

@@ -182,7 +182,7 @@ def test_it_creates_a_token_and_shows_it_once(reauthenticated_client, user, data
     url = reverse("account_api_token")
     assert "You have no API token." in logged_in_client.get(url).content.decode()
 
-    created = logged_in_client.post(url, {"action": "create"}).content.decode()
+    created = logged_in_client.post(url, {"action": "create"}, follow=True).content.decode()
     raw = created.split('id="api-token-value"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
 
     assert raw.startswith("dali_")

@@ -40,6 +40,20 @@ def test_it_saves_nothing_on_a_dry_run(user, tmp_path, capsys):
     assert not Character.objects.exists()
 
 
+def test_a_dry_run_writes_the_rejected_rows_and_saves_nothing(user, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("name,hair\nAda,red\nBob,plaid\n")
+    rejected = tmp_path / "out.csv"
+    with pytest.raises(CommandError):
+        call_command(
+            "import_characters", str(path), "--owner", user.email, "--dry-run", "--rejected", str(rejected)
+        )
+    lines = rejected.read_text().splitlines()
+    assert lines[0] == "name,hair,error"
+    assert lines[1].startswith("Bob,plaid,") and len(lines) == 2
+    assert not Character.objects.filter(owner=user).exists()
+
+
 def test_it_imports_nothing_all_or_nothing_when_a_row_is_bad(user, tmp_path):
     path = tmp_path / "people.csv"
     path.write_text("name,hair\r\nAnn,black\r\nBob,plaid\r\n", encoding="utf-8")

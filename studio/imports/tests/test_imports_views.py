@@ -15,7 +15,7 @@ from studio.characters.models import Character
 from studio.imports import cards
 from studio.imports.models import CharacterImport
 from studio.imports.tasks import import_characters_task
-from studio.portraits.models import Portrait
+from studio.portraits.models import Batch, Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +198,21 @@ def test_it_offers_portraits_for_the_imported_characters_with_a_cost(logged_in_c
     assert Portrait.objects.filter(owner=user).count() == 2
     logged_in_client.post(url, **htmx_headers)  # a second click queues nothing more
     assert Portrait.objects.filter(owner=user).count() == 2
+
+
+def test_it_queues_an_imports_portraits_as_one_named_batch_the_queue_cancels_whole(
+    logged_in_client, user, htmx_headers
+):
+    _upload(logged_in_client, headers=htmx_headers)
+    job = _job(user)
+    _commit(logged_in_client, job, {}, htmx_headers)
+    logged_in_client.post(reverse("studio:import_portraits", args=[job.pk]), **htmx_headers)
+    batch = Batch.objects.get(owner=user)
+    assert batch.portraits.count() == 2
+    queue = logged_in_client.get(reverse("studio:queue")).text
+    assert f"Portraits for the import of {job.original_name}" in queue
+    logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]))
+    assert set(batch.portraits.values_list("status", flat=True)) == {"cancelled"}
 
 
 # --- large files in the background ----------------------------------------------------------------------

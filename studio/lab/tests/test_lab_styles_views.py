@@ -85,10 +85,23 @@ def test_it_stores_uploads_as_128_pixel_squares(logged_in_client, style) -> None
     assert image_response["Content-Type"] == "image/png"
 
 
-def test_it_refuses_a_batch_with_a_file_that_is_not_an_image(logged_in_client, style) -> None:
+def test_it_keeps_the_good_files_and_names_the_unreadable_one(logged_in_client, style) -> None:
     response = logged_in_client.post(
         reverse("studio:style_upload", args=[style.pk]),
         {"images": [upload("good.png", png()), upload("notes.png", b"hello, not a picture")]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Added 1 image to" in page
+    assert "Skipped: &quot;notes.png&quot; is not an image the lab can read" in page
+    assert list(style.images.values_list("original_name", flat=True)) == ["good.png"]
+
+
+def test_it_refuses_an_upload_where_no_file_is_an_image(logged_in_client, style) -> None:
+    response = logged_in_client.post(
+        reverse("studio:style_upload", args=[style.pk]),
+        {"images": [upload("notes.png", b"hello, not a picture")]},
     )
 
     assert response.status_code == 400

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError
+from django.db import transaction
 from django_typer.management import TyperCommand
 
 from studio.imports import cards
@@ -16,6 +17,11 @@ from studio.imports import export as import_export
 from studio.imports import mapping as import_mapping
 from studio.imports import rows as import_rows
 from studio.imports import sources as import_sources
+from studio.text import counted
+
+
+class _DryRun(Exception):
+    """Rolls a dry run's import back."""
 
 
 def find_owner(email: str):
@@ -47,6 +53,9 @@ class Command(TyperCommand):
             import_sources.check_size(file.stat().st_size, cards.upload_limit(file.name))
             with file.open("rb") as source:
                 kind = import_sources.detect_format(source, file.name)  # as the web importer decides
+            if dry_run and rejected and kind in (import_sources.CSV, import_sources.JSON):
+                suffix = ".json" if kind == import_sources.JSON else ".csv"
+                self._write_rejected(self._rolled_back_import(file, user, suffix, all_or_nothing), rejected)
             if kind in (import_sources.CARD, import_sources.CHARX):
                 report = self._card(file, kind, user, dry_run)
             elif kind == import_sources.JSON:
@@ -67,11 +76,34 @@ class Command(TyperCommand):
             self.stderr.write(report.message)
         for row in report.rejected[:20]:
             self.stderr.write(f"line {row.line}: {row.error}")
+        self._write_rejected(report, rejected)
+        if report.invalid or not report.committed:
+            verb = "was" if report.invalid == 1 else "were"
+            raise CommandError(f"{counted(report.invalid, 'row')} {verb} rejected.", returncode=1)
+
+    def _write_rejected(self, report: import_commit.ImportReport, rejected: Path | None) -> None:
         if rejected and report.rejected:
             rejected.write_text(import_export.rejected_rows_csv(report), encoding="utf-8")
             self.stderr.write(f"Rejected rows written to {rejected}.")
-        if report.invalid or not report.committed:
-            raise CommandError(f"{report.invalid} row(s) were rejected.", returncode=1)
+
+    def _rolled_back_import(
+        self, file: Path, user, suffix: str, all_or_nothing: bool
+    ) -> import_commit.ImportReport:
+        """What a real import would reject, with every cell as written: the import itself, in a transaction
+        that is rolled back (a preview keeps only a window of rows)."""
+        reports: list[import_commit.ImportReport] = []
+        try:
+            with transaction.atomic():
+                if suffix == ".json":
+                    records = import_rows.parse_json(file.read_bytes())
+                    reports.append(import_commit.import_records(records, user, all_or_nothing=all_or_nothing))
+                else:
+                    with file.open("rb") as source:
+                        reports.append(import_commit.commit(source, user, all_or_nothing=all_or_nothing))
+                raise _DryRun
+        except _DryRun:
+            pass
+        return reports[0]
 
     def _csv(
         self, file: Path, user, dry_run: bool, all_or_nothing: bool
@@ -92,7 +124,8 @@ class Command(TyperCommand):
                     elif row.note:
                         self.stdout.write(row.note)
                 if counts["invalid"]:
-                    raise CommandError(f"{counts['invalid']} row(s) are invalid.", returncode=1)
+                    verb = "is" if counts["invalid"] == 1 else "are"
+                    raise CommandError(f"{counted(counts['invalid'], 'row')} {verb} invalid.", returncode=1)
                 return None
             self._ignored(import_rows.parse_csv(source).mapping)
             total = import_rows.count_rows(source)
@@ -117,14 +150,15 @@ class Command(TyperCommand):
         if dry_run:
             result = import_rows.preview_records(records, user)
             invalid = result.counts["invalid"]
-            self.stdout.write(f"{len(records)} record(s), {invalid} invalid.")
+            self.stdout.write(f"{counted(len(records), 'record')}, {invalid} invalid.")
             for row in result.rows:
                 if row.errors:
                     self.stderr.write(f"line {row.line}: {row.error_text}")
                 elif row.note:
                     self.stdout.write(row.note)
             if invalid:
-                raise CommandError(f"{invalid} record(s) are invalid.", returncode=1)
+                verb = "is" if invalid == 1 else "are"
+                raise CommandError(f"{counted(invalid, 'record')} {verb} invalid.", returncode=1)
             return None
         with typer.progressbar(length=len(records), label="Importing", file=self.stderr._out) as bar:
             done = 0

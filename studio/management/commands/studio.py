@@ -29,6 +29,7 @@ from studio.portraits.generation import (
     GenerationInputError,
     JobOptions,
     QuotaExceededError,
+    check_size,
     queue_character_portraits,
 )
 from studio.portraits.jobs import run_portrait_job
@@ -40,6 +41,7 @@ from studio.portraits.providers import (
     enabled_names,
     get_provider,
 )
+from studio.text import counted
 
 JSON_HELP = "Print JSON (for scripts) instead of a table."
 
@@ -112,7 +114,7 @@ class Command(TyperCommand):
         if character is None:
             raise CommandError(f"No character with id {character_id}.")
         portraits = character.portraits.count()
-        summary = f"“{character.name}” of {character.owner.email} and its {portraits} portrait(s)"
+        summary = f"“{character.name}” of {character.owner.email} and its {counted(portraits, 'portrait')}"
         if not yes:
             try:
                 confirmed = typer.confirm(f"Delete {summary}?", default=False, err=True)
@@ -210,6 +212,8 @@ class Command(TyperCommand):
             raise CommandError(f"{backend.label} is not configured: set {backend.key_setting}.")
         options = JobOptions(provider=name, model=model, size=size)
         try:
+            if size:
+                check_size(backend, size)
             portraits = queue_character_portraits(character, options, count=count)
         except (PromptTooLongError, GenerationInputError, QuotaExceededError) as error:
             raise CommandError(str(error)) from None
@@ -236,7 +240,7 @@ class Command(TyperCommand):
         else:
             verb = "Painted" if wait else "Queued"
             label = f"{backend.label} ({portraits[0].model})"
-            self.stdout.write(f"{verb} {count} portrait(s) of “{character.name}” with {label}:")
+            self.stdout.write(f"{verb} {counted(count, 'portrait')} of “{character.name}” with {label}:")
             self.stdout.write(
                 format_table(("id", "status", "error"), ((r["id"], r["status"], r["error"]) for r in rows))
             )

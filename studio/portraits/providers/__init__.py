@@ -35,6 +35,7 @@ __all__ = [
     "call_with_retries",
     "configured_providers",
     "get_provider",
+    "prompt_limits",
     "provider_choices",
     "user_message",
 ]
@@ -74,6 +75,11 @@ def get_provider(name: str) -> Provider:
 
 def available_providers() -> list[Provider]:
     return [get_provider(name) for name in enabled_names()]
+
+
+def prompt_limits() -> list[tuple[str, int]]:
+    """(label, prompt limit of its default model) of each enabled provider that paints from a prompt."""
+    return [(p.label, p.prompt_limit()) for p in available_providers() if p.name != "patterns"]
 
 
 def configured_providers() -> list[Provider]:

@@ -170,6 +170,16 @@ def test_it_seeds_portraits_from_the_command_line(user, capsys):
     assert "Created 12 portraits" in capsys.readouterr().out
 
 
+def test_seeded_portraits_do_not_use_up_the_daily_limit(user, settings):
+    from studio.portraits.generation import queue_character_portrait, usage_today
+
+    settings.DAILY_IMAGE_LIMIT = 10
+    call_command("studio", "seed-portraits", "30", "--user", user.email)
+    assert usage_today(user).images == 0
+    queue_character_portrait(CharacterFactory(owner=user), size="64x64")  # not refused for the day
+    assert usage_today(user).images == 1
+
+
 def test_it_still_deletes_the_files_of_an_ordinary_portrait(user):
     portrait = PortraitFactory(character=CharacterFactory(owner=user))
     portrait.store_image(png_bytes())

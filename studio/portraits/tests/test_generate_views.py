@@ -5,6 +5,7 @@ import os
 import pytest
 from django.urls import reverse
 
+from studio.characters import prompts
 from studio.portraits.jobs import run_portrait_job
 from studio.portraits.models import Portrait
 from studio.tests.factories import CharacterFactory, PortraitFactory
@@ -337,3 +338,58 @@ def test_remix_keeps_the_style_and_options(logged_in_client, user, fake_openai):
     page = logged_in_client.get(reverse("studio:quick_generate"), {"remix": portrait.pk}).text
     assert '<details class="mb-2 generator-advanced" open>' in page
     assert '<option value="opaque" selected>' in page
+
+
+# --- one Generate control; the panel never replaces what is being typed ----------------------------------
+
+
+def test_the_top_generate_button_submits_the_generator_panels_settings(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    page = logged_in_client.get(character.get_absolute_url()).text
+    button = page[page.index('id="generate-button"') - 120 : page.index('id="generate-button"')]
+    assert 'form="generator-form"' in button
+    data = {"provider": "local", "model": "painter-v1", "size": "512x512", "count": "1", "seed": "777"}
+    logged_in_client.post(reverse("studio:portrait_generate", args=[character.pk]), data)
+    portrait = character.portraits.get()
+    assert portrait.seed == 777 and portrait.parameters["size"] == "512x512"
+
+
+def test_a_change_of_images_or_seed_swaps_only_the_estimate(logged_in_client, htmx_headers):
+    data = {"provider": "local", "model": "painter-v1", "size": "512x512", "count": "3", "seed": "4"}
+    response = logged_in_client.post(
+        reverse("studio:generator_options"), data | {"changed": "count"}, **htmx_headers
+    )
+    assert 'id="cost-estimate" aria-live="polite" hx-swap-oob="true"' in response.text
+    assert "3 images · free" in response.text
+    assert not any(tag in response.text for tag in ("<select", "<input", "<textarea"))
+
+
+def test_a_change_of_provider_swaps_its_models_and_their_options_but_not_the_typed_fields(
+    logged_in_client, htmx_headers, fake_openai
+):
+    data = {"provider": "openai", "model": "painter-v1", "size": "512x512", "count": "2", "seed": "42"}
+    response = logged_in_client.post(
+        reverse("studio:generator_options"), data | {"changed": "provider"}, **htmx_headers
+    )
+    assert '<div id="generator-model" hx-swap-oob="true">' in response.text
+    assert '<div id="generator-dependent" hx-swap-oob="true">' in response.text
+    assert 'value="gpt-image-2"' in response.text and 'name="quality"' in response.text
+    assert 'name="seed"' not in response.text and 'name="count"' not in response.text
+    model_only = logged_in_client.post(
+        reverse("studio:generator_options"), data | {"changed": "model"}, **htmx_headers
+    )
+    assert 'id="generator-dependent"' in model_only.text and 'id="generator-model"' not in model_only.text
+
+
+def test_the_generator_measures_the_characters_prompt_against_the_chosen_providers_limit(
+    logged_in_client, user, htmx_headers, fake_openai
+):
+    character = CharacterFactory(owner=user)
+    page = logged_in_client.get(character.get_absolute_url()).text
+    length = len(prompts.character_prompt(character).text)
+    assert f"Prompt: {length} of 10000 characters for Local painter." in page
+    data = {"provider": "openai", "model": "", "size": "1024x1024", "count": "1", "prompt_length": "33000"}
+    response = logged_in_client.post(
+        reverse("studio:generator_options"), data | {"changed": "provider"}, **htmx_headers
+    )
+    assert "Prompt: 33000 of 32000 characters for OpenAI: too long" in response.text

@@ -104,7 +104,7 @@ def test_it_cancels_everything_an_import_run_queued_at_once(logged_in_client, us
     assert batch is not None and batch.kind == Batch.Kind.IMPORT
     assert batch.portraits.count() == 3
     page = logged_in_client.get(QUEUE).text
-    assert "Portraits of imported characters" in page and "Cancel 3 queued" in page
+    assert "Portraits for the import of" in page and "Cancel 3 queued" in page
     logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]), {"next": QUEUE})
     assert set(batch.portraits.values_list("status", flat=True)) == {"cancelled"}
     mine.refresh_from_db()

@@ -189,3 +189,27 @@ def test_a_retried_old_job_shows_among_the_recent_ones_when_it_finishes(logged_i
     run_portrait_job(old.pk)
     page = logged_in_client.get(reverse("studio:queue"))
     assert f'href="{old.get_absolute_url()}"' in page.text
+
+
+def test_the_queue_shows_each_job_with_its_thumbnail_batch_and_time(logged_in_client, user):
+    character = CharacterFactory(owner=user, name="Orla")
+    done, waiting = queue_character_portraits(character, JobOptions(size="64x64"), count=2)
+    run_portrait_job(done.pk)
+    page = logged_in_client.get(reverse("studio:queue")).text
+    finished = page.split(f'id="job-{done.pk}"')[1].split("</li>")[0]
+    assert reverse("studio:portrait_thumbnail", args=[done.pk]) in finished
+    assert "Variations of Orla" in finished and "<time" in finished
+    queued = page.split(f'id="job-{waiting.pk}"')[1].split("</li>")[0]
+    assert "/thumb.webp" not in queued and "Cancel job" in queued
+
+
+def test_the_queue_counts_a_batch_by_outcome_and_cancels_it_whole(logged_in_client, user):
+    character = CharacterFactory(owner=user, name="Orla")
+    done, *_rest = queue_character_portraits(character, JobOptions(size="64x64"), count=4)
+    run_portrait_job(done.pk)
+    page = logged_in_client.get(reverse("studio:queue")).text
+    assert "1 painted, 3 to go" in page and "Cancel batch" in page
+    logged_in_client.post(reverse("studio:batch_cancel", args=[done.batch_id]))
+    page = logged_in_client.get(reverse("studio:queue")).text
+    assert "1 painted, 3 cancelled" in page
+    assert "Cancel batch" not in page

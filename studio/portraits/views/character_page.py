@@ -54,6 +54,7 @@ def character_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "more_portraits": len(portraits) > SHOWN,
         "shown_portraits": SHOWN,
         "generator": generator,
+        "prompt_length": prompt.length,
         "estimate": estimate_for(request, generator, 1),
         "activity": _activity(character, []),
         "polled_by_page": True,

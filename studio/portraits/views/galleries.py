@@ -39,6 +39,7 @@ CARD_FIELDS = (
     "seed",
     "provider",  # with model: how a portrait without a character was made (Portrait.method_label)
     "model",
+    "prompt",  # a title for a portrait without a character (Portrait.method_label)
     "status",
     "thumbnail",
     "width",
@@ -47,6 +48,10 @@ CARD_FIELDS = (
     "like_count",
     "created_at",
 )
+
+
+# Above this many characters the gallery's character filter lists only the chosen one.
+CHARACTER_SELECT_MAX = 500
 
 
 def _url_parts(name: str) -> tuple[str, str]:
@@ -70,16 +75,38 @@ def attach_urls(portraits: list[Portrait], *, own: bool, query: str = "") -> Non
             setattr(portrait, attribute, f"{prefix}{portrait.pk}{suffix}")
         portrait.detail_url += detail_suffix
         portrait.title = portrait.character.name if portrait.character_id else portrait.method_label
+        if not hasattr(portrait, "author_name"):  # annotated in the Community gallery only
+            portrait.author_name = ""
 
 
 def _provider_options() -> list[tuple[str, str]]:
     return [(provider.name, provider.label) for provider in available_providers()]
 
 
+def _metadata_options() -> dict[str, list[tuple[str, str]]]:
+    """The models, sizes and qualities the enabled providers offer, for the "More filters" drawer."""
+    options: dict[str, dict[str, str]] = {"models": {}, "sizes": {}, "qualities": {}}
+    for provider in available_providers():
+        for kind in options:
+            for value, label in getattr(provider, kind):
+                options[kind].setdefault(value, label)
+    return {kind: list(values.items()) for kind, values in options.items()}
+
+
 def _gallery(
     request: HttpRequest, scope: str, *, title: str, character: Character | None = None
 ) -> HttpResponse:
     filters = Filters.from_query(request.GET)
+    characters: Any = ()
+    if scope == Scope.MINE:
+        characters = galleries.character_choices(request.user)
+        if filters.character and filters.character not in dict(characters):
+            filters.errors.append("Character: no character of yours has that number.")
+            filters.character = None
+        if len(characters) > CHARACTER_SELECT_MAX:
+            # 20,000 imported characters would make a megabyte of <option>s on every page: the select then
+            # offers the chosen one only, and a character's own gallery is one click from its page.
+            characters = [(pk, name) for pk, name in characters if pk == filters.character]
     if character is not None:
         filters.character = character.pk
     after = request.GET.get("after", "")
@@ -115,6 +142,9 @@ def _gallery(
         "oob": False,
     }
     template_name = "studio/portraits/gallery.html"
+    if request.htmx and request.htmx.target == "gallery-more-filters-body":
+        context.update(appearance=galleries.appearance_choices(), **_metadata_options())
+        return render(request, template_name + "#more_filters", context)
     if results_only:
         template_name += "#results"
     elif scrolling:
@@ -123,8 +153,11 @@ def _gallery(
         context.update(
             providers=_provider_options(),
             statuses=Portrait.Status.choices,
-            characters=galleries.character_choices(request.user) if scope == Scope.MINE else (),
+            characters=characters,
+            show_more=request.GET.get("more") == "1",
         )
+        if filters.more_active or context["show_more"]:
+            context.update(appearance=galleries.appearance_choices(), **_metadata_options())
         _warn_ignored_filters(request, filters)
     response = render(request, template_name, context)
     # One URL serves the full page, the results or a scroll page: caches (and the back/forward cache) must

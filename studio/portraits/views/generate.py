@@ -77,7 +77,12 @@ def generator_options(request: HttpRequest) -> HttpResponse:
     estimate when the quick-generate prompts change. POST too: prompts can be too long for a URL."""
     data = request.POST if request.method == "POST" else request.GET
     form = GeneratorForm.following_provider(data, per_row=data.get("per_row") == "1")
-    context = {"generator": form, "estimate": estimate_for(request, form, _count_from(data))}
+    context = {
+        "generator": form,
+        "estimate": estimate_for(request, form, _count_from(data)),
+        # The character page sends its prompt's length, for the meter against the chosen model's limit.
+        "prompt_length": parse_id(data.get("prompt_length", "")),
+    }
     character_pk = parse_id(data.get("character", ""))
     if character_pk is not None and form.backend is not None:
         # On a character page: what the chosen provider and model will do with its references.
@@ -85,9 +90,21 @@ def generator_options(request: HttpRequest) -> HttpResponse:
         if character is not None:
             chosen = references.references_of(character)
             context["references_note"] = references.describe(form.backend, form.estimate_values()[0], chosen)
-    partial = (
-        "cost_estimate" if request.htmx and request.htmx.target == "cost-estimate" else "generator_fields"
-    )
+    if request.htmx and request.htmx.target == "cost-estimate":
+        partial = "cost_estimate"
+    elif request.htmx and "changed" in data:
+        # Out of band, only what depends on the field that changed: what the user is typing elsewhere in the
+        # panel stays as it is.
+        changed = data.get("changed", "")
+        partial = "generator_update"
+        context.update(
+            swap_oob=True,
+            estimate_oob=True,
+            swap_model=changed == "provider",
+            swap_dependent=changed in ("provider", "model"),
+        )
+    else:
+        partial = "generator_fields"
     return render(request, f"studio/portraits/quick_generate.html#{partial}", context)
 
 

@@ -20,6 +20,7 @@ from studio.portraits.generation import QuotaExceededError, RetryRefusedError, c
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.queue_control import move_to_front, pause_queue, resume_queue
 from studio.portraits.tasks import maybe_recover_expired_jobs
+from studio.portraits.views.galleries import attach_urls
 from studio.portraits.views.generate import PORTRAITS_CHANGED
 from studio.throttle import throttle
 
@@ -32,7 +33,9 @@ def _active(request: HttpRequest) -> QuerySet[Portrait]:
 
 def _queue_context(request: HttpRequest) -> dict:
     since = timezone.now() - RECENT
-    jobs = Portrait.objects.filter(owner=request.user).select_related("character")
+    jobs = Portrait.objects.filter(owner=request.user).select_related(
+        "character", "batch", "batch__character"
+    )
     # Running jobs first, then the queued ones in the order they will start (queue_control.queue_order).
     running_first = Case(
         When(status=Portrait.Status.RUNNING, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -55,6 +58,7 @@ def _queue_context(request: HttpRequest) -> dict:
             "character"
         )[:10]
     ]
+    attach_urls([*active, *recent], own=True)
     return {
         "active": active,
         "recent": recent,
