@@ -108,6 +108,22 @@ def test_it_previews_the_exact_prompt_and_a_sketch_from_unsaved_data(logged_in_c
     assert 'src="data:image/png;base64,' in response.text
 
 
+def test_it_links_the_sticky_bar_to_the_preview_for_phones_without_js(logged_in_client):
+    page = logged_in_client.get(reverse("studio:character_create")).text
+
+    bar = page.split('class="d-flex flex-wrap gap-2 sticky-bottom', 1)[1].split("</div>", 1)[0]
+    assert 'href="#preview-panel"' in bar and "Preview</a>" in bar
+    assert 'id="preview-panel"' in page
+    assert 'href="#character-form"' in page.split('id="preview-panel"', 1)[1]  # and back to the form
+
+
+def test_it_shows_the_portraits_before_the_panels_on_a_phone(logged_in_client, user):
+    page = logged_in_client.get(CharacterFactory(owner=user).get_absolute_url()).text
+
+    panels = page.split('aria-labelledby="generator-heading"', 1)[0].rsplit("<div", 1)[1]
+    assert "order-last order-lg-first" in panels  # after the portraits below lg, beside them from lg up
+
+
 def test_it_previews_partial_garbage_without_failing(logged_in_client, htmx_headers):
     response = logged_in_client.post(
         reverse("studio:character_preview"), {"hair_color": "nope", "accessories": ["bogus"]}, **htmx_headers
