@@ -34,7 +34,7 @@ def test_quick_generate_paints_three_prompts_with_the_local_painter(
     expect(cards).to_have_count(3)
     for index in range(3):
         expect(cards.nth(index)).to_have_attribute("data-status", "succeeded", timeout=30_000)
-    expect(page.locator(".batch-progress")).to_contain_text("3 / 3")
+    expect(page.locator(".batch-progress")).to_contain_text("3 painted")
     expect(page.locator("#queue-badge .badge")).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the portraits appeared without a page reload"
 

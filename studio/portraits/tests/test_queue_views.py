@@ -25,7 +25,7 @@ def test_it_queues_every_quick_prompt_as_one_batch(logged_in_client, user):
     assert (first.prompt, first.negative_prompt, first.seed) == ("a lighthouse", "fog", 7)
     assert second.prompt == "a fox" and second.character is None
     page = logged_in_client.get(batch.get_absolute_url())
-    assert "0 / 2" in page.text
+    assert ">2 queued</span>" in page.text
 
 
 def test_it_shows_each_quick_prompt_error_next_to_its_row_and_queues_nothing(logged_in_client, htmx_headers):
@@ -131,9 +131,9 @@ def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx
     batch = Batch.objects.get()
     run_portrait_job(batch.portraits.order_by("id").first().pk)
     page = logged_in_client.get(batch.get_absolute_url())
-    assert "Variations of Orla" in page.text and "1 / 3" in page.text
+    assert "Variations of Orla" in page.text and "1 painted, 2 queued" in page.text
     partial = logged_in_client.get(batch.get_absolute_url(), **htmx_headers)
-    assert "1 / 3" in partial.text and "<html" not in partial.text
+    assert "1 painted, 2 queued" in partial.text and "<html" not in partial.text
 
 
 def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user, htmx_headers):
@@ -153,6 +153,22 @@ def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user,
     again = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]), **htmx_headers)
     assert again["HX-Reswap"] == "none" and "portraitsChanged" in again["HX-Trigger"]
     assert cancel_batch(batch) == 0
+
+
+def test_a_batch_cut_short_says_what_happened_instead_of_a_full_count(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    done, *_queued = queue_character_portraits(character, JobOptions(size="64x64"), count=10)
+    run_portrait_job(done.pk)
+    cancel_batch(done.batch)
+
+    page = logged_in_client.get(done.batch.get_absolute_url()).text
+
+    bar = page[page.index('class="progress batch-bar"') :]
+    assert 'aria-valuetext="1 painted, 9 cancelled"' in bar
+    assert ">1 painted, 9 cancelled</span>" in bar
+    assert "10 / 10" not in page
+    assert 'class="progress-bar" style="width: 10.00%" title="1 painted"' in bar
+    assert 'class="progress-bar bg-secondary" style="width: 90.00%" title="9 cancelled"' in bar
 
 
 @pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])
