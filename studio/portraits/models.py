@@ -516,6 +516,12 @@ class Portrait(models.Model):
         """The prompt as the provider rewrote it before painting (DALL·E 3 and others), if it said."""
         return self.parameters.get("revised_prompt", "")
 
+    @property
+    def not_drawn(self) -> str:
+        """The words of a free prompt the offline painter could not draw ("floating, space"), else ""."""
+        words = (self.parameters.get("sent") or {}).get("not_drawn") or []
+        return ", ".join(str(word) for word in words) if isinstance(words, list) else ""
+
 
 def _update_returning(rows: QuerySet[Portrait], values: dict[str, Any]) -> Portrait | None:
     """rows.update(**values) for at most one row, returning it as updated, in one statement (PostgreSQL and

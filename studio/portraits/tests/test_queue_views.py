@@ -171,6 +171,23 @@ def test_a_batch_cut_short_says_what_happened_instead_of_a_full_count(logged_in_
     assert 'class="progress-bar bg-secondary" style="width: 90.00%" title="9 cancelled"' in bar
 
 
+def test_a_quick_portrait_says_once_which_words_the_offline_painter_could_not_draw(logged_in_client, user):
+    data = QUICK | {"size": "64x64", "prompt": ["a child astronaut floating in space, pixel art", "red hair"]}
+    logged_in_client.post(reverse("studio:quick_generate"), data)
+    astronaut, plain = Batch.objects.get().portraits.order_by("id")
+    for portrait in (astronaut, plain):
+        run_portrait_job(portrait.pk)
+
+    result = logged_in_client.get(Batch.objects.get().get_absolute_url()).text
+    detail = logged_in_client.get(reverse("studio:portrait_detail", args=[astronaut.pk])).text
+    plain_detail = logged_in_client.get(reverse("studio:portrait_detail", args=[plain.pk])).text
+
+    note = "The offline painter could not draw: floating"
+    assert result.count(note) == 1
+    assert detail.count(note) == 1
+    assert "could not draw" not in plain_detail
+
+
 @pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])
 def test_it_hides_another_users_batch(client, user, other_user, method, route):
     [job, _] = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=2)
