@@ -252,6 +252,7 @@ def test_the_poller_refreshes_only_the_cards_that_changed(logged_in_client, batc
     assert response.text.lstrip().startswith('<div id="character-activity"')
     assert "every 1s" in response.text.split(">", 1)[0], "still polling: one job is queued"
     assert "2 painted, 1 queued" in response.text
+    assert "jobsChanged" in response["HX-Trigger"], "the badge and the Today line hear of it"
     card = response.text[response.text.index(f'id="portrait-{flight.running.pk}"') :]
     assert card.startswith(f'id="portrait-{flight.running.pk}" data-status="succeeded" hx-swap-oob="true"')
     assert f'id="portrait-{flight.queued.pk}"' not in response.text, "an unchanged card is not sent again"

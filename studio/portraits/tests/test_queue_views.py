@@ -119,10 +119,14 @@ def test_the_queue_page_and_badge_show_active_jobs(logged_in_client, user, htmx_
     page = logged_in_client.get(reverse("studio:queue"))
     assert "Running and queued" in page.text and 'data-active="2"' in page.text
     badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
-    assert ">2<" in badge.text and "every 3s" in badge.text
+    assert ">2<" in badge.text
+    assert "portraitsChanged from:body, jobsChanged from:body" in badge.text  # events refresh it
+    # Only where no poller of the page's own runs (one that sends jobsChanged) does the badge look itself.
+    assert "every 5s [!document.querySelector('[data-page-poller]')]" in badge.text
+    assert "every 3s" not in badge.text
     Portrait.objects.update(status="succeeded")
     badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
-    assert "every 3s" not in badge.text, "the badge stops polling when nothing is running"
+    assert "every" not in badge.text, "nothing in flight: no poll at all"
 
 
 def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx_headers):
@@ -186,6 +190,48 @@ def test_a_quick_portrait_says_once_which_words_the_offline_painter_could_not_dr
     assert result.count(note) == 1
     assert detail.count(note) == 1
     assert "could not draw" not in plain_detail
+
+
+def test_a_cards_last_poll_tells_the_badge_and_the_today_line_that_a_job_finished(
+    logged_in_client, user, htmx_headers
+):
+    [job] = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=1)
+    card_url = reverse("studio:portrait_card", args=[job.pk])
+
+    polling = logged_in_client.get(card_url, **htmx_headers)
+    run_portrait_job(job.pk)
+    last = logged_in_client.get(card_url, **htmx_headers)
+
+    assert "data-page-poller" in polling.text and "HX-Trigger" not in polling
+    assert "jobsChanged" in last["HX-Trigger"]
+    assert "every 1s" not in last.text and "data-page-poller" not in last.text
+
+
+def test_a_batch_pages_last_progress_poll_says_the_jobs_changed(logged_in_client, user, htmx_headers):
+    job, other = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=2)
+    url = reverse("studio:batch_detail", args=[job.batch_id])
+    Portrait.objects.filter(pk=other.pk).update(status="cancelled")
+
+    polling = logged_in_client.get(url, **htmx_headers)
+    run_portrait_job(job.pk)
+    last = logged_in_client.get(url, **htmx_headers)
+
+    assert "HX-Trigger" not in polling
+    assert "jobsChanged" in last["HX-Trigger"] and ">1 painted, 1 cancelled</span>" in last.text
+
+
+def test_the_today_line_is_fetched_on_events_and_counts_queued_images(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user)
+    page = logged_in_client.get(character.get_absolute_url()).text
+    line = page[page.index('id="daily-usage"') :].split(">", 1)[0]
+    assert 'hx-trigger="portraitsChanged from:body, jobsChanged from:body"' in line
+    assert "every" not in line
+
+    queue_character_portraits(character, JobOptions(size="64x64"), count=3)
+    fresh = logged_in_client.get(reverse("studio:daily_usage"), **htmx_headers).text
+
+    assert fresh.lstrip().startswith('<p class="small text-body-secondary mb-0" id="daily-usage"')
+    assert "Today: 3 of 200 images" in fresh
 
 
 @pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])

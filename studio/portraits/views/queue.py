@@ -18,6 +18,7 @@ from studio.access import get_owned_or_404
 from studio.portraits.generation import QuotaExceededError, RetryRefusedError, cancel_batch, retry_portrait
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.tasks import maybe_recover_expired_jobs
+from studio.portraits.views import JOBS_CHANGED
 from studio.portraits.views.generate import PORTRAITS_CHANGED
 
 RECENT = timedelta(hours=24)
@@ -72,7 +73,10 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template_name = "studio/portraits/batch_detail.html"
     if request.htmx:
         template_name += "#batch_progress"
-    return render(request, template_name, context)
+    response = render(request, template_name, context)
+    if request.htmx and not context["progress"].active:  # the progress bar's last poll: the batch is done
+        trigger_client_event(response, JOBS_CHANGED)
+    return response
 
 
 @login_required
