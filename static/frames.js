@@ -51,7 +51,12 @@
   // On opening, the chosen colormap is in view.
   document.addEventListener("toggle", function (event) {
     if (event.target !== picker() || !event.target.open) return;
+    // Centred in the list, with its group's heading above it; the page itself does not scroll.
     var checked = event.target.querySelector("input:checked");
-    if (checked) checked.closest(".colormap-option").scrollIntoView({ block: "nearest" });
+    var panel = event.target.querySelector(".colormap-panel");
+    if (checked && panel) {
+      var option = checked.closest(".colormap-option");
+      panel.scrollTop = option.offsetTop - (panel.clientHeight - option.offsetHeight) / 2;
+    }
   }, true);
 })();
