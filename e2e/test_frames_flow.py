@@ -55,3 +55,21 @@ def test_a_user_uploads_a_pixel_csv_and_recolours_it(page, live_server, signed_i
     page.keyboard.press("Escape")
     expect(picker.locator("summary")).to_be_focused()
     expect(picker.locator("summary")).to_have_text("Colormap: magma_r")
+
+
+def test_a_wide_dataset_scrolls_inside_its_plot_on_a_phone(page, live_server, signed_in, tmp_path):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/studio/frames/")
+    page.get_by_label("Dataset name").fill("wide")
+    page.locator("#id_file").set_input_files(str(_pixel_csv(tmp_path / "wide.csv", width=900)))
+    page.get_by_label("Target width (pixels)").fill("900")
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("link", name="View it").click()
+    expect(page.locator("#frames-image")).to_be_visible()
+
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    plot = page.get_by_role("group", name="Depth plot")
+    assert plot.evaluate("el => el.scrollWidth > el.clientWidth")  # the plot scrolls, by keyboard too
+    plot.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('.frames-plot').scrollLeft > 0")
