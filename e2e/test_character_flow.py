@@ -79,4 +79,7 @@ def test_on_a_phone_the_preview_is_at_hand_and_portraits_come_first(page, live_s
     )
     page.keyboard.press("Escape")
     expect(preview).to_be_hidden()
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Space")  # a button by keyboard too
+    expect(preview).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -39,6 +39,12 @@
       event.preventDefault();
       setOpen(!parts().panel.classList.contains("is-open"));
     });
+    // A link acting as a button answers Space as a button does.
+    p.toggle.addEventListener("keydown", function (event) {
+      if (event.key !== " ") return;
+      event.preventDefault();
+      p.toggle.click();
+    });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && parts().panel.classList.contains("is-open")) {
         setOpen(false);
