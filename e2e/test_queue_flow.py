@@ -64,3 +64,22 @@ def test_a_provider_error_is_shown_on_the_card_as_its_message(
         expect(card).to_have_attribute("data-status", "failed", timeout=20_000)
         expect(card.locator(".portrait-error")).to_contain_text("OpenAI's safety system declined this prompt")
         expect(card.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+def test_the_queue_badge_follows_events_not_a_poll(page, live_server, signed_in):
+    from studio.portraits.generation import JobOptions, queue_character_portraits
+    from studio.portraits.jobs import run_portrait_job
+    from studio.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=signed_in)
+    [job] = queue_character_portraits(character, JobOptions(size="64x64"), count=1)
+    badge_requests = []
+    page.on("request", lambda request: "/queue/badge/" in request.url and badge_requests.append(request.url))
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    expect(page.locator("#queue-badge .badge")).to_have_text("1 running or queued")
+    page.wait_for_timeout(6_000)  # the character page polls for its cards; the badge does not poll too
+    assert len(badge_requests) == 1, "one request: the badge's first load"
+
+    run_portrait_job(job.pk)  # the worker finishes: the page's poller sees it and says jobsChanged
+    expect(page.locator("#queue-badge .badge")).to_have_count(0, timeout=3_000)
+    assert len(badge_requests) == 2
