@@ -83,3 +83,15 @@ def test_the_queue_badge_follows_events_not_a_poll(page, live_server, signed_in)
     run_portrait_job(job.pk)  # the worker finishes: the page's poller sees it and says jobsChanged
     expect(page.locator("#queue-badge .badge")).to_have_count(0, timeout=3_000)
     assert len(badge_requests) == 2
+
+
+def test_the_today_line_counts_variations_queued_while_the_generator_changes(page, live_server, signed_in):
+    from studio.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=signed_in)
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    today = page.locator("#daily-usage")
+    expect(today).to_contain_text("Today: 0 of 200")
+    page.get_by_label("Images").fill("2")  # re-renders the generator's fields as the click below queues
+    page.get_by_role("button", name="Queue variations").click()
+    expect(today).to_contain_text("Today: 2 of 200")

@@ -230,8 +230,12 @@ def test_the_today_line_is_fetched_on_events_and_counts_queued_images(logged_in_
     queue_character_portraits(character, JobOptions(size="64x64"), count=3)
     fresh = logged_in_client.get(reverse("studio:daily_usage"), **htmx_headers).text
 
-    assert fresh.lstrip().startswith('<p class="small text-body-secondary mb-0" id="daily-usage"')
+    assert 'id="daily-usage"' in fresh.lstrip().split(">", 1)[0] and "<html" not in fresh
     assert "Today: 3 of 200 images" in fresh
+    # Outside the fields the generator swaps as its choices change, so it never misses an event meanwhile.
+    options = reverse("studio:generator_options")
+    fields = logged_in_client.get(options, {"character": character.pk}, **htmx_headers)
+    assert 'id="generator-fields"' in fields.text and "daily-usage" not in fields.text
 
 
 @pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])
