@@ -151,9 +151,14 @@ def colormap_groups() -> list[tuple[str, list[ColormapChoice]]]:
     return groups
 
 
+SWATCH_WIDTH = 64  # colours per swatch row: a swatch is 4rem wide, and a quarter of the bytes of 256
+
+
 def colormap_swatches_png() -> bytes:
-    """Every colormap as one 1-pixel-high row of 256 colours, in colormap_names() order (a CSS sprite)."""
-    tables = np.stack([colormap_table(name) for name in colormap_names()])
+    """Every colormap as one 1-pixel-high row of SWATCH_WIDTH colours spanning its levels, in colormap_names()
+    order (a CSS sprite)."""
+    levels = np.rint(np.linspace(0, 255, SWATCH_WIDTH)).astype(int)
+    tables = np.stack([colormap_table(name)[levels] for name in colormap_names()])
     rows, width, _ = tables.shape
     scanlines = np.zeros((rows, 1 + width * 3), dtype=np.uint8)
     scanlines[:, 1:] = tables.reshape(rows, width * 3)
