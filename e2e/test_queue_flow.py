@@ -95,3 +95,24 @@ def test_the_today_line_counts_variations_queued_while_the_generator_changes(pag
     page.get_by_label("Images").fill("2")  # re-renders the generator's fields as the click below queues
     page.get_by_role("button", name="Queue variations").click()
     expect(today).to_contain_text("Today: 2 of 200")
+
+
+def test_cancelling_the_last_queued_portrait_updates_the_page_without_console_errors(
+    page, live_server, signed_in
+):
+    from studio.portraits.generation import JobOptions, queue_character_portraits
+    from studio.tests.factories import CharacterFactory
+
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    character = CharacterFactory(owner=signed_in)
+    [job] = queue_character_portraits(character, JobOptions(size="64x64"), count=1)
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    expect(page.locator("#queue-badge .badge")).to_have_text("1 running or queued")
+
+    page.get_by_role("button", name=f"Cancel portrait {job.pk}").click()
+    expect(page.locator(f"#portrait-{job.pk}")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("#queue-badge .badge")).to_have_count(0)  # portraitsChanged, at once
+    expect(page.locator("#character-activity")).to_have_attribute("data-active", "0")
+    page.wait_for_timeout(300)
+    assert errors == []
