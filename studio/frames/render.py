@@ -154,6 +154,7 @@ def colormap_groups() -> list[tuple[str, list[ColormapChoice]]]:
 SWATCH_WIDTH = 64  # colours per swatch row: a swatch is 4rem wide, and a quarter of the bytes of 256
 
 
+@functools.cache
 def colormap_swatches_png() -> bytes:
     """Every colormap as one 1-pixel-high row of SWATCH_WIDTH colours spanning its levels, in colormap_names()
     order (a CSS sprite)."""
@@ -169,6 +170,11 @@ def colormap_swatches_png() -> bytes:
         + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 9))
         + _PNG_END
     )
+
+
+def colormap_swatches_version() -> str:
+    """Changes with the sprite's content: browsers keep it for a day, and its rows follow colormap_names()."""
+    return f"{zlib.crc32(colormap_swatches_png()):08x}"
 
 
 def colorbar_png(colormap: str) -> bytes:

@@ -74,6 +74,8 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
         "dataset": dataset,
         "colormap_options": _colormap_options(colormap if colormap in rendering.colormap_names() else ""),
         "colormap_count": len(rendering.colormap_names()),
+        "colormap_sprite_url": reverse("studio:frames_colormap_swatches")
+        + f"?v={rendering.colormap_swatches_version()}",
         "colormap_index": rendering.colormap_index(colormap),
         "max_rows": rendering.max_range_rows_setting(),
         "colormap": colormap,

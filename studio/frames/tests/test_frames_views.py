@@ -149,7 +149,9 @@ def test_it_groups_the_colormaps_as_matplotlib_does_with_a_swatch_each(logged_in
     assert page.count('name="colormap"') == 182
     assert 'class="visually-hidden">Colormap: </span><span class="cmap-swatch"' in page
     assert '<span class="colormap-name">RdBu_r</span>' in page
-    sprite = logged_in_client.get(reverse("studio:frames_colormap_swatches"))
+    sprite_url = page.split("--cmap-sprite: url('", 1)[1].split("')", 1)[0]
+    assert sprite_url.startswith(reverse("studio:frames_colormap_swatches") + "?v=")  # new sprite, new URL
+    sprite = logged_in_client.get(sprite_url)
     assert sprite["Content-Type"] == "image/png"
     assert "max-age=86400" in sprite["Cache-Control"]
     with Image.open(io.BytesIO(sprite.content)) as image:
