@@ -61,3 +61,41 @@ def test_a_user_editing_past_the_preview_limit_is_told_when_to_try_again(
     expect(prompt).to_contain_text("black hair")
     assert all("429" in problem or "responseError" in problem for problem in page_problems)
     page_problems.clear()  # the refused request is the point of this test
+
+
+def test_on_a_phone_the_preview_is_at_hand_and_portraits_come_first(page, live_server, signed_in):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/studio/characters/new/")
+    page.get_by_label("Name").fill("Wren Ashdown")
+    page.get_by_role("button", name="Save character").click()
+    expect(page.get_by_role("heading", name=re.compile("Wren Ashdown"))).to_be_visible()
+    portraits = page.get_by_role("heading", name="Portraits", exact=True).bounding_box()
+    generator = page.get_by_role("heading", name="Generator").bounding_box()
+    assert portraits["y"] < generator["y"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_role("link", name="Edit").click()
+    preview = page.locator("#preview")
+    expect(preview).to_be_hidden()
+    toggle = page.get_by_role("button", name="Preview")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(preview).to_be_in_viewport()
+    hair = page.get_by_label("Hair colour")
+    hair.focus()
+    hair.select_option("red")
+    expect(page.locator("#preview-prompt")).to_contain_text("red hair")
+    # The focused field scrolls (smoothly) into sight above the sheet, not behind it.
+    page.wait_for_function(
+        """() => {
+            const field = document.getElementById("id_hair_color").getBoundingClientRect();
+            const sheet = document.getElementById("preview-panel").getBoundingClientRect();
+            return field.top > 0 && field.bottom <= sheet.top;
+        }"""
+    )
+    page.keyboard.press("Escape")
+    expect(preview).to_be_hidden()
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Space")  # a button by keyboard too
+    expect(preview).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

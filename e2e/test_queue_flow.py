@@ -34,7 +34,7 @@ def test_quick_generate_paints_three_prompts_with_the_local_painter(
     expect(cards).to_have_count(3)
     for index in range(3):
         expect(cards.nth(index)).to_have_attribute("data-status", "succeeded", timeout=30_000)
-    expect(page.locator(".batch-progress")).to_contain_text("3 / 3")
+    expect(page.locator(".batch-progress")).to_contain_text("3 painted")
     expect(page.locator("#queue-badge .badge")).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the portraits appeared without a page reload"
 
@@ -64,3 +64,55 @@ def test_a_provider_error_is_shown_on_the_card_as_its_message(
         expect(card).to_have_attribute("data-status", "failed", timeout=20_000)
         expect(card.locator(".portrait-error")).to_contain_text("OpenAI's safety system declined this prompt")
         expect(card.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+def test_the_queue_badge_follows_events_not_a_poll(page, live_server, signed_in):
+    from studio.portraits.generation import JobOptions, queue_character_portraits
+    from studio.portraits.jobs import run_portrait_job
+    from studio.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=signed_in)
+    [job] = queue_character_portraits(character, JobOptions(size="64x64"), count=1)
+    badge_requests = []
+    page.on("request", lambda request: "/queue/badge/" in request.url and badge_requests.append(request.url))
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    expect(page.locator("#queue-badge .badge")).to_have_text("1 running or queued")
+    page.wait_for_timeout(6_000)  # the character page polls for its cards; the badge does not poll too
+    assert len(badge_requests) == 1, "one request: the badge's first load"
+
+    run_portrait_job(job.pk)  # the worker finishes: the page's poller sees it and says jobsChanged
+    expect(page.locator("#queue-badge .badge")).to_have_count(0, timeout=3_000)
+    assert len(badge_requests) == 2
+
+
+def test_the_today_line_counts_variations_queued_while_the_generator_changes(page, live_server, signed_in):
+    from studio.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=signed_in)
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    today = page.locator("#daily-usage")
+    expect(today).to_contain_text("Today: 0 of 200")
+    page.get_by_label("Images").fill("2")  # re-renders the generator's fields as the click below queues
+    page.get_by_role("button", name="Queue variations").click()
+    expect(today).to_contain_text("Today: 2 of 200")
+
+
+def test_cancelling_the_last_queued_portrait_updates_the_page_without_console_errors(
+    page, live_server, signed_in
+):
+    from studio.portraits.generation import JobOptions, queue_character_portraits
+    from studio.tests.factories import CharacterFactory
+
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    character = CharacterFactory(owner=signed_in)
+    [job] = queue_character_portraits(character, JobOptions(size="64x64"), count=1)
+    page.goto(f"{live_server.url}{character.get_absolute_url()}")
+    expect(page.locator("#queue-badge .badge")).to_have_text("1 running or queued")
+
+    page.get_by_role("button", name=f"Cancel portrait {job.pk}").click()
+    expect(page.locator(f"#portrait-{job.pk}")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("#queue-badge .badge")).to_have_count(0)  # portraitsChanged, at once
+    expect(page.locator("#character-activity")).to_have_attribute("data-active", "0")
+    page.wait_for_timeout(300)
+    assert errors == []

@@ -77,17 +77,139 @@ def colormap_table(name: str) -> np.ndarray:
 
 DEFAULT_COLORMAP = "viridis"
 
+# Matplotlib's own grouping (its "Choosing Colormaps" reference), aliases next to the name they repeat.
+_COLORMAP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Perceptually uniform sequential", ("viridis", "plasma", "inferno", "magma", "cividis")),
+    (
+        "Sequential",
+        (
+            "Greys", "Grays", "Purples", "Blues", "Greens", "Oranges", "Reds", "YlOrBr", "YlOrRd", "OrRd",
+            "PuRd", "RdPu", "BuPu", "GnBu", "PuBu", "YlGnBu", "PuBuGn", "BuGn", "YlGn",
+        ),
+    ),
+    (
+        "Sequential (2)",
+        (
+            "binary", "gist_yarg", "gist_yerg", "gist_gray", "gist_grey", "gray", "grey", "bone", "pink",
+            "spring", "summer", "autumn", "winter", "cool", "Wistia", "hot", "afmhot", "gist_heat", "copper",
+        ),
+    ),
+    (
+        "Diverging",
+        (
+            "PiYG", "PRGn", "BrBG", "PuOr", "RdGy", "RdBu", "RdYlBu", "RdYlGn", "Spectral", "coolwarm", "bwr",
+            "seismic", "berlin", "managua", "vanimo",
+        ),
+    ),
+    ("Cyclic", ("twilight", "twilight_shifted", "hsv")),
+    (
+        "Qualitative",
+        (
+            "Pastel1", "Pastel2", "Paired", "Accent", "Dark2", "Set1", "Set2", "Set3", "tab10", "tab20",
+            "tab20b", "tab20c", "okabe_ito",
+        ),
+    ),
+    (
+        "Miscellaneous",
+        (
+            "flag", "prism", "ocean", "gist_earth", "terrain", "gist_stern", "gnuplot", "gnuplot2", "CMRmap",
+            "cubehelix", "brg", "gist_rainbow", "rainbow", "jet", "turbo", "nipy_spectral", "gist_ncar",
+        ),
+    ),
+)  # fmt: skip
+
+
+def colormap_index(name: str) -> int | None:
+    """The colormap's row in colormap_swatches_png(), None for an unknown name."""
+    names = colormap_names()
+    return names.index(name) if name in names else None
+
+
+@dataclass(frozen=True)
+class ColormapChoice:
+    name: str
+    index: int  # its row in colormap_swatches_png()
+
+
+@functools.cache
+def colormap_groups() -> list[tuple[str, list[ColormapChoice]]]:
+    """Every colormap in Matplotlib's groups, each followed by its reversed (_r) twin.
+
+    A name the table holds but no group lists (a colormap added by a later Matplotlib) joins the last group.
+    """
+    index = {name: position for position, name in enumerate(colormap_names())}
+    placed: set[str] = set()
+    groups: list[tuple[str, list[ColormapChoice]]] = []
+    for label, bases in _COLORMAP_GROUPS:
+        choices = []
+        for name in (variant for base in bases for variant in (base, base + "_r")):
+            if name in index and name not in placed:
+                choices.append(ColormapChoice(name, index[name]))
+                placed.add(name)
+        groups.append((label, choices))
+    groups[-1][1].extend(ColormapChoice(name, index[name]) for name in index if name not in placed)
+    return groups
+
+
+SWATCH_WIDTH = 64  # colours per swatch row: a swatch is 4rem wide, and a quarter of the bytes of 256
+
+
+@functools.cache
+def colormap_swatches_png() -> bytes:
+    """Every colormap as one 1-pixel-high row of SWATCH_WIDTH colours spanning its levels, in colormap_names()
+    order (a CSS sprite)."""
+    levels = np.rint(np.linspace(0, 255, SWATCH_WIDTH)).astype(int)
+    tables = np.stack([colormap_table(name)[levels] for name in colormap_names()])
+    rows, width, _ = tables.shape
+    scanlines = np.zeros((rows, 1 + width * 3), dtype=np.uint8)
+    scanlines[:, 1:] = tables.reshape(rows, width * 3)
+    header = struct.pack(">IIBBBBB", width, rows, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (
+        _PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 9))
+        + _PNG_END
+    )
+
+
+def colormap_swatches_version() -> str:
+    """Changes with the sprite's content: browsers keep it for a day, and its rows follow colormap_names()."""
+    return f"{zlib.crc32(colormap_swatches_png()):08x}"
+
+
+def colorbar_png(colormap: str) -> bytes:
+    """A vertical colour bar: one pixel wide, level 255 at the top down to 0 at the bottom."""
+    return render_png(np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1), colormap)
+
+
+def colorbar_ticks() -> list[dict[str, Any]]:
+    """Labels for colorbar_png: levels 0, 50, ... 250, placed at their row's centre (% from the top)."""
+    return [
+        {"level": level, "percent": round((255 - level + 0.5) / 256 * 100, 3)} for level in range(0, 256, 50)
+    ]
+
 
 # Datasets and queries -----------------------------------------------------------------------------------
 
 
-def parse_range_query(params: Mapping[str, str]) -> RangeQuery:
+@dataclass(frozen=True)
+class BoundNames:
+    """How messages name the two depth bounds: the query parameters for the API, the labels on a page."""
+
+    low: str = "depth_min"
+    high: str = "depth_max"
+
+
+API_BOUNDS = BoundNames()
+
+
+def parse_range_query(params: Mapping[str, str], names: BoundNames = API_BOUNDS) -> RangeQuery:
     """depth_min, depth_max and colormap from a query string; errors are FrameError."""
     colormap = (params.get("colormap") or "").strip() or DEFAULT_COLORMAP
     colormap_table(colormap)
     return RangeQuery(
-        depth_min=parse_depth(params.get("depth_min"), "depth_min"),
-        depth_max=parse_depth(params.get("depth_max"), "depth_max"),
+        depth_min=parse_depth(params.get("depth_min"), names.low),
+        depth_max=parse_depth(params.get("depth_max"), names.high),
         colormap=colormap,
     )
 
@@ -98,13 +220,14 @@ def load_frames(
     depth_max: float | None = None,
     *,
     max_rows: int | None = None,
+    names: BoundNames = API_BOUNDS,
 ) -> Frames:
     """The frames with depth_min <= depth <= depth_max (bounds inclusive, None = the dataset's end)."""
     low = dataset.depth_min if depth_min is None else depth_min
     high = dataset.depth_max if depth_max is None else depth_max
     if low > high:
         raise FrameRangeError(
-            f"depth_min ({format_depth(low)}) must not be greater than depth_max ({format_depth(high)})."
+            f"{names.low} ({format_depth(low)}) must not be greater than {names.high} ({format_depth(high)})."
         )
     limit = max_range_rows_setting() if max_rows is None else max_rows
     overlapping = dataset.chunks.filter(depth_max__gte=low, depth_min__lte=high)
@@ -112,7 +235,7 @@ def load_frames(
     if count > limit:
         raise FrameRangeError(
             f"Depths {format_depth(low)} to {format_depth(high)} hold {count} frames; at most "
-            f"{limit} can be requested at once. Narrow depth_min/depth_max."
+            f"{limit} can be requested at once. Narrow {names.low} and {names.high}."
         )
     chunks = list(overlapping.order_by("index").values_list("depths", "pixels"))
     if not chunks:
@@ -228,16 +351,46 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+_NICE_FACTORS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_step(span: float, count: int) -> tuple[float, int]:
+    """The 1, 2, 2.5 or 5 x 10^n step nearest (on a log scale) to splitting `span` into `count` - 1
+    intervals, and how many decimals its multiples need."""
+    raw = span / max(count - 1, 1)
+    exponent = math.floor(math.log10(raw))
+    factor = min(_NICE_FACTORS, key=lambda factor: abs(math.log(factor * 10.0**exponent / raw)))
+    if factor == 10.0:
+        factor, exponent = 1.0, exponent + 1
+    decimals = max(0, -exponent + (1 if factor == 2.5 else 0))
+    return factor * 10.0**exponent, decimals
+
+
 def depth_ticks(depths: np.ndarray, count: int = 6) -> list[dict[str, Any]]:
-    """Evenly spaced labels for a depth axis: the depth of a row and its centre as a % of the image height."""
+    """Round-valued labels for a depth axis (steps of 1, 2, 2.5 or 5 x 10^n, as Matplotlib picks them).
+
+    Each tick is {"depth": label, "percent": where it sits as a % of the image height}. Rows are drawn one
+    above the other at equal heights, so a depth between two rows sits between their centres.
+    """
     rows = len(depths)
     if rows == 0:
         return []
-    indices = np.unique(np.rint(np.linspace(0, rows - 1, min(count, rows))).astype(int))
+    low, high = float(depths[0]), float(depths[-1])
+    if rows == 1 or high <= low:
+        return [{"depth": format_depth(low), "percent": 50.0}]
+    step, decimals = nice_step(high - low, count)
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    values = [round(multiple * step, decimals) for multiple in range(first, last + 1)]
+    positions = np.interp(values, depths, np.arange(rows, dtype=float))
     return [
-        {"depth": format_depth(float(depths[index])), "percent": round((index + 0.5) / rows * 100, 3)}
-        for index in indices
+        {"depth": _format_tick(value, decimals), "percent": round((position + 0.5) / rows * 100, 3)}
+        for value, position in zip(values, positions.tolist(), strict=True)
     ]
+
+
+def _format_tick(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    return text.removeprefix("-") if float(text) == 0 else text  # no "-0"
 
 
 def parse_depth(value: str | None, name: str) -> float | None:

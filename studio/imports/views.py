@@ -40,6 +40,7 @@ from studio.portraits.generation import GenerationInputError, QuotaExceededError
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.references import cover_thumbnail_url, with_cover
+from studio.portraits.views import JOBS_CHANGED
 from studio.text import counted
 from studio.throttle import throttle
 
@@ -122,7 +123,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_owned_or_404(request, CharacterImport, pk=pk)
     response = _job_response(request, job)
     if request.htmx and "poll" in request.GET and not job.is_active:
-        trigger_client_event(response, CHANGED_EVENT)  # the background import just finished
+        # The background import just finished: the character list, and the badge for portraits it queued.
+        trigger_client_event(response, CHANGED_EVENT)
+        trigger_client_event(response, JOBS_CHANGED)
     return response
 
 

@@ -95,6 +95,30 @@ class BatchProgress:
     def percent(self) -> int:
         return round(100 * self.finished / self.total) if self.total else 100
 
+    @property
+    def summary(self) -> str:
+        """What happened to each job, in words: "1 painted, 9 cancelled" (never a bare "10 / 10")."""
+        counts = (
+            (self.succeeded, "painted"),
+            (self.running, "painting"),
+            (self.queued, "queued"),
+            (self.failed, "failed"),
+            (self.cancelled, "cancelled"),
+        )
+        return ", ".join(f"{count} {word}" for count, word in counts if count) or "No portraits"
+
+    @property
+    def segments(self) -> list[tuple[str, int, int]]:
+        """(status, count, % of the bar) of each finished kind and of the one painting, for a stacked bar."""
+        counts = (
+            ("succeeded", self.succeeded),
+            ("failed", self.failed),
+            ("cancelled", self.cancelled),
+            ("running", self.running),
+        )
+        total = self.total or 1
+        return [(status, count, round(100 * count / total, 2)) for status, count in counts if count]
+
 
 def _image_name(_instance: Portrait, _filename: str) -> str:
     return f"portraits/{uuid.uuid4().hex}.png"
@@ -528,6 +552,12 @@ class Portrait(models.Model):
     def revised_prompt(self) -> str:
         """The prompt as the provider rewrote it before painting (DALL·E 3 and others), if it said."""
         return self.parameters.get("revised_prompt", "")
+
+    @property
+    def not_drawn(self) -> str:
+        """The words of a free prompt the offline painter could not draw ("floating, space"), else ""."""
+        words = (self.parameters.get("sent") or {}).get("not_drawn") or []
+        return ", ".join(str(word) for word in words) if isinstance(words, list) else ""
 
 
 def _update_returning(rows: QuerySet[Portrait], values: dict[str, Any]) -> Portrait | None:

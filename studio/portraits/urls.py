@@ -44,6 +44,7 @@ urlpatterns = [
     path("community/<int:pk>/thumb.webp", galleries.community_thumbnail, name="community_thumbnail"),
     path("community/<int:pk>/image.png", galleries.community_image, name="community_image"),
     path("usage/", usage_views.usage_page, name="usage"),
+    path("usage/today/", usage_views.daily_usage, name="daily_usage"),
     path("characters/<int:pk>/references/", looks.reference_strip, name="reference_strip"),
     path("characters/<int:pk>/references/upload/", looks.reference_upload, name="reference_upload"),
     path("characters/<int:pk>/sheet/", looks.character_sheet_queue, name="character_sheet"),

@@ -109,6 +109,22 @@ def test_it_previews_the_exact_prompt_and_a_sketch_from_unsaved_data(logged_in_c
     assert 'src="data:image/png;base64,' in response.text
 
 
+def test_it_links_the_sticky_bar_to_the_preview_for_phones_without_js(logged_in_client):
+    page = logged_in_client.get(reverse("studio:character_create")).text
+
+    bar = page.split('class="d-flex flex-wrap gap-2 sticky-bottom', 1)[1].split("</div>", 1)[0]
+    assert 'href="#preview-panel"' in bar and "Preview</a>" in bar
+    assert 'id="preview-panel"' in page
+    assert 'href="#character-form"' in page.split('id="preview-panel"', 1)[1]  # and back to the form
+
+
+def test_it_shows_the_portraits_before_the_panels_on_a_phone(logged_in_client, user):
+    page = logged_in_client.get(CharacterFactory(owner=user).get_absolute_url()).text
+
+    panels = page.split('aria-labelledby="generator-heading"', 1)[0].rsplit("<div", 1)[1]
+    assert "order-last order-lg-first" in panels  # after the portraits below lg, beside them from lg up
+
+
 def test_it_previews_partial_garbage_without_failing(logged_in_client, htmx_headers):
     response = logged_in_client.post(
         reverse("studio:character_preview"), {"hair_color": "nope", "accessories": ["bogus"]}, **htmx_headers
@@ -220,7 +236,8 @@ def test_it_shows_the_batch_progress_bar_and_polls_once_for_the_whole_page(logge
     page = logged_in_client.get(flight.character.get_absolute_url()).text
     bar = page[page.index(f'id="batch-progress-{flight.batch.pk}"') :]
     assert f'aria-label="Batch {flight.batch.pk} progress" aria-valuenow="33"' in bar
-    assert "1 / 3" in bar and "1 painted · 1 painting · 1 queued" in bar
+    assert 'aria-valuetext="1 painted, 1 painting, 1 queued"' in bar
+    assert ">1 painted, 1 painting, 1 queued</span>" in bar
     assert page.count("every 1s") == 1, "one poller for the page, not one per card or per batch"
     activity = page[page.index('id="character-activity"') :]
     assert activity.index("every 1s") < activity.index(">"), "the poller is the activity region"
@@ -235,7 +252,8 @@ def test_the_poller_refreshes_only_the_cards_that_changed(logged_in_client, batc
     response = _poll(logged_in_client, flight.character, flight.running, flight.queued)
     assert response.text.lstrip().startswith('<div id="character-activity"')
     assert "every 1s" in response.text.split(">", 1)[0], "still polling: one job is queued"
-    assert "2 / 3" in response.text
+    assert "2 painted, 1 queued" in response.text
+    assert "jobsChanged" in response["HX-Trigger"], "the badge and the Today line hear of it"
     card = response.text[response.text.index(f'id="portrait-{flight.running.pk}"') :]
     assert card.startswith(f'id="portrait-{flight.running.pk}" data-status="succeeded" hx-swap-oob="true"')
     assert f'id="portrait-{flight.queued.pk}"' not in response.text, "an unchanged card is not sent again"
@@ -250,7 +268,7 @@ def test_the_poller_stops_when_nothing_is_active_and_shows_the_finished_batch(
     response = _poll(logged_in_client, flight.character, flight.running, flight.queued)
     poller = response.text.split(">", 1)[0]
     assert "every 1s" not in poller and "portraitsChanged from:body delay:50ms" in poller
-    assert "3 / 3" in response.text
+    assert "3 painted</span>" in response.text
     assert response.text.count('hx-swap-oob="true"') == 2
     assert 'name="active_card"' not in response.text
 

@@ -360,3 +360,37 @@ def test_it_labels_a_depth_axis_with_evenly_spaced_ticks():
         {"depth": "11", "percent": 50.0},
         {"depth": "12", "percent": 90.0},
     ]
+
+
+@pytest.mark.parametrize(
+    ("depths", "labels"),
+    [
+        (np.linspace(1503.2, 1787.9, 500), ["1550", "1600", "1650", "1700", "1750"]),
+        (np.linspace(100.0, 112.5, 9), ["100.0", "102.5", "105.0", "107.5", "110.0", "112.5"]),
+        (np.linspace(0.0012, 0.0019, 50), [f"0.00{n}" for n in range(12, 20)]),
+        (np.linspace(-0.04, 0.05, 10), ["-0.04", "-0.02", "0.00", "0.02", "0.04"]),
+        (np.array([7.25]), ["7.25"]),
+    ],
+)
+def test_it_puts_axis_ticks_on_round_depths(depths, labels):
+    ticks = rendering.depth_ticks(depths)
+
+    assert [tick["depth"] for tick in ticks] == labels
+    assert all(0 < tick["percent"] < 100 for tick in ticks)
+
+
+def test_it_places_a_round_tick_between_the_rows_around_it():
+    ticks = rendering.depth_ticks(np.array([9.0, 9.5, 10.5, 11.0]), count=2)  # 10 sits between rows 1 and 2
+
+    assert {"depth": "10", "percent": 50.0} in ticks
+
+
+def test_it_places_every_colormap_in_one_group():
+    groups = rendering.colormap_groups()
+    names = [choice.name for _label, choices in groups for choice in choices]
+
+    assert sorted(names) == sorted(rendering.colormap_names())
+    assert len(names) == len(set(names))
+    miscellaneous = [choice.name for choice in groups[-1][1]]
+    assert "okabe_ito" not in miscellaneous and "Grays" not in miscellaneous  # every name has its real group
+    assert all(rendering.colormap_names()[choice.index] == choice.name for _, cs in groups for choice in cs)

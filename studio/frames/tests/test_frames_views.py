@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
+from PIL import Image
 
 from accounts.models import ApiToken
 from studio.frames import ingest
@@ -101,14 +104,58 @@ def test_it_shows_a_missing_file_error(logged_in_client):
 def test_it_shows_a_dataset_with_labelled_controls_and_a_depth_axis(logged_in_client, dataset):
     page = logged_in_client.get(detail_url()).content.decode()
 
-    for label in ('for="frames-depth-min"', 'for="frames-depth-max"', 'for="frames-colormap"'):
+    for label in ('for="frames-depth-min"', 'for="frames-depth-max"', "<legend>Diverging</legend>"):
         assert label in page
-    assert '<option value="magma">' in page
+    assert '<input type="radio" name="colormap" value="magma">' in page
     assert 'method="get" action="/studio/frames/well-1/"' in page  # the non-JS fallback of hx-get
     assert "/api/frames/well-1/image.png?depth_min=10&amp;depth_max=29.5&amp;colormap=viridis" in page
     assert ">Depth<" in page
-    assert "10 —" in page and "29.5 —" in page  # first and last tick of the depth axis
     assert "40 frames, depth 10 (top) to 29.5 (bottom)" in page
+
+
+def test_it_labels_the_depth_axis_with_round_values(logged_in_client, dataset):
+    page = logged_in_client.get(detail_url()).content.decode()
+
+    ticks = [tick.split("<", 1)[0] for tick in page.split('class="frames-tick" style="top: ')[1:]]
+    depth_ticks = [tick.split(">", 1)[1] for tick in ticks[:4]]
+    assert depth_ticks == ["10", "15", "20", "25"]  # depths 10 to 29.5: steps of 5, not 13.9, 17.8...
+    assert ticks[0].startswith("1.25%")  # the centre of the first of 40 rows
+    assert [tick.split(">", 1)[1] for tick in ticks[4:]] == ["0", "50", "100", "150", "200", "250"]
+
+
+def test_it_shows_a_colour_bar_of_the_chosen_colormap(logged_in_client, dataset):
+    viridis, magma = (
+        logged_in_client.get(detail_url(), {"colormap": name}).content.decode()
+        for name in ("viridis", "magma")
+    )
+
+    assert 'aria-label="Colour bar: pixel level 0 to 255 in magma"' in magma
+    colour_bar = magma.split('class="frames-colorbar"', 1)[1].split('src="', 1)[1].split('"', 1)[0]
+    assert colour_bar.startswith("data:image/png;base64,")
+    assert colour_bar not in viridis
+
+
+def test_it_groups_the_colormaps_as_matplotlib_does_with_a_swatch_each(logged_in_client, dataset):
+    page = logged_in_client.get(detail_url(), {"colormap": "RdBu_r"}).content.decode()
+
+    groups = [part.split("</legend>", 1) for part in page.split("<legend>")[1:]]
+    names = {label: body.split("</fieldset>", 1)[0] for label, body in groups}
+    assert list(names) == [
+        "Perceptually uniform sequential", "Sequential", "Sequential (2)", "Diverging", "Cyclic",
+        "Qualitative", "Miscellaneous",
+    ]  # fmt: skip
+    assert 'value="RdBu_r" checked>' in names["Diverging"]
+    assert 'value="tab10"' in names["Qualitative"] and 'value="twilight"' in names["Cyclic"]
+    assert page.count('name="colormap"') == 182
+    assert 'class="visually-hidden">Colormap: </span><span class="cmap-swatch"' in page
+    assert '<span class="colormap-name">RdBu_r</span>' in page
+    sprite_url = page.split("--cmap-sprite: url('", 1)[1].split("')", 1)[0]
+    assert sprite_url.startswith(reverse("studio:frames_colormap_swatches") + "?v=")  # new sprite, new URL
+    sprite = logged_in_client.get(sprite_url)
+    assert sprite["Content-Type"] == "image/png"
+    assert "max-age=86400" in sprite["Cache-Control"]
+    with Image.open(io.BytesIO(sprite.content)) as image:
+        assert image.size == (64, 182)
 
 
 def test_it_opens_on_as_many_frames_as_the_range_limit_allows(logged_in_client, dataset, settings):
@@ -144,14 +191,31 @@ def test_it_shows_range_errors_on_the_page(logged_in_client, dataset, settings):
 
     page = logged_in_client.get(detail_url(), {"depth_min": 10, "depth_max": 20}).content.decode()
 
-    assert "hold 21 frames; at most 5 can be requested" in page
+    assert "hold 21 frames; at most 5 can be requested at once. Narrow Depth from and Depth to." in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"depth_min": 20, "depth_max": 12}, "Depth from (20) must not be greater than Depth to (12)."),
+        ({"depth_min": "deep"}, "Depth from must be a number, got &#x27;deep&#x27;."),
+        ({"depth_max": "inf"}, "Depth to must be a finite number"),
+    ],
+)
+def test_it_names_the_fields_by_their_labels_in_messages(logged_in_client, dataset, params, message):
+    page = logged_in_client.get(detail_url(), params).content.decode()
+
+    assert message in page
+    assert "depth_min (" not in page and "depth_max must" not in page
 
 
 def test_it_shows_an_unknown_colormap_as_an_error_on_the_page(logged_in_client, dataset):
     response = logged_in_client.get(detail_url(), {"colormap": "nope"})
 
     assert response.status_code == 200
-    assert "Unknown colormap &#x27;nope&#x27;" in response.content.decode()
+    assert (
+        "Unknown colormap &#x27;nope&#x27;. Choose one from the Colormap list." in response.content.decode()
+    )
 
 
 def test_it_says_when_a_range_has_no_frames(logged_in_client, dataset):

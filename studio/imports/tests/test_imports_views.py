@@ -229,15 +229,16 @@ def test_it_imports_a_large_file_in_the_background_with_progress(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         page = _commit(logged_in_client, job, {}, htmx_headers).content.decode()
     assert len(callbacks) == 1
-    assert 'hx-trigger="every 1s"' in page and 'role="progressbar"' in page
+    assert 'hx-trigger="every 1s" hx-swap="outerHTML" data-page-poller' in page
+    assert 'role="progressbar"' in page
     job.refresh_from_db()
     assert job.status == CharacterImport.Status.QUEUED
     assert not Character.objects.exists()
 
     import_characters_task.call(job.pk)
     done = logged_in_client.get(reverse("studio:import_detail", args=[job.pk]) + "?poll=1", **htmx_headers)
-    assert "charactersChanged" in json.loads(done["HX-Trigger"])
-    assert "every 1s" not in done.content.decode()
+    assert {"charactersChanged", "jobsChanged"} <= set(json.loads(done["HX-Trigger"]))
+    assert "every 1s" not in done.content.decode() and "data-page-poller" not in done.content.decode()
     assert "25 created" in done.content.decode() and "1 invalid" in done.content.decode()
     assert Character.objects.filter(owner=user).count() == 25
 

@@ -25,7 +25,7 @@ def test_it_queues_every_quick_prompt_as_one_batch(logged_in_client, user):
     assert (first.prompt, first.negative_prompt, first.seed) == ("a lighthouse", "fog", 7)
     assert second.prompt == "a fox" and second.character is None
     page = logged_in_client.get(batch.get_absolute_url())
-    assert "0 / 2" in page.text
+    assert ">2 queued</span>" in page.text
 
 
 def test_it_shows_each_quick_prompt_error_next_to_its_row_and_queues_nothing(logged_in_client, htmx_headers):
@@ -119,10 +119,14 @@ def test_the_queue_page_and_badge_show_active_jobs(logged_in_client, user, htmx_
     page = logged_in_client.get(reverse("studio:queue"))
     assert "Running and queued" in page.text and 'data-active="2"' in page.text
     badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
-    assert ">2<" in badge.text and "every 3s" in badge.text
+    assert ">2<" in badge.text
+    assert "portraitsChanged from:body, jobsChanged from:body" in badge.text  # events refresh it
+    # Only where no poller of the page's own runs (one that sends jobsChanged) does the badge look itself.
+    assert "every 5s [!document.querySelector('[data-page-poller]')]" in badge.text
+    assert "every 3s" not in badge.text
     Portrait.objects.update(status="succeeded")
     badge = logged_in_client.get(reverse("studio:queue_badge"), **htmx_headers)
-    assert "every 3s" not in badge.text, "the badge stops polling when nothing is running"
+    assert "every" not in badge.text, "nothing in flight: no poll at all"
 
 
 def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx_headers):
@@ -131,9 +135,9 @@ def test_the_batch_page_shows_its_jobs_and_progress(logged_in_client, user, htmx
     batch = Batch.objects.get()
     run_portrait_job(batch.portraits.order_by("id").first().pk)
     page = logged_in_client.get(batch.get_absolute_url())
-    assert "Variations of Orla" in page.text and "1 / 3" in page.text
+    assert "Variations of Orla" in page.text and "1 painted, 2 queued" in page.text
     partial = logged_in_client.get(batch.get_absolute_url(), **htmx_headers)
-    assert "1 / 3" in partial.text and "<html" not in partial.text
+    assert "1 painted, 2 queued" in partial.text and "<html" not in partial.text
 
 
 def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user, htmx_headers):
@@ -153,6 +157,85 @@ def test_cancelling_a_batch_cancels_only_its_queued_jobs(logged_in_client, user,
     again = logged_in_client.post(reverse("studio:batch_cancel", args=[batch.pk]), **htmx_headers)
     assert again["HX-Reswap"] == "none" and "portraitsChanged" in again["HX-Trigger"]
     assert cancel_batch(batch) == 0
+
+
+def test_a_batch_cut_short_says_what_happened_instead_of_a_full_count(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    done, *_queued = queue_character_portraits(character, JobOptions(size="64x64"), count=10)
+    run_portrait_job(done.pk)
+    cancel_batch(done.batch)
+
+    page = logged_in_client.get(done.batch.get_absolute_url()).text
+
+    bar = page[page.index('class="progress batch-bar"') :]
+    assert 'aria-valuetext="1 painted, 9 cancelled"' in bar
+    assert ">1 painted, 9 cancelled</span>" in bar
+    assert "10 / 10" not in page
+    assert 'class="progress-bar" style="width: 10.00%" title="1 painted"' in bar
+    assert 'class="progress-bar bg-secondary" style="width: 90.00%" title="9 cancelled"' in bar
+
+
+def test_a_quick_portrait_says_once_which_words_the_offline_painter_could_not_draw(logged_in_client, user):
+    data = QUICK | {"size": "64x64", "prompt": ["a child astronaut floating in space, pixel art", "red hair"]}
+    logged_in_client.post(reverse("studio:quick_generate"), data)
+    astronaut, plain = Batch.objects.get().portraits.order_by("id")
+    for portrait in (astronaut, plain):
+        run_portrait_job(portrait.pk)
+
+    result = logged_in_client.get(Batch.objects.get().get_absolute_url()).text
+    detail = logged_in_client.get(reverse("studio:portrait_detail", args=[astronaut.pk])).text
+    plain_detail = logged_in_client.get(reverse("studio:portrait_detail", args=[plain.pk])).text
+
+    note = "The offline painter could not draw: floating"
+    assert result.count(note) == 1
+    assert detail.count(note) == 1
+    assert "could not draw" not in plain_detail
+
+
+def test_a_cards_last_poll_tells_the_badge_and_the_today_line_that_a_job_finished(
+    logged_in_client, user, htmx_headers
+):
+    [job] = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=1)
+    card_url = reverse("studio:portrait_card", args=[job.pk])
+
+    polling = logged_in_client.get(card_url, **htmx_headers)
+    run_portrait_job(job.pk)
+    last = logged_in_client.get(card_url, **htmx_headers)
+
+    assert "data-page-poller" in polling.text and "HX-Trigger" not in polling
+    assert "jobsChanged" in last["HX-Trigger"]
+    assert "every 1s" not in last.text and "data-page-poller" not in last.text
+
+
+def test_a_batch_pages_last_progress_poll_says_the_jobs_changed(logged_in_client, user, htmx_headers):
+    job, other = queue_character_portraits(CharacterFactory(owner=user), JobOptions(size="64x64"), count=2)
+    url = reverse("studio:batch_detail", args=[job.batch_id])
+    Portrait.objects.filter(pk=other.pk).update(status="cancelled")
+
+    polling = logged_in_client.get(url, **htmx_headers)
+    run_portrait_job(job.pk)
+    last = logged_in_client.get(url, **htmx_headers)
+
+    assert "HX-Trigger" not in polling
+    assert "jobsChanged" in last["HX-Trigger"] and ">1 painted, 1 cancelled</span>" in last.text
+
+
+def test_the_today_line_is_fetched_on_events_and_counts_queued_images(logged_in_client, user, htmx_headers):
+    character = CharacterFactory(owner=user)
+    page = logged_in_client.get(character.get_absolute_url()).text
+    line = page[page.index('id="daily-usage"') :].split(">", 1)[0]
+    assert 'hx-trigger="portraitsChanged from:body, jobsChanged from:body"' in line
+    assert "every" not in line
+
+    queue_character_portraits(character, JobOptions(size="64x64"), count=3)
+    fresh = logged_in_client.get(reverse("studio:daily_usage"), **htmx_headers).text
+
+    assert 'id="daily-usage"' in fresh.lstrip().split(">", 1)[0] and "<html" not in fresh
+    assert "Today: 3 of 200 images" in fresh
+    # Outside the fields the generator swaps as its choices change, so it never misses an event meanwhile.
+    options = reverse("studio:generator_options")
+    fields = logged_in_client.get(options, {"character": character.pk}, **htmx_headers)
+    assert 'id="generator-fields"' in fields.text and "daily-usage" not in fields.text
 
 
 @pytest.mark.parametrize("method, route", [("get", "studio:batch_detail"), ("post", "studio:batch_cancel")])

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django_htmx.http import trigger_client_event
 
 from studio.access import get_owned_or_404, parse_id
 from studio.characters import prompts
@@ -16,6 +17,7 @@ from studio.characters.models import Character
 from studio.portraits import references, sheets
 from studio.portraits.forms import GeneratorForm
 from studio.portraits.models import Batch, BatchProgress, Portrait
+from studio.portraits.views import JOBS_CHANGED
 from studio.portraits.views.generate import estimate_for
 from studio.portraits.views.looks import strip_context
 
@@ -111,8 +113,10 @@ def _activity_response(request: HttpRequest, character: Character) -> HttpRespon
     parts = [render_to_string("studio/portraits/character_detail.html#activity", context, request=request)]
     current = Portrait.objects.filter(owner=request.user, pk__in=watched).select_related("character")
     found = {portrait.pk: portrait for portrait in current}
+    changed = False
     for pk, status in watched.items():
         portrait = found.get(pk)
+        changed = changed or portrait is None or portrait.status != status
         if portrait is None:  # deleted meanwhile
             parts.append(f'<div id="portrait-{pk}" hx-swap-oob="delete"></div>')
         elif portrait.character_id == character.pk and portrait.status != status:
@@ -122,4 +126,6 @@ def _activity_response(request: HttpRequest, character: Character) -> HttpRespon
                     "studio/portraits/character_detail.html#portrait_card", card, request=request
                 )
             )
-    return HttpResponse("".join(parts))
+    response = HttpResponse("".join(parts))
+    # A job moved on: the navbar's badge and the "Today" line fetch their counts again (no poll of their own).
+    return trigger_client_event(response, JOBS_CHANGED) if changed else response

@@ -6,17 +6,22 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from studio.access import get_owned_or_404
 from studio.portraits import references
 from studio.portraits.models import Portrait
+from studio.portraits.views import JOBS_CHANGED
 
 
 @login_required
 def portrait_card(request: HttpRequest, pk: int) -> HttpResponse:
     """One portrait card; while the job is active the card polls this view until it is done."""
     portrait = get_owned_or_404(request, Portrait.objects.select_related("character"), pk=pk)
-    return render(request, "studio/portraits/character_detail.html#portrait_card", {"portrait": portrait})
+    response = render(request, "studio/portraits/character_detail.html#portrait_card", {"portrait": portrait})
+    if request.htmx and not portrait.is_active:  # the card's last poll: its job finished
+        trigger_client_event(response, JOBS_CHANGED)
+    return response
 
 
 @login_required

@@ -20,6 +20,7 @@ from studio.portraits.generation import QuotaExceededError, RetryRefusedError, c
 from studio.portraits.models import Batch, Portrait
 from studio.portraits.queue_control import move_to_front, pause_queue, resume_queue
 from studio.portraits.tasks import maybe_recover_expired_jobs
+from studio.portraits.views import JOBS_CHANGED
 from studio.portraits.views.galleries import attach_urls
 from studio.portraits.views.generate import PORTRAITS_CHANGED
 from studio.throttle import throttle
@@ -94,7 +95,10 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template_name = "studio/portraits/batch_detail.html"
     if request.htmx:
         template_name += "#batch_progress"
-    return render(request, template_name, context)
+    response = render(request, template_name, context)
+    if request.htmx and not context["progress"].active:  # the progress bar's last poll: the batch is done
+        trigger_client_event(response, JOBS_CHANGED)
+    return response
 
 
 @login_required

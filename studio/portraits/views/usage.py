@@ -13,7 +13,7 @@ from django.utils import formats
 from django.views.decorators.http import require_GET
 
 from studio.portraits.providers import UnknownProviderError, get_provider
-from studio.portraits.spending import DayUsage, ModelUsage, usage_history
+from studio.portraits.spending import DayUsage, ModelUsage, daily_limits, usage_history, usage_today
 
 # The chart's drawing area, in SVG user units (the SVG scales to the page's width).
 WIDTH, HEIGHT = 600, 220
@@ -135,3 +135,18 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "models": models,
     }
     return render(request, "studio/portraits/usage.html", context)
+
+
+@login_required
+@require_GET
+def daily_usage(request: HttpRequest) -> HttpResponse:
+    """The generator's "Today: N of 200 images" line, fetched again when portraits are queued or finish."""
+    used = usage_today(request.user)
+    image_limit, spend_limit = daily_limits()
+    estimate = {
+        "used_images": used.images,
+        "used_spend": used.spend,
+        "image_limit": image_limit,
+        "spend_limit": spend_limit,
+    }
+    return render(request, "studio/portraits/quick_generate.html#daily_usage", {"estimate": estimate})
