@@ -161,6 +161,10 @@ DATABASES = {
     )
 }
 _postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgres:
+    # Django's backend plus the 65,535-parameter limit of server-side binding, so every delete and bulk
+    # statement is batched under it (site_config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "site_config.postgresql"
 if _postgres and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the SQL, so psycopg prepares a statement the fifth time it runs: the
     # worker's claim/finish statements and the gallery's page query skip PostgreSQL's parse and plan.
