@@ -430,9 +430,17 @@ QUICK_MAX_PROMPTS = env_int("QUICK_MAX_PROMPTS", 20)  # rows on the quick-genera
 # change.
 IMAGE_PRICES: dict[tuple[str, ...], str] = {}
 
+# Behind a TLS-terminating proxy: the header (e.g. X-Forwarded-Proto) that says a request came in over HTTPS.
+# Set it only when that proxy overwrites the header on every request (compose's Caddy, ingress-nginx), and
+# only on a server that the proxy alone can reach: anyone else could claim HTTPS by sending it.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Orchestrators probe over plain HTTP, straight to the process: the health checks answer there too.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 # Production hardening: on whenever DEBUG is off.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)
