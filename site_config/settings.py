@@ -317,21 +317,43 @@ AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")  # empty: boto3's usual chain (instance role, ~/.aws)
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
 AWS_LOCATION = env_str("AWS_LOCATION", "media")  # key prefix inside the bucket
-_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
-if STORAGE_BACKEND.startswith("storages.backends.s3"):
-    if not AWS_STORAGE_BUCKET_NAME:
-        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
-    _default_storage["OPTIONS"] = {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        "endpoint_url": AWS_S3_ENDPOINT_URL or None,
-        "region_name": AWS_S3_REGION_NAME or None,
-        "access_key": AWS_ACCESS_KEY_ID or None,
-        "secret_key": AWS_SECRET_ACCESS_KEY or None,
-        "location": AWS_LOCATION,
+
+
+def s3_storage_options(
+    bucket: str,
+    *,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    location: str = "media",
+) -> dict[str, object]:
+    """django-storages' S3Storage options: a private bucket, files read through signed requests only."""
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
+        "access_key": access_key or None,
+        "secret_key": secret_key or None,
+        "location": location,
         "default_acl": "private",
         "querystring_auth": True,
         "file_overwrite": False,
     }
+
+
+_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
+    _default_storage["OPTIONS"] = s3_storage_options(
+        AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=AWS_S3_ENDPOINT_URL,
+        region=AWS_S3_REGION_NAME,
+        access_key=AWS_ACCESS_KEY_ID,
+        secret_key=AWS_SECRET_ACCESS_KEY,
+        location=AWS_LOCATION,
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
