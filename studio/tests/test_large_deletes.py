@@ -49,6 +49,15 @@ def test_it_binds_statements_server_side_so_the_limit_applies():
     assert connection.features.max_query_params <= 65_535
 
 
+def test_it_sizes_bulk_inserts_under_the_parameter_limit():
+    fields = [field for field in Character._meta.concrete_fields if not field.primary_key]
+    rows = [Character()] * MANY
+    batch = connection.ops.bulk_batch_size(fields, rows)
+    assert 0 < batch < MANY
+    assert batch * len(fields) <= 65_535
+    assert connection.ops.bulk_batch_size(["pk"], rows) <= 65_535
+
+
 def test_it_deletes_an_account_with_100000_characters_and_portraits(logged_in_client, user, other_user):
     character = CharacterFactory(owner=user, name="Orla")
     copies(character, MANY - 1, name="t.name || ' ' || g")
