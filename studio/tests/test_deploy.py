@@ -63,7 +63,8 @@ def test_it_publishes_only_the_buffering_proxy():
     assert "8000" in SERVICES["web"]["expose"] and "ports" not in SERVICES["web"]
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
     assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in SERVICES["proxy"]["volumes"]
-    assert re.search(r"reverse_proxy web:8000 \{[^}]*request_buffers 64MiB", caddyfile)
+    assert re.search(r"reverse_proxy \{\s+(#[^\n]*\s+)*dynamic a web 8000 ", caddyfile)
+    assert re.search(r"\n\t\trequest_buffers 64MiB\n", caddyfile)
     assert "trusted_proxies" not in caddyfile  # Caddy then overwrites the client's X-Forwarded-Proto
 
 
