@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -133,10 +135,34 @@ def test_it_sets_only_variables_that_settings_reads_in_compose():
 # --- settings behind a proxy
 
 
-def test_it_does_not_trust_a_forwarded_proto_header_unless_configured():
-    from django.conf import settings
+def proxy_header_setting(**env: str) -> object:
+    clean = {key: value for key, value in os.environ.items() if key != "SECURE_PROXY_SSL_HEADER"}
+    script = "import django, json; django.setup(); from django.conf import settings; "
+    script += "print(json.dumps(settings.SECURE_PROXY_SSL_HEADER))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "site_config.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 60,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
-    assert settings.SECURE_PROXY_SSL_HEADER is None  # the test environment sets none
+
+def test_it_trusts_a_forwarded_proto_header_only_when_configured():
+    assert proxy_header_setting() is None
+    assert proxy_header_setting(SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto") == [
+        "HTTP_X_FORWARDED_PROTO",
+        "https",
+    ]
 
 
 @override_settings(SECURE_SSL_REDIRECT=True, SECURE_PROXY_SSL_HEADER=None)
