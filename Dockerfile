@@ -27,14 +27,15 @@ RUN /venv/bin/pip install -r /tmp/requirements.txt
 FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/venv/bin:$PATH" \
     DJANGO_SETTINGS_MODULE=site_config.settings MEDIA_ROOT=/data/media WEB_CONCURRENCY=3
-RUN groupadd --system dali && useradd --system --gid dali --home /app dali \
+RUN groupadd --system --gid 10001 dali && useradd --system --uid 10001 --gid dali --home /app dali \
  && mkdir -p /app /data/media && chown -R dali:dali /data
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=dali:dali . .
 # Static files are collected at build time (hashed, compressed names served by WhiteNoise).
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
-USER dali
+# Numeric, so Kubernetes can check runAsNonRoot (deploy/k8s runs as 10001 with a read-only root).
+USER 10001:10001
 EXPOSE 8000
 # The process answers /healthz without touching the database (see studio/views/health.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio.characters.models import Character
+from studio.deletion import delete_in_batches
 from studio.imports.export import export_json
 from studio.portraits.generation import paint_on_save_terms
 from studio.portraits.models import Portrait
@@ -167,9 +168,11 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         "portraits": Portrait.objects.filter(owner=user).count(),
     }
     with transaction.atomic():
-        # Portraits first, one by one, so their post_delete handlers remove the image files.
-        for portrait in Portrait.objects.filter(owner=user).iterator():
-            portrait.delete()
+        # Portraits, then characters, a batch at a time: memory stays bounded however many there are, and
+        # each portrait's post_delete handler still removes its image files. Only the fields the delete
+        # signals read are loaded.
+        delete_in_batches(Portrait.objects.filter(owner=user).only("image", "thumbnail"))
+        delete_in_batches(Character.objects.filter(owner=user).only("owner_id"))
         user.delete()
     logout(request)
     logger.info("account.deleted", extra=counts)

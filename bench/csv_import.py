@@ -23,10 +23,6 @@ from pathlib import Path
 
 from _setup import budget_line, exit_code  # first: keeps bench/queue.py from shadowing the stdlib's queue
 
-from studio.imports import commit as import_commit
-from studio.imports import mapping as import_mapping
-from studio.imports import rows as import_rows
-
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "bench" / ".scratch"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -94,6 +90,9 @@ def run_backend(backend: str, sizes: list[int]) -> dict:
     from import_export import resources
 
     from studio.characters.models import Character
+    from studio.imports import commit as import_commit
+    from studio.imports import mapping as import_mapping
+    from studio.imports import rows as import_rows
 
     call_command("migrate", verbosity=0)
     users = iter(get_user_model().objects.create(email=f"bench{i}@example.com") for i in range(1000))

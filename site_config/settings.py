@@ -182,6 +182,10 @@ DATABASES = {
     )
 }
 _postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgres:
+    # Django's backend plus the 65,535-parameter limit of server-side binding, so every delete and bulk
+    # statement is batched under it (site_config/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "site_config.postgresql"
 if _postgres and env_bool("DATABASE_SERVER_SIDE_BINDING", True):
     # Parameters travel apart from the SQL, so psycopg prepares a statement the fifth time it runs: the
     # worker's claim/finish statements and the gallery's page query skip PostgreSQL's parse and plan.
@@ -341,21 +345,43 @@ AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME")
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")  # empty: boto3's usual chain (instance role, ~/.aws)
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
 AWS_LOCATION = env_str("AWS_LOCATION", "media")  # key prefix inside the bucket
-_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
-if STORAGE_BACKEND.startswith("storages.backends.s3"):
-    if not AWS_STORAGE_BUCKET_NAME:
-        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
-    _default_storage["OPTIONS"] = {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        "endpoint_url": AWS_S3_ENDPOINT_URL or None,
-        "region_name": AWS_S3_REGION_NAME or None,
-        "access_key": AWS_ACCESS_KEY_ID or None,
-        "secret_key": AWS_SECRET_ACCESS_KEY or None,
-        "location": AWS_LOCATION,
+
+
+def s3_storage_options(
+    bucket: str,
+    *,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    location: str = "media",
+) -> dict[str, object]:
+    """django-storages' S3Storage options: a private bucket, files read through signed requests only."""
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
+        "access_key": access_key or None,
+        "secret_key": secret_key or None,
+        "location": location,
         "default_acl": "private",
         "querystring_auth": True,
         "file_overwrite": False,
     }
+
+
+_default_storage: dict[str, object] = {"BACKEND": STORAGE_BACKEND}
+if STORAGE_BACKEND.startswith("storages.backends.s3"):
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME.")
+    _default_storage["OPTIONS"] = s3_storage_options(
+        AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=AWS_S3_ENDPOINT_URL,
+        region=AWS_S3_REGION_NAME,
+        access_key=AWS_ACCESS_KEY_ID,
+        secret_key=AWS_SECRET_ACCESS_KEY,
+        location=AWS_LOCATION,
+    )
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
@@ -534,10 +560,17 @@ PERMISSIONS_POLICY = env_str(
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), "
     "usb=()",
 )
+# Behind a TLS-terminating proxy: the header (e.g. X-Forwarded-Proto) that says a request came in over HTTPS.
+# Set it only when that proxy overwrites the header on every request (compose's Caddy, ingress-nginx), and
+# only on a server that the proxy alone can reach: anyone else could claim HTTPS by sending it.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Orchestrators probe over plain HTTP, straight to the process: the health checks answer there too.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Production hardening: on whenever DEBUG is off.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)

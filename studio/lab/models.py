@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from studio.deletion import set_null_in_batches
 from studio.portraits.models import Portrait
 
 # The style lab (studio/lab/): user-trained image models. PyTorch is imported only by studio.lab.nets.
@@ -43,7 +44,7 @@ class StyleImage(models.Model):
     style = models.ForeignKey(Style, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to=_style_image_name)
     source_portrait = models.ForeignKey(
-        Portrait, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Portrait, null=True, blank=True, on_delete=set_null_in_batches, related_name="+"
     )
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from studio.characters.models import Character, Visibility
 from studio.characters.signals import visibility_changed
+from studio.deletion import set_null_in_batches
 from studio.portraits.files import IMAGE_DECODE_ERRORS, UnreadableImageError, encode_portrait_files
 
 
@@ -199,7 +200,7 @@ class Portrait(models.Model):
     like_count = models.PositiveIntegerField(default=0, editable=False)
     task_id = models.CharField(max_length=64, blank=True)
     batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="portraits"
+        Batch, null=True, blank=True, on_delete=set_null_in_batches, related_name="portraits"
     )
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     # What the provider billed for the current attempt, from the usage it reported (pricing.actual_cost);

@@ -18,12 +18,14 @@ import typer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.db.models import Count
 from django_typer.management import TyperCommand, command, initialize
 
 from studio.characters import vocabulary
 from studio.characters.models import Character
 from studio.characters.prompts import PromptTooLongError
+from studio.deletion import delete_in_batches
 from studio.portraits.demo import seed_demo
 from studio.portraits.generation import (
     GenerationInputError,
@@ -122,7 +124,10 @@ class Command(TyperCommand):
                 confirmed = False
             if not confirmed:
                 raise CommandError("Nothing deleted (answer y, or pass --yes to delete without asking).")
-        character.delete()
+        with transaction.atomic():
+            # The portraits a batch at a time (bounded memory; their files go with them), then the character.
+            delete_in_batches(Portrait.objects.filter(character=character).only("image", "thumbnail"))
+            character.delete()
         self.stdout.write(self.style.SUCCESS(f"Deleted {summary}."))
 
     @command(name="character-stats")
