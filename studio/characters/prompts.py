@@ -93,7 +93,8 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
         _phrase(values, v.BODY_TYPE),
     ]
     if any(features):
-        sentences.append("with " + _join(features))
+        # One sentence with its subject: "Portrait of a woman with red hair.", never "...woman. With red hair."
+        sentences[0] += " with " + _join(features)
 
     clothing = _phrase(values, v.CLOTHING)
     colour = _phrase(values, v.CLOTHING_COLOR)

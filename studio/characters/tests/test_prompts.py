@@ -48,8 +48,8 @@ def test_it_writes_readable_sentences():
             "background": "castle",
         }
     )
-    assert prompt.text.startswith("Portrait of an elderly man.")
-    assert "With white hair and a long flowing beard." in prompt.text
+    # The subject and its looks are one sentence, not "...man. With white hair".
+    assert prompt.text.startswith("Portrait of an elderly man with white hair and a long flowing beard.")
     assert "Wearing flowing robes in grey." in prompt.text
     assert all(sentence[0].isupper() for sentence in prompt.text.split(". ") if sentence)
 
