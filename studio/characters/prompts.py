@@ -93,7 +93,7 @@ def build_prompt(values: Mapping[str, Any]) -> Prompt:
         _phrase(values, v.BODY_TYPE),
     ]
     if any(features):
-        # One sentence with its subject: "Portrait of a woman with red hair.", never "...woman. With red hair."
+        # One sentence with its subject: "Portrait of a woman with red hair.", not "...woman. With red hair."
         sentences[0] += " with " + _join(features)
 
     clothing = _phrase(values, v.CLOTHING)
