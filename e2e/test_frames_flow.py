@@ -72,4 +72,4 @@ def test_a_wide_dataset_scrolls_inside_its_plot_on_a_phone(page, live_server, si
     assert plot.evaluate("el => el.scrollWidth > el.clientWidth")  # the plot scrolls, by keyboard too
     plot.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.querySelector('.frames-plot').scrollLeft > 0")
+    page.wait_for_function("() => document.querySelector('.frames-plot').scrollLeft > 0")

@@ -178,3 +178,13 @@ document.addEventListener("htmx:configRequest", function (event) {
   var target = trigger && trigger.target;
   event.detail.parameters.changed = target && target.name ? target.name : "model";
 });
+
+// The queue badge polls only on pages without a poller of their own (base.html). A trigger filter would need
+// eval, which the Content-Security-Policy forbids: the timed request is cancelled here instead.
+document.addEventListener("htmx:confirm", function (event) {
+  var elt = event.detail.elt;
+  var trigger = event.detail.triggeringEvent;
+  if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-poll-unless-page-polls")) return;
+  // A timed request comes with no triggering event; an event (portraitsChanged, jobsChanged) always goes through.
+  if (!trigger && document.querySelector("[data-page-poller]")) event.preventDefault();
+});

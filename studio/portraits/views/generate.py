@@ -118,7 +118,16 @@ def _cards(request: HttpRequest, portraits: list[Portrait]) -> str:
         )
         for p in portraits
     ]
-    return '<p id="no-portraits" hx-swap-oob="delete"></p>' + "".join(cards)
+    # The empty-state line is on the page only until the character's first portraits: remove it then, and
+    # never name it later (htmx reports an out-of-band target that is not there as an error).
+    first = (
+        portraits
+        and not Portrait.objects.filter(character_id=portraits[0].character_id)
+        .exclude(pk__in=[portrait.pk for portrait in portraits])
+        .exists()
+    )
+    empty_state = '<p id="no-portraits" hx-swap-oob="delete"></p>' if first else ""
+    return empty_state + "".join(cards)
 
 
 @login_required
