@@ -39,6 +39,7 @@ from studio.characters.prompts import build_prompt, character_prompt
 from studio.imports import cardformat
 from studio.imports import commit as import_commit
 from studio.imports import sources as import_sources
+from studio.portraits import references
 from studio.portraits.models import Portrait
 
 DEFAULT_MAX_CARD_BYTES = 20 * 1024 * 1024
@@ -175,10 +176,15 @@ def export_card(character: Character, image_bytes: bytes | None = None) -> bytes
 
 
 def succeeded_portraits(character: Character) -> Iterator[Portrait]:
-    """The character's finished portraits, newest (the cover) first."""
-    return (
+    """The character's finished portraits, its cover first (the chosen one, else the newest), then newest
+    first."""
+    cover = references.cover_of(character)
+    if cover is not None and cover.image:
+        yield cover
+    yield from (
         Portrait.objects.filter(character=character, status=Portrait.Status.SUCCEEDED)
         .exclude(image="")
+        .exclude(pk=cover.pk if cover is not None else None)
         .order_by("-created_at", "-id")
         .iterator(chunk_size=50)
     )

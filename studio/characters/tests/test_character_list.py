@@ -40,6 +40,21 @@ def test_it_shows_the_newest_painted_portrait_as_the_cover_and_counts_the_portra
     assert '2<span class="visually-hidden"> portraits</span>' in card
 
 
+def test_a_chosen_cover_wins_over_the_newest_portrait_on_the_card(logged_in_client, user):
+    from studio.portraits.references import set_cover
+
+    character = CharacterFactory(owner=user, name="Ada")
+    chosen = PortraitFactory(character=character, status="succeeded", thumbnail="portraits/thumbs/a.webp")
+    newer = PortraitFactory(character=character, status="succeeded", thumbnail="portraits/thumbs/b.webp")
+    Portrait.objects.filter(pk=chosen.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    set_cover(chosen)
+
+    card = logged_in_client.get(LIST).text.split(f'id="character-{character.pk}"')[1]
+
+    assert reverse("studio:portrait_thumbnail", args=[chosen.pk]) in card
+    assert reverse("studio:portrait_thumbnail", args=[newer.pk]) not in card
+
+
 def test_it_shows_a_placeholder_for_a_character_without_portraits(logged_in_client, user):
     CharacterFactory(owner=user, name="Bare", hair_color="red", art_style="watercolor")
     response = logged_in_client.get(LIST)

@@ -410,3 +410,22 @@ def test_it_refuses_a_hostile_charx_with_a_message_and_writes_nothing(
     assert not CharacterImport.objects.exists() and not Character.objects.exists()
     imports = Path(django_settings.MEDIA_ROOT) / "imports"
     assert not imports.exists() or not any(imports.iterdir())
+
+
+def test_a_chosen_cover_is_the_icon_of_the_charx(logged_in_client, user):
+    from studio.portraits.models import Portrait
+    from studio.portraits.references import set_cover
+
+    v2, v3 = sillytavern_card()
+    character = _upload_and_commit(logged_in_client, "zoe.png", sillytavern_write(_png(), v2, v3))
+    for index in range(3):
+        PortraitFactory(character=character).store_image(_png(8 + index, (index * 10, 0, 0)), {})
+    oldest = Portrait.objects.filter(character=character).order_by("created_at", "id").first()
+    set_cover(oldest)
+
+    response = logged_in_client.get(reverse("studio:character_charx", args=[character.pk]))
+
+    _card, assets = cardformat.read_charx(io.BytesIO(response.content))
+    assert [a.type for a in assets] == ["icon", "other", "other"]
+    with Image.open(io.BytesIO(assets[0].read())) as icon:
+        assert icon.size == (8, 8)  # the chosen cover, not the newest portrait
