@@ -32,7 +32,6 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     expect(page.locator(".gallery-card")).to_have_count(100)
     ids = page.locator(".gallery-card").evaluate_all("cards => cards.map(c => c.id)")
     assert len(set(ids)) == 100
-    assert page.evaluate("window.__sameDocument === true")
 
     # Filter by provider: the grid is replaced through HTMX and the URL says so.
     page.get_by_label("Provider").select_option("local")
@@ -55,7 +54,6 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     shown = [int(pk) for pk in page.locator(".gallery-card").evaluate_all("cs => cs.map(c => c.id.slice(5))")]
     assert set(shown) <= set(newest_local), "a card from another provider survived the filter"
     assert shown[:24] == newest_local[:24]
-    assert page.evaluate("window.__sameDocument === true")
     page.get_by_role("link", name="Clear").click()  # a plain link: a fresh page
     expect(page.locator(".gallery-card")).to_have_count(24)
     page.evaluate("window.__sameDocument = true")
@@ -81,8 +79,12 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[2])
     page.keyboard.press("ArrowLeft")
     expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", card_ids[1])
+    # The address bar names the portrait shown (a link to share)...
+    expect(page).to_have_url(re.compile(rf"/studio/gallery/{card_ids[1]}/$"))
     page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
+    # ...and closing gives the gallery's address back.
+    expect(page).to_have_url(re.compile(r"/studio/gallery/(\?[^/]*)?$"))
     # Focus returns to the card of the portrait last shown, so the keyboard carries on from there.
     expect(page.locator(f"#card-{card_ids[1]} a[data-lightbox]")).to_be_focused()
     # Escape right after opening closes it too.
@@ -113,4 +115,22 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
     for pk in card_ids[:3]:
         expect(page.locator(f"#card-{pk}")).to_have_count(0)
     assert Portrait.objects.filter(owner=signed_in).count() == 97
-    assert page.evaluate("window.__sameDocument === true")
+
+
+def test_the_lightbox_has_its_own_address_and_back_closes_it(page, live_server, signed_in):
+    seed_portraits(signed_in, 3, characters=1, public_fraction=0)
+    page.goto(f"{live_server.url}/studio/gallery/")
+    first = page.locator(".gallery-card").first
+    pk = first.get_attribute("id").removeprefix("card-")
+    first.locator("a[data-lightbox]").click()
+    lightbox = page.locator("#lightbox")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", pk)
+    expect(page).to_have_url(re.compile(rf"/studio/gallery/{pk}/"))
+
+    page.go_back()
+
+    expect(lightbox).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/studio/gallery/$"))
+    # The address shared from the lightbox opens the portrait's own page.
+    page.goto(f"{live_server.url}/studio/gallery/{pk}/")
+    expect(page.locator(f'.lightbox[data-portrait="{pk}"]')).to_be_visible()

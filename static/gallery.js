@@ -21,11 +21,29 @@
     body.setAttribute("aria-busy", "true");
     htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
       body.removeAttribute("aria-busy");
-      if (!stepping && !lightboxOpen()) modal().show();
-      else if (lightboxOpen()) lightbox().focus();  // the swapped-out content had the focus
+      if (!stepping && !lightboxOpen()) {
+        modal().show();
+        // The address bar shows the portrait: a link to share, and Back closes the lightbox.
+        history.pushState({ lightbox: url }, "", url);
+        pushed = true;
+      } else if (lightboxOpen()) {
+        lightbox().focus();  // the swapped-out content had the focus
+        if (pushed) history.replaceState({ lightbox: url }, "", url);
+      }
     });
     return true;
   }
+
+  var pushed = false;  // the open lightbox has its own history entry
+  var closingFromHistory = false;
+
+  // Back while the lightbox is open: close it (the gallery's own address is already back in the bar).
+  window.addEventListener("popstate", function () {
+    if (!pushed || !lightboxOpen()) return;
+    pushed = false;
+    closingFromHistory = true;
+    modal().hide();
+  });
 
   document.addEventListener("click", function (event) {
     var link = event.target.closest("a[data-lightbox]");
@@ -58,6 +76,10 @@
   // opened), else the link that opened it, so keyboard users carry on where they were.
   document.addEventListener("hidden.bs.modal", function (event) {
     if (event.target !== lightbox()) return;
+    // Closed by the user (Escape, the close button): drop the lightbox's history entry too.
+    if (pushed && !closingFromHistory) history.back();
+    pushed = false;
+    closingFromHistory = false;
     var shown = document.querySelector("#lightbox-body .lightbox");
     var pk = shown && shown.getAttribute("data-portrait");
     var card = pk && document.querySelector("#card-" + pk + " a[data-lightbox]");
