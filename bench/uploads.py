@@ -437,7 +437,7 @@ def run_child(case: Case) -> dict[str, Any]:
     if case.method == "GET":
         objects["seeded"] = seed_dataset(user, scale(60_000, 6_000), 4096)
     if case.name == "card valid large":
-        from studio import cards
+        from studio.imports import cards
 
         character = CharacterFactory(owner=user, name="Card", notes="n" * 100_000)
         objects["card"] = cards.export_card(character, png_bytes(1024, noise=True))
