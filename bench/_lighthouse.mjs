@@ -54,9 +54,9 @@ for (const scheme of ["light", "dark"]) {
     const details = {};
     if (lhr.runtimeError) details["runtime-error"] = [`${lhr.runtimeError.code}: ${lhr.runtimeError.message}`];
     for (const warning of lhr.runWarnings || []) (details["run-warnings"] ||= []).push(warning);
-    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio"]) {
+    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts"]) {
       const items = lhr.audits[id]?.details?.items || [];
-      if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || JSON.stringify(item).slice(0, 160));
+      if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || item.node?.snippet || JSON.stringify(item).slice(0, 160));
     }
     console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: [...failing], details }));
     await page.close();
