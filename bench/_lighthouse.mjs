@@ -54,7 +54,8 @@ for (const scheme of ["light", "dark"]) {
     const details = {};
     if (lhr.runtimeError) details["runtime-error"] = [`${lhr.runtimeError.code}: ${lhr.runtimeError.message}`];
     for (const warning of lhr.runWarnings || []) (details["run-warnings"] ||= []).push(warning);
-    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts"]) {
+    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts", "target-size"]) {
+      if (!failing.has(id) && !(id === "layout-shifts" && failing.has("cumulative-layout-shift"))) continue;
       const items = lhr.audits[id]?.details?.items || [];
       if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || item.node?.snippet || JSON.stringify(item).slice(0, 160));
     }
