@@ -1,0 +1,66 @@
+// bench/ux.py's Lighthouse runner: one Chromium per colour scheme, the session cookie in its cookie jar (an
+// --extra-headers Cookie reaches the document but not every subresource, which then fails with 401), and one
+// Lighthouse run per job. Reads a JSON list of jobs {url, width, scheme, cookie: {name, value} | null} on stdin;
+// prints one JSON line per job: {url, width, scheme, scores: {category: 0-100}, failing: [audit ids]}.
+// Node resolves the imports from bench/.scratch/node_modules (NODE_PATH does not apply to ES modules, so
+// bench/ux.py runs this file from a copy placed there).
+import lighthouse from "lighthouse";
+import desktopConfig from "lighthouse/core/config/desktop-config.js";
+import puppeteer from "puppeteer-core";
+
+const CATEGORIES = ["performance", "accessibility", "best-practices"];
+const jobs = JSON.parse(await new Promise((resolve) => {
+  let text = "";
+  process.stdin.on("data", (chunk) => { text += chunk; });
+  process.stdin.on("end", () => resolve(text));
+}));
+
+function flagsFor(width) {
+  const flags = { output: "json", logLevel: "error", onlyCategories: CATEGORIES, throttlingMethod: "provided" };
+  if (width >= 1000) return { flags, config: desktopConfig };
+  const screenEmulation = { mobile: true, width, height: 844, deviceScaleFactor: 3, disabled: false };
+  return { flags: { ...flags, formFactor: "mobile", screenEmulation }, config: undefined };
+}
+
+for (const scheme of ["light", "dark"]) {
+  const mine = jobs.filter((job) => job.scheme === scheme);
+  if (!mine.length) continue;
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", ...(scheme === "dark" ? ["--force-dark-mode"] : [])],
+  });
+  for (const job of mine) {
+    const page = await browser.newPage();
+    const cookies = await browser.cookies();
+    if (cookies.length) await browser.deleteCookie(...cookies);
+    if (job.cookie) await browser.setCookie({ ...job.cookie, url: job.url });
+    const { flags, config } = flagsFor(job.width);
+    // A loaded machine now and then loses the trace (NO_NAVSTART): such a run is repeated, up to twice.
+    let lhr;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      lhr = (await lighthouse(job.url, flags, config, page)).lhr;
+      if (!lhr.runtimeError) break;
+    }
+    const scores = {};
+    const failing = new Set();
+    for (const name of CATEGORIES) {
+      const category = lhr.categories[name];
+      scores[name] = Math.round(100 * (category.score || 0));
+      for (const ref of category.auditRefs) {
+        if (ref.weight > 0 && (lhr.audits[ref.id].score ?? 1) < 1) failing.add(ref.id);
+      }
+    }
+    const details = {};
+    if (lhr.runtimeError) details["runtime-error"] = [`${lhr.runtimeError.code}: ${lhr.runtimeError.message}`];
+    for (const warning of lhr.runWarnings || []) (details["run-warnings"] ||= []).push(warning);
+    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts", "target-size"]) {
+      if (!failing.has(id) && !(id === "layout-shifts" && failing.has("cumulative-layout-shift"))) continue;
+      const items = lhr.audits[id]?.details?.items || [];
+      if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || item.node?.snippet || JSON.stringify(item).slice(0, 160));
+    }
+    console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: [...failing], details }));
+    await page.close();
+  }
+  await browser.close();
+}
