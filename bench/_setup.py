@@ -73,3 +73,29 @@ def budget(name: str, value: float, unit: str, limit: float, *, at_least: bool =
 def exit_code() -> int:
     """1 when any budget printed by this process was over (so `make bench` reports it), else 0."""
     return 1 if _over else 0
+
+
+def _admin_connection(url: str):
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    return psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+
+
+def create_scratch_postgres(url: str) -> bool:
+    """A fresh PostgreSQL database at `url` (dropped first); False when no server answers."""
+    name = url.rsplit("/", 1)[1]
+    try:
+        with _admin_connection(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+    except Exception as error:  # no server: SQLite figures only
+        print(f"PostgreSQL not reachable ({error.__class__.__name__}); SQLite figures only.")
+        return False
+
+
+def drop_scratch_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with _admin_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -20,7 +20,15 @@ import sys
 import time
 
 # First: _setup takes bench/ off sys.path, so bench/queue.py cannot shadow the stdlib queue (psycopg uses it).
-from _setup import budget, django_with_scratch_db, exit_code, median, percentile
+from _setup import (
+    budget,
+    create_scratch_postgres,
+    django_with_scratch_db,
+    drop_scratch_postgres,
+    exit_code,
+    median,
+    percentile,
+)
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/dali_bench_characters"
 SORTS = ("updated", "name", "portraits")
@@ -194,37 +202,12 @@ def main() -> None:
     ]
     codes = [subprocess.run([*common, "--database-url", ""], check=False).returncode]
     pg_url = PG_DEFAULT if args.postgres == "auto" else args.postgres
-    if args.postgres != "off" and _create_pg(pg_url):
+    if args.postgres != "off" and create_scratch_postgres(pg_url):
         try:
             codes.append(subprocess.run([*common, "--database-url", pg_url], check=False).returncode)
         finally:
-            _drop_pg(pg_url)
+            drop_scratch_postgres(pg_url)
     sys.exit(max(codes))
-
-
-def _admin_connection(url: str):
-    import psycopg
-
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    return psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
-
-
-def _create_pg(url: str) -> bool:
-    name = url.rsplit("/", 1)[1]
-    try:
-        with _admin_connection(url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return True
-    except Exception as error:  # no server: SQLite figures only
-        print(f"PostgreSQL not reachable ({error.__class__.__name__}); SQLite figures only.")
-        return False
-
-
-def _drop_pg(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    with _admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
