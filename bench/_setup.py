@@ -99,3 +99,12 @@ def drop_scratch_postgres(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with _admin_connection(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def plain_static_files() -> None:
+    """No collectstatic in a bench: plain static URLs instead of the production manifest."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    override_settings(STORAGES={**settings.STORAGES, "staticfiles": static}).enable()

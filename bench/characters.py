@@ -28,6 +28,7 @@ from _setup import (
     exit_code,
     median,
     percentile,
+    plain_static_files,
 )
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/dali_bench_characters"
@@ -95,22 +96,16 @@ def run(args: argparse.Namespace) -> None:
     url = django_with_scratch_db("characters", database_url=args.database_url)
     vendor = "PostgreSQL" if url.startswith("postgres") else "SQLite"
 
-    from django.conf import settings
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from studio.characters import listing
     from studio.characters.models import Character
     from studio.tests.factories import UserFactory
 
-    override_settings(
-        STORAGES={
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-    ).enable()
+    plain_static_files()
     user = UserFactory(email="bench@example.com")
     started = time.perf_counter()
     seed(user, args.characters)

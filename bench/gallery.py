@@ -37,6 +37,7 @@ from _setup import (
     exit_code,
     median,
     percentile,
+    plain_static_files,
 )
 
 PAGE = 24
@@ -48,12 +49,11 @@ def run(args: argparse.Namespace) -> None:
     url = django_with_scratch_db("gallery", database_url=args.database_url)
     vendor = "PostgreSQL" if url.startswith("postgres") else "SQLite"
 
-    from django.conf import settings
     from django.core.paginator import Paginator
     from django.db import connection
     from django.template.loader import render_to_string
     from django.test import Client, RequestFactory
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from studio import painter
@@ -65,13 +65,7 @@ def run(args: argparse.Namespace) -> None:
     from studio.portraits.views.galleries import CARD_FIELDS, attach_urls
     from studio.tests.factories import UserFactory
 
-    # No collectstatic in a bench: plain static URLs instead of the production manifest.
-    override_settings(
-        STORAGES={
-            **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
-    ).enable()
+    plain_static_files()
     user = UserFactory(email="bench@example.com")
     started = time.perf_counter()
     files = shared_files()
