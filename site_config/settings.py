@@ -616,6 +616,10 @@ CHARACTER_CHARX_MAX_BYTES = env_int("CHARACTER_CHARX_MAX_BYTES", 50 * 1024 * 102
 CHARACTER_CHARX_MAX_ASSET_BYTES = env_int("CHARACTER_CHARX_MAX_ASSET_BYTES", 20 * 1024 * 1024)
 CHARACTER_CHARX_MAX_TOTAL_BYTES = env_int("CHARACTER_CHARX_MAX_TOTAL_BYTES", 200 * 1024 * 1024)
 CHARACTER_CHARX_MAX_ENTRIES = env_int("CHARACTER_CHARX_MAX_ENTRIES", 1000)
+# A card's images imported as portraits (studio/imports/card_portraits.py): how many per import, and the
+# pixels one may have (checked from its header, before decoding).
+CHARACTER_CHARX_MAX_PORTRAITS = env_int("CHARACTER_CHARX_MAX_PORTRAITS", 100)
+CHARACTER_CARD_MAX_IMAGE_PIXELS = env_int("CHARACTER_CARD_MAX_IMAGE_PIXELS", 4096 * 4096)
 # Health checks: /readyz fails when queued tasks have waited longer than this with no task started meanwhile.
 READY_WORKER_MAX_AGE = env_int("READY_WORKER_MAX_AGE", 120)  # seconds
 # /readyz tells everyone only ok/unavailable; its checks go to staff and to `Authorization: Bearer <token>`.

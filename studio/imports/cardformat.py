@@ -433,6 +433,13 @@ def _is_card_chunk(kind: bytes, whole: bytes) -> bool:
     return keyword.decode("latin-1").lower() in CARD_KEYWORDS
 
 
+def without_card_chunks(png: bytes) -> bytes:
+    """The PNG without its ``chara``/``ccv3`` chunks (nor anything after IEND): the picture of a card.
+
+    Every other chunk is kept byte for byte, so a PNG without a card comes back unchanged."""
+    return PNG_SIGNATURE + b"".join(whole for kind, whole in _chunks(png) if not _is_card_chunk(kind, whole))
+
+
 def write_png_card(png: bytes, card_v3: Mapping[str, Any], card_v2: Mapping[str, Any] | None = None) -> bytes:
     """The PNG with ``chara`` (V2) and ``ccv3`` (V3) tEXt chunks before IEND, replacing any earlier ones.
 

@@ -17,7 +17,12 @@ The formats live in ``cardformat`` (no Django); this module maps a card onto a c
 - V3 ``assets``: a PNG card names its own image as the ``icon`` (``ccdefault:``). A CHARX holds the
   character's succeeded portraits: the cover (newest) as the ``icon`` named ``main``, the others as type
   ``other`` named ``portrait-<n>``, all PNG, under file names we choose. Importing a CHARX reads its
-  ``card.json`` (bounded by the CHARACTER_CHARX_* settings); its embedded files stay in the archive.
+  ``card.json`` (bounded by the CHARACTER_CHARX_* settings) and makes its images (``icon``, ``other`` and
+  ``x_...`` assets in PNG, JPEG or WebP) portraits of the character, the main icon as the newest (the
+  cover); importing a PNG card makes its picture a portrait. ``card_portraits`` does that: validated one at
+  a time, duplicates skipped, not counted in the daily limits; other assets (audio, backgrounds...) are
+  named in the report and left out. Embedded assets' entries are not kept in ``Character.card``: an export
+  writes the portraits instead.
 - ``creation_date``/``modification_date`` (V3, Unix seconds): the card's own when it had them, else the
   character's; editing the card in the form drops the old modification date.
 """
@@ -34,10 +39,11 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from studio.characters import vocabulary as v
-from studio.characters.models import Character, Visibility
+from studio.characters.models import Character, Visibility, name_key
 from studio.characters.prompts import build_prompt, character_prompt
-from studio.imports import cardformat
+from studio.imports import card_portraits, cardformat
 from studio.imports import commit as import_commit
+from studio.imports import rows as import_rows
 from studio.imports import sources as import_sources
 from studio.portraits import references
 from studio.portraits.models import Portrait
@@ -257,13 +263,26 @@ def read_card(png: bytes | BinaryIO) -> dict[str, Any]:
         raise _problem(error) from None
 
 
-def read_charx(stream: BinaryIO) -> dict[str, Any]:
-    """The V3 card of a CHARX archive (its assets are not read)."""
+def open_charx(stream: BinaryIO) -> tuple[dict[str, Any], list[cardformat.CharxAsset]]:
+    """The V3 card of a CHARX archive and its embedded assets, to read one at a time within the limits."""
     try:
-        card, _assets = cardformat.read_charx(stream, **charx_limits())
+        return cardformat.read_charx(stream, **charx_limits())
     except cardformat.CardError as error:
         raise _problem(error) from None
-    return card
+
+
+def read_charx(stream: BinaryIO) -> dict[str, Any]:
+    """The V3 card of a CHARX archive (its assets are not read)."""
+    return open_charx(stream)[0]
+
+
+def read_card_file(stream: BinaryIO, kind: str) -> tuple[dict[str, Any], int]:
+    """The card of a PNG card or CHARX (sources.CARD/CHARX) and how many of its images would become
+    portraits (a PNG card's picture; a CHARX's portrait assets, none of them read)."""
+    if kind == import_sources.CHARX:
+        card, assets = open_charx(stream)
+        return card, sum(1 for asset in assets if card_portraits.is_portrait_asset(asset))
+    return read_card(stream), 1
 
 
 def _tag_values(tags: Any) -> dict[str, str]:
@@ -311,6 +330,81 @@ def card_record(card: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def import_card(png_bytes: bytes, owner: Any) -> import_commit.ImportReport:
-    """Create or update (by name) the character in a PNG card."""
-    return import_commit.import_records([card_record(read_card(png_bytes))], owner)
+def import_card(png_bytes: bytes, owner: Any, name: str = "") -> import_commit.ImportReport:
+    """Create or update (by name) the character in a PNG card, its picture as a portrait."""
+    return import_card_file(io.BytesIO(png_bytes), import_sources.CARD, owner, name=name)
+
+
+def _png_bytes(stream: BinaryIO) -> bytes:
+    data = stream.read(max_card_bytes() + 1)
+    if len(data) > max_card_bytes():
+        raise import_sources.ImportProblem("The card is larger than the limit for a PNG card.")
+    return data
+
+
+def import_card_file(
+    stream: BinaryIO,
+    kind: str,
+    owner: Any,
+    *,
+    name: str = "",
+    record: Mapping[str, Any] | None = None,
+    all_or_nothing: bool = False,
+    progress: import_commit.Progress | None = None,
+) -> import_commit.ImportReport:
+    """Create or update (by name) the character of a PNG card or CHARX (sources.CARD/CHARX), then make the
+    card's images its portraits (card_portraits), one at a time. ``record`` is the card as the preview read
+    it, when there was one; ``name`` the file's name, for the portraits' prompt."""
+    result = card_portraits.PortraitImport()
+    if kind == import_sources.CHARX:
+        card, assets = open_charx(stream)
+        pictures = card_portraits.charx_pictures(assets, result)
+        model = "CHARX"
+    else:
+        png = _png_bytes(stream)
+        card = read_card(png) if record is None else {}
+        pictures, model = [card_portraits.card_picture(png)], "PNG card"
+    record = card_record(card) if record is None else record
+    report = import_commit.import_records([record], owner, all_or_nothing=all_or_nothing, progress=progress)
+    character = _imported_character(owner, record, report)
+    if character is None:
+        return report
+    steps = 1 + len(pictures)  # the character, then each picture (a background import's progress bar)
+
+    def tick(done: int) -> None:
+        if progress is not None:
+            progress(1 + done, steps)
+
+    card_portraits.import_pictures(
+        character, pictures, origin=name, model=model, result=result, progress=tick
+    )
+    tick(len(pictures))
+    status = (
+        import_rows.NEW if report.created else import_rows.UPDATE if report.updated else import_rows.UNCHANGED
+    )
+    report.portraits = result.imported
+    report.card_summary = card_portraits.summary(character.name, status, len(pictures), result)
+    report.portrait_notes = result.all_notes()
+    return report
+
+
+def _imported_character(
+    owner: Any, record: Mapping[str, Any], report: import_commit.ImportReport
+) -> Character | None:
+    """The character a one-card import created, updated or left unchanged (None when it was rejected)."""
+    if not report.committed or report.invalid:
+        return None
+    if report.character_ids:
+        return Character.objects.filter(owner=owner, pk=report.character_ids[0]).first()
+    row = next(import_rows.record_rows([record]))
+    name = row.name
+    characters = Character.objects.filter(owner=owner)
+    found = characters.filter(name=name).first()
+    if found is not None or not name:
+        return found
+    folded = name_key(name)
+    for candidates in (characters.filter(name__iexact=name), characters):
+        for pk, stored in candidates.values_list("id", "name").iterator(chunk_size=5000):
+            if name_key(stored) == folded:
+                return characters.get(pk=pk)
+    return None

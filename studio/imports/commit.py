@@ -55,6 +55,11 @@ class ImportReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     character_ids: list[int] = field(default_factory=list)  # created or updated, first 1000
     notes: list[str] = field(default_factory=list)  # "Line 9 updates line 2.", first 100
+    # A card's pictures (card_portraits.py): the portraits made, what happened in a sentence ("Imported Ava
+    # with 20 portraits."), and the images left out, each named with why.
+    portraits: int = 0
+    card_summary: str = ""
+    portrait_notes: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:

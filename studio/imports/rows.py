@@ -429,6 +429,7 @@ class ImportPreview:
     rows: list[ImportRow]  # what the table shows: the first rows, then invalid ones, capped
     counts: dict[str, int]  # new, update, unchanged, invalid, total
     hidden_rows: int = 0  # rows counted but not kept for display
+    images: int = 0  # a card's images that would become portraits of its character (card_portraits.py)
 
     @property
     def total(self) -> int:
@@ -436,7 +437,8 @@ class ImportPreview:
 
     @property
     def can_commit(self) -> bool:
-        return self.counts[NEW] + self.counts[UPDATE] > 0
+        """Something is new or changed: a row, or an unchanged card's images (those it has are skipped)."""
+        return self.counts[NEW] + self.counts[UPDATE] > 0 or bool(self.images and self.counts[UNCHANGED])
 
     @property
     def runs_in_background(self) -> bool:

@@ -58,12 +58,12 @@ def source_format(job: CharacterImport) -> str:
 
 
 def card_record(job: CharacterImport, kind: str) -> dict[str, Any]:
-    """The card's import record, read from the file once and then kept on the job (saved with it)."""
+    """The card's import record, read from the file once and then kept on the job (saved with it), with how
+    many of the card's images would become portraits ("images")."""
     if job.card_record is None:
         with job.source.open("rb") as source:
-            stream = import_sources.binary_stream(source)
-            card = cards.read_charx(stream) if kind == import_sources.CHARX else cards.read_card(stream)
-        job.card_record = {"format": kind, "record": cards.card_record(card)}
+            card, images = cards.read_card_file(import_sources.binary_stream(source), kind)
+        job.card_record = {"format": kind, "record": cards.card_record(card), "images": images}
         if job.pk:
             CharacterImport.objects.filter(pk=job.pk).update(card_record=job.card_record)
     return job.card_record["record"]
@@ -82,13 +82,29 @@ def preview_job(
     """The preview of a stored upload (raises sources.ImportProblem for a file that cannot be imported)."""
     kind = source_format(job)
     if kind != import_sources.CSV:
-        return import_rows.preview_records(_records(job, kind), job.owner, encoding=kind)
+        preview = import_rows.preview_records(_records(job, kind), job.owner, encoding=kind)
+        if kind in (import_sources.CARD, import_sources.CHARX):
+            preview.images = (job.card_record or {}).get("images", 0)
+        return preview
     with job.source.open("rb") as source:
         return import_rows.preview(source, job.owner, overrides=overrides)
 
 
 def _run_import(job: CharacterImport, progress: import_sources.Progress | None) -> import_commit.ImportReport:
     kind = source_format(job)
+    if kind in (import_sources.CARD, import_sources.CHARX):
+        # The character as the preview read it, then the card's images as its portraits (card_portraits).
+        record = card_record(job, kind)
+        with job.source.open("rb") as source:
+            return cards.import_card_file(
+                import_sources.binary_stream(source),
+                kind,
+                job.owner,
+                name=job.original_name,
+                record=record,
+                all_or_nothing=job.all_or_nothing,
+                progress=progress,
+            )
     if kind != import_sources.CSV:
         return import_commit.import_records(
             _records(job, kind), job.owner, all_or_nothing=job.all_or_nothing, progress=progress

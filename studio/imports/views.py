@@ -27,7 +27,7 @@ from studio.access import get_owned_or_404
 from studio.characters.models import Character
 from studio.characters.prompts import PromptTooLongError
 from studio.characters.views import searched_characters
-from studio.imports import cards
+from studio.imports import card_portraits, cards
 from studio.imports import commit as writer
 from studio.imports import export as import_export
 from studio.imports import mapping as import_mapping
@@ -164,7 +164,7 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
         job.save(update_fields=["overrides"])
         return _job_response(request, job, problem=problem, post=request.POST)
     job.all_or_nothing = request.POST.get("all_or_nothing") == "on"
-    if kind == import_sources.CSV and job.total_rows > import_sources.background_rows_threshold():
+    if _in_background(job, kind, job.total_rows):
         queue_draft(job)
     else:
         commit_draft(job)
@@ -252,8 +252,9 @@ def _portraits(count: int) -> str:
 
 
 def _without_new_portraits(job: CharacterImport, ids: list[int]) -> list[int]:
-    """The import's characters with no portrait (other than cancelled ones) made since the import."""
-    since = job.finished_at or job.created_at
+    """The import's characters with no portrait (other than cancelled ones) made since the import began (a
+    card's images, imported as portraits with it, count)."""
+    since = job.started_at or job.created_at
     done = set(
         Portrait.objects.filter(owner_id=job.owner_id, created_at__gte=since, character_id__isnull=False)
         .exclude(status=Portrait.Status.CANCELLED)
@@ -396,7 +397,17 @@ def _after_commit(request: HttpRequest, job: CharacterImport) -> HttpResponse:
     return response
 
 
+def _in_background(job: CharacterImport, kind: str, total_rows: int) -> bool:
+    """A CSV of many rows, or a CHARX of many images, is committed by the background task."""
+    if kind == import_sources.CSV:
+        return total_rows > import_sources.background_rows_threshold()
+    images = (job.card_record or {}).get("images", 0) if kind == import_sources.CHARX else 0
+    return images > card_portraits.BACKGROUND_IMAGES
+
+
 def _summary(report: writer.ImportReport) -> str:
+    if report.card_summary:  # a card: "Imported Ava with 20 portraits."
+        return report.card_summary
     return (
         f"Imported: {report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged, "
         f"{report.invalid:,} rejected."
@@ -438,9 +449,7 @@ def _job_context(
             problem=problem,
             columns=_columns(mapping),
             field_choices=import_mapping.FIELD_CHOICES,
-            background=preview is not None
-            and source_format(job) == import_sources.CSV
-            and preview.total > import_sources.background_rows_threshold(),
+            background=preview is not None and _in_background(job, source_format(job), preview.total),
         )
         if preview:
             context.update(_table(preview))

@@ -116,8 +116,8 @@ def _cost_field(label: str) -> forms.DecimalField:
     )
 
 
-# Every provider name a portrait may carry: the registry's and the style lab's.
-KNOWN_PROVIDERS = frozenset({*PROVIDERS, "style"})
+# Every provider name a portrait may carry: the registry's, the style lab's and a card import's.
+KNOWN_PROVIDERS = frozenset({*PROVIDERS, "style", Portrait.IMPORTED})
 
 
 def appearance_choices() -> list[tuple[str, list[tuple[str, str]]]]:

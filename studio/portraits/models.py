@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 import uuid
 from datetime import timedelta
@@ -19,6 +21,11 @@ from studio.characters.models import Character, Visibility
 from studio.characters.signals import visibility_changed
 from studio.deletion import set_null_in_batches
 from studio.portraits.files import IMAGE_DECODE_ERRORS, UnreadableImageError, encode_portrait_files
+
+# Portraits that were never queued (imported from a character card, seeded for benchmarks) carry this as their
+# queued_at: long past, so they stay out of the owner's daily limits (which count attempts queued today), the
+# Usage page and the queue page, whatever their created_at.
+NEVER_QUEUED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def start_of_today() -> Any:
@@ -146,6 +153,10 @@ class Portrait(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    # The provider of a portrait imported from a character card (a CHARX's images, a PNG card's picture):
+    # nothing painted it and nothing was billed (see studio/imports/card_portraits.py).
+    IMPORTED = "imported"
+    PROVIDER_LABELS = {IMPORTED: "Imported"}  # names that pages show otherwise than as stored
     # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
     INTERRUPTED = "interrupted"
     # A job the task backend (RQ) refused to take: no worker ever saw it, nothing was sent or billed.
@@ -193,6 +204,10 @@ class Portrait(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     file_size = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of the stored image file, to recognise the same picture imported again; blank for portraits
+    # stored before it was kept, until an import compares them (card_portraits fills it in then). Looked up
+    # per character, which portrait_character_created narrows to that character's rows.
+    sha256 = models.CharField(max_length=64, blank=True, editable=False)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
     # In the Community gallery: the portrait or its character is public. Denormalised (kept in sync by
     # Character.save and Portrait.save / sync_public_flags) so the community gallery is one index range scan.
@@ -311,6 +326,11 @@ class Portrait(models.Model):
         if self.provider == "style":
             return f"Style model: {self.model.upper()}"
         return title_from_prompt(self.prompt)
+
+    @property
+    def provider_label(self) -> str:
+        """The provider as pages show it: "Imported" for an imported image, else the stored name."""
+        return self.PROVIDER_LABELS.get(self.provider, self.provider)
 
     @property
     def size_label(self) -> str:
@@ -502,6 +522,7 @@ class Portrait(models.Model):
                 "width": files.width,
                 "height": files.height,
                 "file_size": len(files.png),
+                "sha256": hashlib.sha256(files.png).hexdigest(),
                 "parameters": {**self.parameters, **(result_parameters or {})},
                 "actual_cost": actual_cost,
                 "status": self.Status.SUCCEEDED,

@@ -8,6 +8,7 @@ of them failed, and a share liked and favourited by their owner, so every galler
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass
@@ -23,13 +24,10 @@ from studio.characters import prompts
 from studio.characters.models import Character, Visibility
 from studio.portraits.demo import DEMO_CHARACTERS
 from studio.portraits.files import encode_portrait_files
-from studio.portraits.models import SHARED_FILES_PREFIX, Favourite, Like, Portrait
+from studio.portraits.models import NEVER_QUEUED, SHARED_FILES_PREFIX, Favourite, Like, Portrait
 from studio.portraits.providers.base import ErrorKind, user_message
 
 PROVIDERS = ("local", "openai", "stability", "huggingface")
-# Seeded rows were never queued by anyone: a queued_at long past keeps them out of the owner's daily limits
-# (which count attempts queued today) and off the queue page, whatever their created_at.
-NEVER_QUEUED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MODELS = {"local": painter.MODEL_NAME, "openai": "gpt-image-2", "stability": "core", "huggingface": "flux"}
 
 
@@ -40,6 +38,7 @@ class SharedFiles:
     width: int
     height: int
     size: int
+    sha256: str
 
 
 def shared_files(count: int = 6, size: int = 512) -> list[SharedFiles]:
@@ -51,7 +50,8 @@ def shared_files(count: int = 6, size: int = 512) -> list[SharedFiles]:
         stem = f"{SHARED_FILES_PREFIX}{uuid.uuid4().hex}"
         image = default_storage.save(f"{stem}.png", ContentFile(encoded.png))
         thumbnail = default_storage.save(f"{stem}.webp", ContentFile(encoded.webp))
-        files.append(SharedFiles(image, thumbnail, encoded.width, encoded.height, len(encoded.png)))
+        digest = hashlib.sha256(encoded.png).hexdigest()
+        files.append(SharedFiles(image, thumbnail, encoded.width, encoded.height, len(encoded.png), digest))
     return files
 
 
@@ -129,10 +129,11 @@ def seed_portraits(
                     width=file.width,
                     height=file.height,
                     file_size=file.size,
+                    sha256=file.sha256,
                     visibility=Visibility.PUBLIC if public else Visibility.PRIVATE,
                     is_public=public or character.visibility == Visibility.PUBLIC,
                     created_at=stamp,
-                    queued_at=NEVER_QUEUED,
+                    queued_at=NEVER_QUEUED,  # never queued: out of the daily limits and off the queue page
                     finished_at=stamp,
                 )
             )

@@ -22,6 +22,7 @@ from PIL import Image
 from studio.characters.models import Character
 from studio.imports import cardformat, cards
 from studio.imports.models import CharacterImport
+from studio.imports.tasks import import_characters_task
 from studio.tests.factories import CharacterFactory, PortraitFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +166,9 @@ def _upload_and_commit(client, name: str, data: bytes, content_type: str = "imag
     job = CharacterImport.objects.latest("created_at")
     client.post(reverse("studio:import_commit", args=[job.pk]))
     job.refresh_from_db()
+    if job.status == CharacterImport.Status.QUEUED:  # a CHARX of many images: the background task imports it
+        import_characters_task.call(job.pk)
+        job.refresh_from_db()
     assert job.status == CharacterImport.Status.SUCCEEDED, job.error_message
     return Character.objects.get(pk=job.report["character_ids"][0])
 
@@ -310,8 +314,9 @@ def test_it_exports_a_charx_with_twenty_portraits_and_imports_it_again(logged_in
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].endswith('.charx"')
     card, assets = cardformat.read_charx(io.BytesIO(response.content))
-    assert [a.type for a in assets] == ["icon"] + ["other"] * 19
-    assert {a.path.rsplit("/", 1)[-1] for a in assets} == {f"{n}.png" for n in range(1, 21)}
+    # The card's own picture became the character's first portrait: 21 in all.
+    assert [a.type for a in assets] == ["icon"] + ["other"] * 20
+    assert {a.path.rsplit("/", 1)[-1] for a in assets} == {f"{n}.png" for n in range(1, 22)}
     with Image.open(io.BytesIO(assets[0].read())) as icon:
         assert icon.size == (27, 27)  # the newest portrait is the cover
     _assert_every_field_kept({k: v for k, v in v3.items()}, card)
@@ -319,6 +324,7 @@ def test_it_exports_a_charx_with_twenty_portraits_and_imports_it_again(logged_in
     logged_in_client.force_login(other_user)
     copy_ = _upload_and_commit(logged_in_client, "zoe.charx", response.content, "application/zip")
     assert copy_.name == character.name and copy_.description == character.description
+    assert copy_.portraits.count() == 21  # the CHARX's images are its portraits
     for key in ("personality", "alternate_greetings", "character_book", "extensions", "unknown_future_field"):
         assert copy_.card[key] == character.card[key], key
 
@@ -420,12 +426,12 @@ def test_a_chosen_cover_is_the_icon_of_the_charx(logged_in_client, user):
     character = _upload_and_commit(logged_in_client, "zoe.png", sillytavern_write(_png(), v2, v3))
     for index in range(3):
         PortraitFactory(character=character).store_image(_png(8 + index, (index * 10, 0, 0)), {})
-    oldest = Portrait.objects.filter(character=character).order_by("created_at", "id").first()
-    set_cover(oldest)
+    painted = Portrait.objects.filter(character=character).exclude(provider=Portrait.IMPORTED)
+    set_cover(painted.order_by("created_at", "id").first())
 
     response = logged_in_client.get(reverse("studio:character_charx", args=[character.pk]))
 
     _card, assets = cardformat.read_charx(io.BytesIO(response.content))
-    assert [a.type for a in assets] == ["icon", "other", "other"]
+    assert [a.type for a in assets] == ["icon", "other", "other", "other"]  # and the card's picture
     with Image.open(io.BytesIO(assets[0].read())) as icon:
         assert icon.size == (8, 8)  # the chosen cover, not the newest portrait

@@ -1,4 +1,5 @@
-"""Import characters from a CSV, JSON or PNG card file, with the same validation as the web importer."""
+"""Import characters from a CSV, JSON, PNG card or CHARX file, with the same validation as the web importer
+(a card's images become its character's portraits)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ def find_owner(email: str):
 
 
 class Command(TyperCommand):
-    help = "Import characters from a CSV, JSON or PNG character card."
+    help = "Import characters from a CSV, JSON, PNG character card or CHARX (a card's images as portraits)."
 
     def handle(
         self,
-        file: Annotated[Path, typer.Argument(help="The CSV, JSON or PNG file to import.")],
+        file: Annotated[Path, typer.Argument(help="The CSV, JSON, PNG card or CHARX file to import.")],
         owner: Annotated[str, typer.Option(help="Email of the user who will own the characters.")],
         all_or_nothing: Annotated[
             bool, typer.Option("--all-or-nothing", help="Import nothing if any row is invalid.")
@@ -72,6 +73,10 @@ class Command(TyperCommand):
         )
         for note in report.notes:
             self.stdout.write(note)
+        if report.card_summary:
+            self.stdout.write(report.card_summary)
+        for note in report.portrait_notes:
+            self.stderr.write(note)
         if report.message:
             self.stderr.write(report.message)
         for row in report.rejected[:20]:
@@ -173,10 +178,14 @@ class Command(TyperCommand):
             )
 
     def _card(self, file: Path, kind: str, user, dry_run: bool) -> import_commit.ImportReport | None:
+        """The card's character, and its images as the character's portraits (as the web import does)."""
         with file.open("rb") as source:
-            card = cards.read_charx(source) if kind == import_sources.CHARX else cards.read_card(source)
+            if not dry_run:
+                return cards.import_card_file(source, kind, user, name=file.name)
+            card, images = cards.read_card_file(source, kind)
         record = cards.card_record(card)
-        if dry_run:
-            self.stdout.write(f"Card for {record.get('name') or '(no name)'}.")
-            return None
-        return import_commit.import_records([record], user)
+        self.stdout.write(
+            f"Card for {record.get('name') or '(no name)'} with {counted(images, 'image')} to import as "
+            "portraits."
+        )
+        return None

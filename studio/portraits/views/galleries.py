@@ -80,7 +80,9 @@ def attach_urls(portraits: list[Portrait], *, own: bool, query: str = "") -> Non
 
 
 def _provider_options() -> list[tuple[str, str]]:
-    return [(provider.name, provider.label) for provider in available_providers()]
+    """The enabled providers, then "Imported" (the pictures of imported character cards)."""
+    options = [(provider.name, provider.label) for provider in available_providers()]
+    return [*options, (Portrait.IMPORTED, Portrait.PROVIDER_LABELS[Portrait.IMPORTED])]
 
 
 def _metadata_options() -> dict[str, list[tuple[str, str]]]:
@@ -408,7 +410,12 @@ def gallery_stats(request: HttpRequest) -> HttpResponse:
         "character_total": Character.objects.filter(owner=user).count(),
         "characters_per_month": _bars(_months(Character, user, since)),
         "portraits_per_month": _bars(_months(Portrait, user, since)),
-        "per_provider": _bars([(row["provider"] or "unknown", row["count"]) for row in providers]),
+        "per_provider": _bars(
+            [
+                (Portrait.PROVIDER_LABELS.get(row["provider"], row["provider"] or "unknown"), row["count"])
+                for row in providers
+            ]
+        ),
         "attributes": _bars(
             [(f"{label}: {value}", n) for (label, value), n in attribute_counts.most_common(12)]
         ),

@@ -224,8 +224,9 @@ def _remix_initial(request: HttpRequest, pk: int) -> tuple[QuickRow, dict[str, A
         "prompt": portrait.prompt,
         "negative_prompt": portrait.negative_prompt,
         "seed": str(portrait.seed),
-        "provider": portrait.provider,
-        "model": portrait.model,
+        # An imported picture has no provider to paint with (its PNG may name the one that made it).
+        "provider": "" if portrait.provider == Portrait.IMPORTED else portrait.provider,
+        "model": "" if portrait.provider == Portrait.IMPORTED else portrait.model,
         "size": portrait.parameters.get("size", ""),
         "quality": portrait.parameters.get("quality", ""),
         "style": portrait.parameters.get("style", ""),

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import formats
 from django.views.decorators.http import require_GET
 
+from studio.portraits.models import Portrait
 from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.spending import DayUsage, ModelUsage, daily_limits, usage_history, usage_today
 
@@ -108,6 +109,8 @@ def bar_chart(
 
 
 def provider_label(name: str) -> str:
+    if name in Portrait.PROVIDER_LABELS:
+        return Portrait.PROVIDER_LABELS[name]
     try:
         return get_provider(name).label
     except UnknownProviderError:
