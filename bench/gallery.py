@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> None:
 
     from django.core.paginator import Paginator
     from django.db import connection
+    from django.http import QueryDict
     from django.template.loader import render_to_string
     from django.test import Client, RequestFactory
     from django.test.utils import CaptureQueriesContext
@@ -189,10 +190,20 @@ def run(args: argparse.Namespace) -> None:
     keyset_direct, keyset_direct_queries = samples["keyset_direct"], queries["keyset_direct"]
     offset, offset_queries = samples["offset"], queries["offset"]
     assert page2000_response.content.count(b'class="col gallery-card"') == PAGE
-    assert responses["filtered_page1"].content.count(b'class="col gallery-card"') == PAGE, (
+    # A full page wherever enough portraits match (always at 5,000 and more); a smoke run with a few hundred
+    # may hold fewer past the deep cursor, and then the page shows exactly those.
+    matching = galleries.gallery_queryset(Scope.MINE, user, Filters.from_query(QueryDict(filtered_query)))
+    expected_first = min(PAGE, matching.count())
+    expected_deep = min(PAGE, matching.filter(galleries._older_than(Cursor.of(anchor))).count())
+    assert expected_first > 0, "the filter matches some portraits"
+    assert responses["filtered_page1"].content.count(b'class="col gallery-card"') == expected_first, (
         "filter finds a page"
     )
-    assert responses["filtered_deep"].content.count(b'class="col gallery-card"') == PAGE, "and a deep one"
+    assert responses["filtered_deep"].content.count(b'class="col gallery-card"') == expected_deep, (
+        "and a deep one"
+    )
+    if expected_deep < PAGE:
+        print(f"[{vendor}] only {expected_deep} filtered portraits past the deep cursor: a partial page")
     first_of_2000 = base.select_related(None)[skip : skip + 1].get()
     assert f'id="card-{first_of_2000.pk}"'.encode() in page2000_response.content, "keyset page 2000 is exact"
 

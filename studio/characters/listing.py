@@ -1,8 +1,9 @@
 """The characters list: sorts, each card's cover and portrait count, keyset pages.
 
-A page is one query: the cover (the chosen one, else the newest painted portrait) and the
-portrait count are correlated subqueries evaluated for the page's rows only, through the portraits'
-(character, created_at, id) index, never a join and GROUP BY over every character.
+A page is one query: the cover (the chosen one, else the newest painted portrait) is a correlated subquery
+evaluated for the page's rows only, through the portraits' (character, created_at, id) index; the portrait
+count is the character's stored portrait_count (kept by studio/portraits/counts.py), so sorting by it is an
+index range like the other sorts, never a join and GROUP BY over every character.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.apps import apps
-from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +41,15 @@ KEY_ATTRIBUTES = (
     ("gender", ""),
 )
 # Only what a card shows is loaded: fewer columns to read and fewer fields per instance.
-_CARD_FIELDS = ("id", "owner_id", "name", "visibility", "updated_at", *(name for name, _ in KEY_ATTRIBUTES))
+_CARD_FIELDS = (
+    "id",
+    "owner_id",
+    "name",
+    "visibility",
+    "updated_at",
+    "portrait_count",
+    *(name for name, _ in KEY_ATTRIBUTES),
+)
 
 
 def _painted_portraits() -> QuerySet:
@@ -54,23 +63,13 @@ def _painted_portraits() -> QuerySet:
 
 def with_cards(characters: QuerySet[Character], sort: str = DEFAULT_SORT) -> QuerySet[Character]:
     """The characters with what a card shows: cover_id (the chosen cover, else the newest painted portrait)
-    and portrait_count.
-
-    Sorted by update or name, the count is a correlated subquery run for the page's rows only. Sorted by
-    count, every character's count is needed: one join and GROUP BY then, whose HAVING and ORDER BY read the
-    aggregate once per character (the same subquery would run once in ORDER BY and twice in the WHERE of a
-    scroll page, for every character)."""
+    and the stored portrait_count. `sort` is kept for callers: every sort reads the same columns."""
     newest = _painted_portraits().order_by("-created_at", "-id").values("id")[:1]
     # A cover the user chose (the portraits feature's CharacterLook, looked up by name like Portrait) wins.
     look = apps.get_model("studio", "CharacterLook")
     chosen = look.objects.filter(character=OuterRef("pk"), cover__isnull=False).values("cover_id")[:1]
     cover = Coalesce(Subquery(chosen), Subquery(newest), output_field=BigIntegerField())
-    if sort == "portraits":
-        portrait_count: Any = Count("portraits", filter=~Q(portraits__thumbnail=""))
-    else:
-        count = _painted_portraits().order_by().values("character").annotate(n=Count("id")).values("n")
-        portrait_count = Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-    return characters.only(*_CARD_FIELDS).annotate(cover_id=cover, portrait_count=portrait_count)
+    return characters.only(*_CARD_FIELDS).annotate(cover_id=cover)
 
 
 def character_page(characters: QuerySet[Character], sort: str, after: str) -> tuple[keyset.KeysetPage, bool]:

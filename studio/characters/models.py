@@ -61,13 +61,21 @@ class Character(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # How many painted portraits (with a thumbnail) the character has: what its card shows and the list sorts
+    # by. Kept by the portraits feature (studio/portraits/counts.py), never written by save() below; the
+    # database default serves the imports' raw INSERTs.
+    portrait_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     # The appearance attributes are added below from the vocabulary, one field each.
 
     class Meta:
         ordering = ("name",)
         constraints = [models.UniqueConstraint("owner", "name", name="unique_character_name_per_owner")]
-        indexes = [models.Index(fields=["owner", "-updated_at"], name="character_owner_updated")]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"], name="character_owner_updated"),
+            # The list's "Most portraits" sort, a keyset range on (count, id) like the others.
+            models.Index(fields=["owner", "-portrait_count", "-id"], name="character_owner_portraits"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -81,8 +89,21 @@ class Character(models.Model):
     )
     CARD_TOP_LEVEL = "_top_level"
 
+    # Columns other features keep up to date with their own UPDATEs: saving a character loaded earlier
+    # must not write its stale copy back over them.
+    KEPT_ELSEWHERE = frozenset({"portrait_count"})
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         adding = self._state.adding
+        if not adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.attname not in deferred
+                and field.name not in self.KEPT_ELSEWHERE
+            ]
         if self.age_years is not None:  # the exact age decides the range (filters, painter, prompt)
             self.age = vocabulary.age_range(self.age_years) or self.age
         loaded = getattr(self, "_loaded_prompt_state", None)

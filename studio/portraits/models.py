@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When, sql
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -20,6 +20,7 @@ from django.utils import timezone
 from studio.characters.models import Character, Visibility
 from studio.characters.signals import visibility_changed
 from studio.deletion import set_null_in_batches
+from studio.portraits import counts
 from studio.portraits.files import IMAGE_DECODE_ERRORS, UnreadableImageError, encode_portrait_files
 
 # Portraits that were never queued (imported from a character card, seeded for benchmarks) carry this as their
@@ -284,10 +285,32 @@ class Portrait(models.Model):
             self.is_public = self.compute_is_public()
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "is_public"}
-        super().save(*args, **kwargs)
+        # The character's stored count of painted portraits moves with the row, in the same transaction.
+        moves = counts.changes_on_save(self, update_fields)
+        if moves == {}:
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                if moves is None:
+                    counts.refresh_portrait_counts([self.character_id])
+                else:
+                    counts.add_painted(moves)
+        self._counted = counts.counted_as(self)
 
     def get_absolute_url(self) -> str:
         return reverse("studio:portrait_detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Portrait:
+        instance = super().from_db(db, field_names, values)
+        instance._counted = counts.counted_as(instance)  # what the character's count holds of this row
+        return instance
+
+    def refresh_from_db(self, using: Any = None, fields: Any = None, from_queryset: Any = None) -> None:
+        super().refresh_from_db(using, fields, from_queryset)
+        if fields is None or {"thumbnail", "character", "character_id"} & set(fields):
+            self._counted = counts.counted_as(self)
 
     def compute_is_public(self) -> bool:
         if self.visibility == Visibility.PUBLIC:
@@ -538,7 +561,16 @@ class Portrait(models.Model):
                     models.Q(status=self.Status.RUNNING)
                     | models.Q(status=self.Status.FAILED, error_kind=self.INTERRUPTED)
                 )
-            stored = bool(rows.update(**fields))
+            with transaction.atomic():
+                updated = bool(rows.update(**fields))
+                if updated and self.character_id:
+                    # A claimed job had no image (image=""): one more painted portrait for its character.
+                    # Without a claim the row may have had one already: recount.
+                    if claim is not None:
+                        counts.add_painted({self.character_id: 1})
+                    else:
+                        counts.refresh_portrait_counts([self.character_id])
+            stored = updated
         finally:
             if not stored:
                 # Another attempt owns the job now (or it was deleted), or saving failed (a full disk, a lost
@@ -550,6 +582,7 @@ class Portrait(models.Model):
             return False
         for name, value in fields.items():
             setattr(self, name, value)
+        self._counted = counts.counted_as(self)  # counted above: a later save() must not count it again
         return True
 
     @property

@@ -22,6 +22,7 @@ from django.utils import timezone
 from studio import painter
 from studio.characters import prompts
 from studio.characters.models import Character, Visibility
+from studio.portraits.counts import refresh_portrait_counts
 from studio.portraits.demo import DEMO_CHARACTERS
 from studio.portraits.files import encode_portrait_files
 from studio.portraits.models import NEVER_QUEUED, SHARED_FILES_PREFIX, Favourite, Like, Portrait
@@ -157,4 +158,6 @@ def seed_portraits(
         if batch:
             insert(batch)
             created += len(batch)
+        # bulk_create skips Portrait.save, which keeps the characters' stored counts.
+        refresh_portrait_counts(character.pk for character in cast)
     return created

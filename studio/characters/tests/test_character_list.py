@@ -69,11 +69,36 @@ def test_it_sorts_by_update_by_default_and_by_name_or_portrait_count_on_request(
     for offset, name in enumerate(["Cleo", "Ada", "Bram"]):
         character = CharacterFactory(owner=user, name=name)
         Character.objects.filter(pk=character.pk).update(updated_at=now - dt.timedelta(hours=offset))
-    PortraitFactory.create_batch(2, character=Character.objects.get(name="Bram"), status="succeeded")
-    PortraitFactory(character=Character.objects.get(name="Ada"), status="succeeded")
+    painted = {"status": "succeeded", "thumbnail": "portraits/thumbs/t.webp"}
+    PortraitFactory.create_batch(3, character=Character.objects.get(name="Cleo"), **painted)
+    PortraitFactory.create_batch(2, character=Character.objects.get(name="Bram"), **painted)
+    PortraitFactory.create_batch(4, character=Character.objects.get(name="Ada"), status="failed")
     assert _names(logged_in_client.get(LIST).text) == ["Cleo", "Ada", "Bram"]
     assert _names(logged_in_client.get(LIST, {"sort": "name"}).text) == ["Ada", "Bram", "Cleo"]
-    assert _names(logged_in_client.get(LIST, {"sort": "portraits"}).text) == ["Bram", "Ada", "Cleo"]
+    # Painted portraits only (the failed ones have no picture): not the order of creation, nor of update.
+    assert _names(logged_in_client.get(LIST, {"sort": "portraits"}).text) == ["Cleo", "Bram", "Ada"]
+
+
+def test_the_portraits_sort_pages_by_the_stored_count_ties_broken_by_id(logged_in_client, user):
+    cast = [CharacterFactory(owner=user, name=f"Hero {number:03}") for number in range(PAGE_SIZE * 2 + 5)]
+    painted = {"status": "succeeded", "thumbnail": "portraits/thumbs/t.webp"}
+    for number, character in enumerate(cast):
+        PortraitFactory.create_batch(number * 7 % 4, character=character, **painted)
+    expected = [c.name for c in sorted(cast, key=lambda c: (-(cast.index(c) * 7 % 4), -c.pk))]
+
+    seen: list[str] = []
+    response = logged_in_client.get(LIST, {"sort": "portraits"})
+    first_card = response.text.split(f'id="character-{Character.objects.get(name=expected[0]).pk}"')[1]
+    assert '3<span class="visually-hidden"> portraits</span>' in first_card
+    for _page in range(4):
+        seen += _names(response.text)
+        if "character-more-link" not in response.text:
+            break
+        with CaptureQueriesContext(connection) as captured:
+            response = logged_in_client.get(_next_url(response.text))
+        page_sql = " ".join(query["sql"] for query in captured.captured_queries).upper()
+        assert "GROUP BY" not in page_sql and "COUNT(" not in page_sql, "the stored count, not an aggregate"
+    assert seen == expected, "every character once, in (count, id) order, across the pages"
 
 
 @pytest.mark.parametrize("sort", ["updated", "name", "portraits"])

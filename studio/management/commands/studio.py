@@ -77,7 +77,7 @@ class Command(TyperCommand):
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     ) -> None:
         """List characters with their owner, version and portrait count."""
-        characters = Character.objects.select_related("owner").annotate(portrait_count=Count("portraits"))
+        characters = Character.objects.select_related("owner").annotate(all_portraits=Count("portraits"))
         if owner:
             if not get_user_model().objects.filter(email__iexact=owner).exists():
                 raise CommandError(f"No user with the email address {owner}.")
@@ -90,7 +90,7 @@ class Command(TyperCommand):
                 "name": character.name,
                 "owner": character.owner.email,
                 "version": character.version,
-                "portraits": character.portrait_count,
+                "portraits": character.all_portraits,
                 "visibility": character.visibility,
                 "updated_at": character.updated_at.isoformat(timespec="seconds"),
             }
