@@ -143,7 +143,9 @@ def test_importing_the_same_charx_again_adds_no_portrait(logged_in_client, user,
     page = logged_in_client.post(reverse("studio:import_commit", args=[job.pk]), follow=True).content.decode()
 
     assert "Ava was already up to date; 0 portraits added. 3 images were already among its portraits." in page
-    assert _portraits(Character.objects.get(owner=other_user)).count() == 3
+    character = Character.objects.get(owner=other_user)
+    assert _portraits(character).count() == 3
+    assert character.portrait_count == 3, "the characters list counts imported portraits once"
 
 
 def test_re_importing_its_own_export_recognises_portraits_stored_before_hashes_were_kept(user):

@@ -249,7 +249,7 @@ def test_refresh_portrait_counts_recounts_in_batches(user, monkeypatch):
 
 
 def test_the_migration_backfills_every_characters_painted_portraits(user, other_user):
-    migration = importlib.import_module("studio.migrations.0019_character_portrait_count")
+    migration = importlib.import_module("studio.migrations.0020_character_portrait_count")
     ada, bram, bare = CharacterFactory(owner=user), CharacterFactory(owner=user), CharacterFactory(owner=user)
     painted(ada)
     painted(ada)
@@ -277,4 +277,4 @@ def _png() -> bytes:
 def _shared_file():
     from studio.portraits.seeding import SharedFiles
 
-    return SharedFiles("portraits/shared/a.png", "portraits/shared/a.webp", 64, 64, 100)
+    return SharedFiles("portraits/shared/a.png", "portraits/shared/a.webp", 64, 64, 100, "0" * 64)

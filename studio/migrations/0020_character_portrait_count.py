@@ -20,7 +20,7 @@ def backfill_portrait_counts(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studio", "0018_large_deletes"),
+        ("studio", "0019_portrait_sha256"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
