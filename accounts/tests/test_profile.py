@@ -68,7 +68,7 @@ def test_it_warns_before_disconnecting_the_only_way_to_sign_in(logged_in_client,
     logged_in_client.force_login(user)
     text = logged_in_client.get(reverse("account_profile")).text
     assert "Set a password" in text
-    assert "so you can still sign in" in text
+    assert "so you can still log in" in text
 
 
 def test_it_exports_only_the_users_own_characters_as_json(logged_in_client, user, other_user):
