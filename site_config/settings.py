@@ -138,7 +138,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "studio.middleware.HtmxMessagesMiddleware",
+    "studio.errors.FriendlyDebug404Middleware",
 ]
+# A form whose CSRF token no longer matches gets a page in the site's layout that says to reload
+# (studio/errors.py).
+CSRF_FAILURE_VIEW = "studio.errors.csrf_failure"
+# With DEBUG on, an Http404 raised by a view shows the site's 404 page instead of Django's technical one
+# (a URL that matches no pattern keeps the technical page and its list of patterns).
+FRIENDLY_404_IN_DEBUG = env_bool("FRIENDLY_404_IN_DEBUG", True)
 
 ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
