@@ -248,6 +248,9 @@ ACCOUNT_RATE_LIMITS = {
 # Deleting the account and creating an API token ask for the password again after this many seconds.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 300)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# Off: nobody can make a new account (the signup page and a first social login say so; the nav and the start
+# page stop offering it). Existing accounts log in as before.
+ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", True)
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 
 # Social login: a provider is offered (its button shown) only when its client id and secret are set. No
@@ -482,6 +485,8 @@ HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  
 # The style lab (optional extra "lab": PyTorch): limits on the images a style learns from.
 LAB_MAX_UPLOAD_BYTES = env_int("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 LAB_MAX_IMAGE_PIXELS = env_int("LAB_MAX_IMAGE_PIXELS", 40_000_000)  # refuses decompression bombs
+# An uploaded reference image of a character (studio/portraits/references.py).
+REFERENCE_MAX_UPLOAD_BYTES = env_int("REFERENCE_MAX_UPLOAD_BYTES", LAB_MAX_UPLOAD_BYTES)
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
 # Per provider, defaulting to PROVIDER_TIMEOUT (seconds to wait for an answer); connecting is capped at 10 s.
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", PROVIDER_TIMEOUT)
@@ -641,6 +646,8 @@ MAX_REQUEST_BYTES = env_int(
         FRAMES_MAX_UPLOAD_BYTES,
         CHARACTER_IMPORT_MAX_BYTES,
         CHARACTER_CARD_MAX_BYTES,
+        CHARACTER_CHARX_MAX_BYTES,
+        REFERENCE_MAX_UPLOAD_BYTES,
         4 * LAB_MAX_UPLOAD_BYTES,
     )
     + 1024 * 1024,

@@ -239,3 +239,8 @@ def test_every_string_the_catalog_rewords_is_allauths_and_every_allauth_sign_in_
         assert other_wording(msgstr) == [], msgstr
     missed = [msgid for msgid in theirs if msgid and other_wording(msgid) and msgid not in ours]
     assert missed == []
+
+
+def test_the_closed_signup_page_says_it_in_the_studios_words(client, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    assert_studio_wording(client.get(reverse("account_signup")), "Signing up is closed")
