@@ -22,7 +22,7 @@ def _login(credentials: dict[str, Any]) -> str:
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)
+        return settings.ACCOUNT_ALLOW_SIGNUP
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         return f"{_login(credentials)}|{ratelimit.get_ip(request)}"
@@ -54,4 +54,4 @@ def clear_account_lock(request: HttpRequest, login: str) -> None:
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: object) -> bool:
-        return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)
+        return settings.ACCOUNT_ALLOW_SIGNUP

@@ -14,7 +14,7 @@ def test_a_new_user_signs_up_creates_a_character_and_gets_a_portrait(page, live_
     page.get_by_label("Email").fill("writer@example.com")
     page.locator("#id_password1").fill("a-long-pass-phrase-9")
     page.locator("#id_password2").fill("a-long-pass-phrase-9")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up", exact=True).click()
 
     page.goto(f"{live_server.url}/studio/characters/")
     expect(page.get_by_text("No characters yet")).to_be_visible()

@@ -35,7 +35,7 @@ def sso(settings, oidc_provider: str) -> str:
 def start_sign_in(page: Page, live_server_url: str) -> None:
     page.goto(f"{live_server_url}/accounts/login/")
     page.get_by_role("link", name="Continue with Team SSO").click()
-    expect(page.get_by_role("heading", name="Sign In Via Team SSO")).to_be_visible()
+    expect(page.get_by_role("heading", name="Log in via Team SSO", exact=True)).to_be_visible()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Authorize Client")).to_be_visible()
 
@@ -74,8 +74,8 @@ def test_a_denied_authorization_says_so_and_signs_nobody_in(page, live_server, s
 
     start_sign_in(page, live_server.url)
     page.get_by_role("button", name="Deny").click()
-    expect(page.get_by_role("heading", name="Sign-in cancelled")).to_be_visible()
+    expect(page.get_by_role("heading", name="Login cancelled")).to_be_visible()
     expect(page.get_by_text("denied or cancelled at the provider")).to_be_visible()
     assert not get_user_model().objects.exists()
-    page.get_by_role("link", name="Back to sign in").click()
+    page.get_by_role("link", name="Back to log in").click()
     expect(page.get_by_role("link", name="Continue with Team SSO")).to_be_visible()

@@ -47,3 +47,15 @@ def test_toasts_sit_below_the_navbar_errors_stay_and_a_later_success_replaces_th
     expect(success).to_contain_text("1 prompt queued")
     expect(error).to_have_count(0)  # replaced, not stacked
     expect(success).to_have_count(0, timeout=9_000)  # a success fades by itself
+
+
+def test_an_expired_htmx_form_says_to_reload_in_its_toast(page, live_server, signed_in, page_problems):
+    page.goto(f"{live_server.url}/studio/generate/")
+    page.context.clear_cookies(name="csrftoken")  # as when the session behind the open page has changed
+    page.get_by_label("Prompt 1", exact=True).fill("a lighthouse at dusk")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    error = page.locator("#toasts .toast-error")
+    expect(error).to_contain_text("Your session expired or the form was open too long")
+    expect(error).to_contain_text("Reload the page and try again.")
+    assert all("403" in problem or "responseError" in problem for problem in page_problems)
+    page_problems.clear()  # the refused request is the point of this test

@@ -138,7 +138,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "studio.middleware.HtmxMessagesMiddleware",
+    "studio.errors.FriendlyDebug404Middleware",
 ]
+# A form whose CSRF token no longer matches gets a page in the site's layout that says to reload
+# (studio/errors.py).
+CSRF_FAILURE_VIEW = "studio.errors.csrf_failure"
+# With DEBUG on, an Http404 raised by a view shows the site's 404 page instead of Django's technical one
+# (a URL that matches no pattern keeps the technical page and its list of patterns).
+FRIENDLY_404_IN_DEBUG = env_bool("FRIENDLY_404_IN_DEBUG", True)
 
 ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
@@ -241,6 +248,9 @@ ACCOUNT_RATE_LIMITS = {
 # Deleting the account and creating an API token ask for the password again after this many seconds.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("REAUTHENTICATION_TIMEOUT", 300)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# Off: nobody can make a new account (the signup page and a first social login say so; the nav and the start
+# page stop offering it). Existing accounts log in as before.
+ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", True)
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 
 # Social login: a provider is offered (its button shown) only when its client id and secret are set. No
@@ -325,6 +335,8 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 LANGUAGE_CODE = "en-gb"
+# locale/en: the studio's wording for allauth's pages ("Log in", "Sign up", "Log out"), compiled to django.mo.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -473,6 +485,8 @@ HUGGINGFACE_MAX_LOADING_WAIT = env_float("HUGGINGFACE_MAX_LOADING_WAIT", 60.0)  
 # The style lab (optional extra "lab": PyTorch): limits on the images a style learns from.
 LAB_MAX_UPLOAD_BYTES = env_int("LAB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 LAB_MAX_IMAGE_PIXELS = env_int("LAB_MAX_IMAGE_PIXELS", 40_000_000)  # refuses decompression bombs
+# An uploaded reference image of a character (studio/portraits/references.py).
+REFERENCE_MAX_UPLOAD_BYTES = env_int("REFERENCE_MAX_UPLOAD_BYTES", LAB_MAX_UPLOAD_BYTES)
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 120.0)  # seconds, every outbound call
 # Per provider, defaulting to PROVIDER_TIMEOUT (seconds to wait for an answer); connecting is capped at 10 s.
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", PROVIDER_TIMEOUT)
@@ -636,6 +650,8 @@ MAX_REQUEST_BYTES = env_int(
         FRAMES_MAX_UPLOAD_BYTES,
         CHARACTER_IMPORT_MAX_BYTES,
         CHARACTER_CARD_MAX_BYTES,
+        CHARACTER_CHARX_MAX_BYTES,
+        REFERENCE_MAX_UPLOAD_BYTES,
         4 * LAB_MAX_UPLOAD_BYTES,
     )
     + 1024 * 1024,

@@ -98,9 +98,10 @@
   // A failed HTMX request gets a toast instead of silence.
   document.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
-    var text = status === 429 ? (throttleMessage(event.detail.xhr) || "Too many requests; wait a moment and try again.")
-      : status >= 500 ? "Something went wrong on the server; nothing was lost. Try again."
-      : "That request could not be completed (" + status + ").";
+    var text = serverMessage(event.detail.xhr)
+      || (status === 429 ? "Too many requests; wait a moment and try again."
+        : status >= 500 ? "Something went wrong on the server; nothing was lost. Try again."
+        : "That request could not be completed (" + status + ").");
     addToast(text, "error");
   });
   document.addEventListener("htmx:sendError", function () {
@@ -108,10 +109,11 @@
   });
 
   // --- Content-Security-Policy: behaviour that used to be inline (scripts, on* attributes, hx-on) ---------
-  // The server's 429 partial (studio/throttle.py) says which limit was passed and when to try again.
-  function throttleMessage(xhr) {
+  // The server's own sentence for a failed request: the 429 partial (studio/throttle.py) says which limit was
+  // passed and when to try again; an expired form's 403 (studio/errors.py csrf_failure) says to reload.
+  function serverMessage(xhr) {
     var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
-    var el = doc.querySelector("[data-throttled]");
+    var el = doc.querySelector("[data-throttled], [data-error-message]");
     return el ? el.textContent.trim() : "";
   }
 

@@ -3,7 +3,8 @@
 One mechanism everywhere: `@throttle("preview")` on a view counts the caller's requests in the current
 minute under settings.THROTTLE_RATES["preview"] (0 switches it off) and answers a 429 with `Retry-After`
 and a message once the limit is passed: JSON under /api/, a small HTML partial for HTMX (app.js shows it as
-a toast), else a plain page. Signed-in callers are counted per user, anonymous ones per address.
+a toast), else templates/429.html in the site's layout. Signed-in callers are counted per user, anonymous
+ones per address.
 
 The counter is a fixed one-minute window: `cache.add` then `cache.incr`, atomic on Redis; the database
 cache may undercount a little under concurrent requests, which only makes the limit slightly softer.
@@ -20,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.html import format_html
 
 WINDOW_SECONDS = 60
@@ -79,15 +81,7 @@ def too_many_requests(request: HttpRequest, text: str, retry_after: int) -> Http
             status=429,
         )
     else:
-        response = HttpResponse(
-            format_html(
-                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too many requests</title>'
-                '</head><body><h1>Too many requests</h1><p data-throttled>{}</p><p><a href="">Try again</a>'
-                "</p></body></html>",
-                text,
-            ),
-            status=429,
-        )
+        response = render(request, "429.html", {"message": text}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -73,3 +73,56 @@ def test_it_shows_the_users_menu_in_the_navbar(logged_in_client, user):
     response = logged_in_client.get(reverse("studio:character_list"))
     assert user.email in response.text
     assert reverse("account_logout") in response.text
+
+
+def test_with_signup_switched_off_nobody_can_make_an_account_and_the_page_says_so(client, settings):
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    page = client.get(reverse("account_signup"))
+    assert 'id="signup-closed"' in page.text
+    assert "This studio is not taking new accounts at the moment" in page.text
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new@example.com",
+            "password1": "a-long-pass-phrase-9",
+            "password2": "a-long-pass-phrase-9",
+        },
+    )
+    assert "This studio is not taking new accounts at the moment" in response.text
+    assert not get_user_model().objects.exists()
+    assert len(mail.outbox) == 0
+    # Nothing offers it any more; logging in still works.
+    home = client.get("/").text
+    assert reverse("account_signup") not in home and "Create a free account" not in home
+    assert reverse("account_login") in home
+
+
+def test_with_signup_switched_off_a_first_social_login_makes_no_account(client, settings, rf):
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+
+    from site_config.settings import social_providers
+
+    settings.ACCOUNT_ALLOW_SIGNUP = False
+    settings.SOCIALACCOUNT_PROVIDERS = social_providers(
+        oidc=("o-id", "o-secret"), oidc_server_url="http://127.0.0.1:1/", oidc_name="Team SSO"
+    )
+    pending = SocialLogin(
+        provider=get_adapter().get_provider(rf.get("/"), "oidc"),
+        user=get_user_model()(email="newcomer@example.com"),
+        account=SocialAccount(provider="oidc", uid="newcomer", extra_data={}),
+        email_addresses=[EmailAddress(email="newcomer@example.com", verified=True, primary=True)],
+    )
+    session = client.session
+    session["socialaccount_sociallogin"] = pending.serialize()
+    session.save()
+    response = client.post(reverse("socialaccount_signup"), {"email": "newcomer@example.com"})
+    assert "This studio is not taking new accounts at the moment" in response.text
+    assert not get_user_model().objects.exists()
+
+
+def test_signup_is_open_by_default_and_offered_everywhere(client):
+    home = client.get("/").text
+    assert "Create a free account" in home and 'class="btn btn-primary btn-signup' in home
+    assert "new accounts" not in client.get(reverse("account_signup")).text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_it_warns_before_disconnecting_the_only_way_to_sign_in(logged_in_client,
     logged_in_client.force_login(user)
     text = logged_in_client.get(reverse("account_profile")).text
     assert "Set a password" in text
-    assert "so you can still sign in" in text
+    assert "so you can still log in" in text
 
 
 def test_it_exports_only_the_users_own_characters_as_json(logged_in_client, user, other_user):
@@ -156,3 +157,16 @@ def test_the_connected_accounts_page_explains_when_no_login_provider_is_set_up(l
     assert "No account from another site is connected to this one." in page
     assert "No login provider is configured on this studio" in page
     assert "Connect " not in page
+
+
+def test_the_token_line_ends_its_sentence_once(logged_in_client, user):
+    """Django's default datetime format ends in "a.m.", which printed "last used 7 Dec 2026, 5:35 a.m.."."""
+    token, _raw = ApiToken.issue(user)
+    text = logged_in_client.get(reverse("account_profile")).text
+    assert f"<code>{token.hint}…</code>, never used." in text
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=datetime(2026, 12, 7, 5, 35, tzinfo=UTC))
+    text = logged_in_client.get(reverse("account_profile")).text
+    assert 'last used <time datetime="2026-12-07T05:35:00+00:00">7 Dec 2026, 05:35</time>.' in text
+    assert ".." not in text.split('id="h-token"', 1)[1].split("</section>", 1)[0]
+    page = logged_in_client.get(reverse("account_api_token")).text
+    assert ">7 Dec 2026, 05:35</time>" in page

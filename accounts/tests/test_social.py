@@ -43,7 +43,7 @@ def test_it_shows_buttons_only_for_configured_providers(client, settings):
 
 def test_it_explains_a_cancelled_social_login(client):
     response = client.get(reverse("socialaccount_login_cancelled"))
-    assert "Sign-in cancelled" in response.text
+    assert "Login cancelled" in response.text
     assert reverse("account_login") in response.text
 
 
@@ -52,7 +52,7 @@ def test_it_explains_a_denial_that_comes_back_without_its_state(client, settings
         oidc=("o-id", "o-secret"), oidc_server_url="http://127.0.0.1:1/"
     )
     response = client.get("/accounts/oidc/oidc/login/callback/?error=access_denied")
-    assert "Sign-in cancelled" in response.text
+    assert "Login cancelled" in response.text
     assert "denied or cancelled at the provider" in response.text
     response = client.get("/accounts/oidc/oidc/login/callback/?error=server_error")
-    assert "Sign-in failed" in response.text
+    assert "Login failed" in response.text

@@ -30,7 +30,7 @@ from django.utils.text import slugify
 
 from studio.access import parse_id
 from studio.characters import vocabulary
-from studio.characters.models import Character
+from studio.characters.models import Character, Visibility
 from studio.portraits.models import Favourite, Like, Portrait
 from studio.portraits.providers import PROVIDERS
 
@@ -255,7 +255,7 @@ def gallery_queryset(scope: str, user: Any, filters: Filters) -> QuerySet[Portra
         portraits = portraits.annotate(author_name=Case(credited, default=Value("")))
     else:
         portraits = Portrait.objects.filter(owner=user)
-    if filters.character and scope != Scope.COMMUNITY:
+    if filters.character:
         portraits = portraits.filter(character_id=filters.character)
     if filters.provider:
         portraits = portraits.filter(provider=filters.provider)
@@ -319,6 +319,33 @@ def character_choices(user: Any) -> list[tuple[int, str]]:
         choices = list(Character.objects.filter(owner=user).order_by("name", "id").values_list("id", "name"))
         caches["local"].set(key, choices, timeout=24 * 3600)
     return choices
+
+
+def drop_unknown_character(scope: str, user: Any, filters: Filters) -> None:
+    """A character filter that names no character the viewer can see is dropped and named in errors.
+
+    My portraits: the viewer's own characters. Community: a public character, one with a portrait in the
+    Community gallery, or one of the viewer's own (anyone else's private character reads as one that does
+    not exist). A character's own gallery takes the character from its URL, already owner-checked.
+    """
+    if not filters.character or scope == Scope.CHARACTER:
+        return
+    if scope == Scope.MINE:
+        if filters.character in dict(character_choices(user)):
+            return
+        error = "Character: no character of yours has that number."
+    else:
+        shared = Portrait.objects.filter(
+            character=OuterRef("pk"), is_public=True, status=Portrait.Status.SUCCEEDED
+        )
+        visible = Q(visibility=Visibility.PUBLIC) | Q(Exists(shared))
+        if user and user.is_authenticated:
+            visible |= Q(owner=user)
+        if Character.objects.filter(visible, pk=filters.character).exists():
+            return
+        error = "Character: no character you can see has that number."
+    filters.errors.append(error)
+    filters.character = None
 
 
 @dataclass

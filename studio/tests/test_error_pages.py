@@ -3,9 +3,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
-from django.test import Client, RequestFactory
-from django.urls import include, path
+from django.test import Client, RequestFactory, override_settings
+from django.urls import include, path, reverse
 from django.views.defaults import server_error
+
+from studio.characters.models import Character
+from studio.tests.factories import CharacterFactory
 
 
 def _server_fault(request: HttpRequest) -> HttpResponse:
@@ -87,3 +90,97 @@ def test_it_answers_a_malformed_request_with_the_400_page(failing_client, settin
     response = failing_client.get("/test-errors/400/")
     assert response.status_code == 400
     assert "That request could not be understood" in response.text and _in_site_layout(response.text)
+
+
+# --- An expired form (CSRF failure) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict_client(db) -> Client:
+    """A browser that sends no CSRF token: the test client skips the check unless told to enforce it."""
+    return Client(enforce_csrf_checks=True)
+
+
+def test_an_expired_form_gets_a_page_in_the_site_layout_that_says_to_reload(strict_client, user):
+    strict_client.force_login(user)
+    response = strict_client.post(reverse("account_logout"))
+    assert response.status_code == 403
+    assert "403_csrf.html" in [template.name for template in response.templates]
+    html = response.text
+    assert "That form has expired" in html and _in_site_layout(html)
+    assert "Your session expired or the form was open too long" in html
+    assert "Reload the page and try again." in html
+    assert user.short_name in html  # the user's own navigation
+    assert "CSRF verification failed" not in html  # not Django's bare page
+    assert "shown because DEBUG is on" not in html
+
+
+def test_an_expired_login_form_says_the_same_to_a_visitor(strict_client):
+    response = strict_client.post(reverse("account_login"), {"login": "a@example.com", "password": "x"})
+    assert response.status_code == 403
+    assert "Your session expired or the form was open too long" in response.text
+    assert _in_site_layout(response.text) and reverse("account_login") in response.text
+
+
+def test_an_expired_htmx_form_gets_the_sentence_alone_for_its_toast(strict_client, user, htmx_headers):
+    strict_client.force_login(user)
+    character = CharacterFactory(owner=user)
+    response = strict_client.post(reverse("studio:character_delete", args=[character.pk]), **htmx_headers)
+    assert response.status_code == 403
+    assert "<html" not in response.text
+    assert "data-error-message>Your session expired or the form was open too long" in response.text
+    assert Character.objects.filter(pk=character.pk).exists()
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_the_expired_form_page_names_the_reason(strict_client, user):
+    strict_client.force_login(user)
+    response = strict_client.post(reverse("account_logout"))
+    assert response.status_code == 403
+    assert "That form has expired" in response.text
+    assert "CSRF cookie not set" in response.text and "shown because DEBUG is on" in response.text
+
+
+# --- With DEBUG on (make run), a view's Http404 gets the site's 404 page ----------------------------------
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_back_to_a_deleted_character_shows_the_sites_404_page(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    page = reverse("studio:character_detail", args=[character.pk])
+    assert logged_in_client.get(page).status_code == 200
+    logged_in_client.post(reverse("studio:character_delete", args=[character.pk]))
+
+    response = logged_in_client.get(page)  # the browser's Back
+
+    assert response.status_code == 404
+    assert "404.html" in [template.name for template in response.templates]
+    html = response.text
+    assert "This page is not here" in html and _in_site_layout(html)
+    assert user.short_name in html and "Your characters" in html
+    assert "Http404: " in html and "shown because DEBUG is on" in html  # the developer's note
+    assert "technical_404" not in html and "Using the URLconf" not in html
+
+
+@override_settings(DEBUG=True)
+def test_with_debug_on_a_url_that_matches_nothing_keeps_djangos_technical_page(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Using the URLconf defined in" in response.text  # the list of URL patterns, for the developer
+    assert "This page is not here" not in response.text
+
+
+@override_settings(DEBUG=True, FRIENDLY_404_IN_DEBUG=False)
+def test_the_friendly_404_with_debug_on_can_be_switched_off(logged_in_client):
+    response = logged_in_client.get(reverse("studio:character_detail", args=[999999]))
+    assert response.status_code == 404
+    assert "This page is not here" not in response.text
+    assert "Raised by:" in response.text  # Django's technical 404
+
+
+def test_with_debug_off_the_middleware_leaves_the_404_to_djangos_handler(logged_in_client, settings):
+    settings.DEBUG = False
+    response = logged_in_client.get(reverse("studio:character_detail", args=[999999]))
+    assert response.status_code == 404
+    assert "This page is not here" in response.text
+    assert "shown because DEBUG is on" not in response.text

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,40 @@ def test_it_shares_the_cache_through_redis_when_redis_url_is_set_else_the_databa
     assert json.loads(redis.stdout) == ["django.core.cache.backends.redis.RedisCache", "redis://cache:6379/1"]
     database = _settings_in_subprocess({"REDIS_URL": "", "CACHE_REDIS_URL": ""}, expression)
     assert json.loads(database.stdout) == ["django.core.cache.backends.db.DatabaseCache", "studio_cache"]
+
+
+def test_it_reads_whether_signup_is_open_from_the_environment():
+    assert json.loads(_settings_in_subprocess({}, "settings.ACCOUNT_ALLOW_SIGNUP").stdout) is True
+    closed = _settings_in_subprocess({"ACCOUNT_ALLOW_SIGNUP": "0"}, "settings.ACCOUNT_ALLOW_SIGNUP")
+    assert json.loads(closed.stdout) is False
+    assert (
+        "ACCOUNT_ALLOW_SIGNUP must be a boolean"
+        in _manage("check", DEBUG="1", ACCOUNT_ALLOW_SIGNUP="later").stderr
+    )
+
+
+def test_it_reads_the_reference_upload_limit_from_the_environment_defaulting_to_the_labs():
+    result = _settings_in_subprocess(
+        {"LAB_MAX_UPLOAD_BYTES": "2000000"},
+        "[settings.REFERENCE_MAX_UPLOAD_BYTES, settings.MAX_REQUEST_BYTES]",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0] == 2_000_000
+    result = _settings_in_subprocess(
+        {"REFERENCE_MAX_UPLOAD_BYTES": "90000000"},
+        "[settings.REFERENCE_MAX_UPLOAD_BYTES, settings.MAX_REQUEST_BYTES]",
+    )
+    assert json.loads(result.stdout) == [90_000_000, 90_000_000 + 1024 * 1024]  # the request limit makes room
+
+
+def test_the_readme_documents_every_environment_variable_that_settings_reads():
+    """Each name settings.py reads with env_*() or os.environ is in the first column of a README table."""
+    source = (ROOT / "site_config" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r"\benv_\w+\(\s*\"(\w+)\"", source))
+    read |= set(re.findall(r"os\.environ(?:\.get\(|\[)\s*\"(\w+)\"", source))
+    assert {"DEBUG", "PORTRAIT_LEASE_SECONDS", "ACCOUNT_ALLOW_SIGNUP", "TIME_ZONE"} <= read  # the scan works
+    rows = [
+        line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith("|")
+    ]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert sorted(read - documented) == []

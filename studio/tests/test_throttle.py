@@ -51,14 +51,20 @@ def test_it_counts_each_user_apart(logged_in_client, limits):
     assert _preview(other).status_code == 200
 
 
-def test_it_answers_a_page_request_with_a_page(logged_in_client, limits):
+def test_it_answers_a_page_request_with_a_page_in_the_sites_layout(logged_in_client, user, limits):
     url = reverse("studio:pattern_preview") + "?kind=noise&width=512&height=512&seed=1"
     assert logged_in_client.get(url).status_code == 200
     assert logged_in_client.get(url).status_code == 200
     response = logged_in_client.get(url)
     assert response.status_code == 429
-    assert "<h1>Too many requests</h1>" in response.text
-    assert "Too many pattern renders: the limit is 2 a minute." in response.text
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "429.html" in [template.name for template in response.templates]
+    html = response.text
+    assert 'id="error-title">Too many requests</h1>' in html
+    assert "data-throttled>Too many pattern renders: the limit is 2 a minute." in html
+    assert 'aria-label="Main navigation"' in html and "app.css" in html  # the layout, with the user's menu
+    assert user.short_name in html
+    assert f'href="{url.replace("&", "&amp;")}">Try again</a>' in html
 
 
 def test_it_answers_the_api_past_its_limit_with_json(user, limits):

@@ -317,7 +317,7 @@ def test_it_says_when_the_page_shows_only_the_newest_portraits(logged_in_client,
 def test_every_page_title_names_the_page_and_the_studio(logged_in_client, user):
     anonymous = Client()
     assert "<title>Welcome · Dali Studio</title>" in anonymous.get(reverse("home")).text
-    assert "<title>Sign In · Dali Studio</title>" in anonymous.get(reverse("account_login")).text
+    assert "<title>Log in · Dali Studio</title>" in anonymous.get(reverse("account_login")).text
     character = CharacterFactory(owner=user, name="Captain <Mara>")
     page = logged_in_client.get(reverse("studio:character_detail", args=[character.pk])).text
     assert "<title>Captain &lt;Mara&gt; · Dali Studio</title>" in page, "escaped once, with its separator"

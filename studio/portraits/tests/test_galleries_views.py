@@ -642,3 +642,39 @@ def test_a_selection_of_more_than_a_thousand_portraits_reaches_the_bulk_limit_no
     )
     assert response.status_code == 200
     assert "3 portraits" in response.text
+
+
+def test_the_community_says_when_it_ignores_a_character_nobody_can_see(client, user, other_user):
+    shown = painted(user, visibility="public")
+    hidden_character = CharacterFactory(owner=other_user)  # private, with no shared portrait
+    gallery = reverse("studio:community_gallery")
+    for number in ("999999", str(hidden_character.pk)):  # no such character, or someone's private one
+        response = client.get(gallery, {"character": number})
+        assert response.status_code == 200
+        assert "Ignored a filter. Character: no character you can see has that number." in response.text
+        assert card_ids(response.text) == [shown.pk]  # the gallery without that filter
+    assert "Ignored a filter. Character:" in client.get(gallery, {"character": "abc"}).text
+
+
+def test_the_community_filters_by_a_character_the_viewer_can_see(client, logged_in_client, user, other_user):
+    public_character = CharacterFactory(owner=other_user, visibility="public")
+    of_public = painted(other_user, character=public_character)
+    private_character = CharacterFactory(owner=other_user)
+    shared_of_private = painted(other_user, character=private_character, visibility="public")
+    own_private = CharacterFactory(owner=user)
+    gallery = reverse("studio:community_gallery")
+    for viewer, character, expected in (
+        (client, public_character, [of_public.pk]),
+        (client, private_character, [shared_of_private.pk]),  # its shared portrait is in the Community
+        (logged_in_client, own_private, []),  # the viewer's own: nothing of it is shared
+    ):
+        response = viewer.get(gallery, {"character": character.pk})
+        assert "Ignored a filter" not in response.text
+        assert card_ids(response.text) == expected
+
+
+def test_the_community_lightbox_says_when_it_ignores_a_character(client, user):
+    portrait = painted(user, visibility="public")
+    response = client.get(reverse("studio:community_portrait", args=[portrait.pk]), {"character": 999999})
+    assert response.status_code == 200
+    assert "Ignored a filter. Character: no character you can see has that number." in response.text

@@ -99,12 +99,10 @@ def _gallery(
     request: HttpRequest, scope: str, *, title: str, character: Character | None = None
 ) -> HttpResponse:
     filters = Filters.from_query(request.GET)
+    galleries.drop_unknown_character(scope, request.user, filters)
     characters: Any = ()
     if scope == Scope.MINE:
         characters = galleries.character_choices(request.user)
-        if filters.character and filters.character not in dict(characters):
-            filters.errors.append("Character: no character of yours has that number.")
-            filters.character = None
         if len(characters) > CHARACTER_SELECT_MAX:
             # 20,000 imported characters would make a megabyte of <option>s on every page: the select then
             # offers the chosen one only, and a character's own gallery is one click from its page.
@@ -190,6 +188,7 @@ def community_gallery(request: HttpRequest) -> HttpResponse:
 
 def _lightbox(request: HttpRequest, scope: str, portrait: Portrait) -> HttpResponse:
     filters = Filters.from_query(request.GET)
+    galleries.drop_unknown_character(scope, request.user, filters)
     portraits = galleries.gallery_queryset(scope, request.user, filters)
     newer, older = galleries.neighbours(portraits, portrait)
     in_lightbox = bool(request.htmx)
