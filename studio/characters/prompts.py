@@ -151,10 +151,11 @@ def register_limit_source(source: Callable[[], list[tuple[str, int]]]) -> None:
 
 @dataclass(frozen=True)
 class LengthCheck:
-    """A prompt's length against every enabled provider's limit, for the meter and the save warning."""
+    """A prompt's length against the limit of every provider the generator offers, for the meter and the save
+    warning."""
 
     length: int
-    limits: list[tuple[str, int]]  # (provider label, limit), enabled providers only
+    limits: list[tuple[str, int]]  # (provider label, limit), usable providers only (providers.prompt_limits)
 
     @property
     def largest(self) -> int:
@@ -171,6 +172,11 @@ class LengthCheck:
     @property
     def percent(self) -> int:
         return min(100, round(100 * self.length / self.largest)) if self.largest else 100
+
+    @property
+    def state(self) -> str:
+        """The meter's colour: "danger" when no provider takes it, "warning" when some do not, else ""."""
+        return "danger" if self.fits_none else "warning" if self.too_long_for else ""
 
 
 def length_check(prompt: Prompt) -> LengthCheck:
