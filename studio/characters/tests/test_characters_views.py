@@ -95,7 +95,7 @@ def test_it_allows_the_same_name_for_different_owners(logged_in_client, other_us
 def test_it_renders_the_preview_without_saving_when_js_is_off(logged_in_client, user):
     response = logged_in_client.post(reverse("studio:character_create"), {**VALID_FORM, "_preview": "1"})
     assert response.status_code == 200
-    assert "red hair" in response.text
+    assert "with a chin-length red bob" in response.text
     assert not Character.objects.filter(owner=user).exists()
 
 
@@ -104,7 +104,7 @@ def test_it_previews_the_exact_prompt_and_a_sketch_from_unsaved_data(logged_in_c
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'id="preview"' in response.text
-    assert "red hair" in response.text
+    assert "with a chin-length red bob" in response.text
     assert "glasses and a scarf" in response.text
     assert 'src="data:image/png;base64,' in response.text
 
