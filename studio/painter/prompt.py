@@ -266,6 +266,9 @@ def _needles() -> tuple[tuple[str, Target, int], ...]:
     return tuple((needle, *target) for needle, target in ordered if needle.strip())
 
 
+_YEARS_OLD = re.compile(r"(?<= )(\d{1,3}) years? old(?= )")
+
+
 @dataclass(frozen=True)
 class PromptReading:
     values: dict[str, Any]
@@ -284,6 +287,13 @@ def read_prompt(text: str) -> PromptReading:
     taken = [False] * len(haystack)
     single: dict[str, str] = {}
     multiple: dict[str, set[str]] = {}
+    # An exact age ("a 40-year-old man") decides the age range, before "old" alone reads as elderly.
+    for match in _YEARS_OLD.finditer(haystack):
+        key = v.age_range(int(match[1]))
+        if key is not None:
+            single.setdefault(v.AGE.name, key)
+            for i in range(match.start(), match.end()):
+                taken[i] = True
     for needle, targets, claimed in _needles():
         start = haystack.find(needle)
         while start != -1:
