@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -37,6 +39,53 @@ def test_quick_generate_paints_three_prompts_with_the_local_painter(
     expect(page.locator(".batch-progress")).to_contain_text("3 painted")
     expect(page.locator("#queue-badge .badge")).to_have_count(0)
     assert page.evaluate("window.__sameDocument === true"), "the portraits appeared without a page reload"
+
+
+def test_each_quick_prompt_measures_itself_against_the_chosen_providers_limit_as_it_is_typed(
+    page, live_server, signed_in, settings
+):
+    settings.IMAGE_PROVIDERS = ["local", "huggingface"]  # limits 10,000 and 2,000
+    settings.HUGGINGFACE_API_TOKEN = "hf-e2e"  # offered; nothing is sent to it
+    page.goto(f"{live_server.url}/studio/generate/")
+    prompt = page.get_by_label("Prompt 1", exact=True)
+    meter = page.locator('[data-prompt-meter="prompt-1"]')
+    count, note = page.locator("#prompt-1-length"), page.locator("#prompt-1-length-note")
+    expect(count).to_have_text("0 / 10000 characters")
+
+    prompt.press_sequentially("a  lighthouse")
+    expect(count).to_have_text("12 / 10000 characters")  # at each keystroke, spaces counted as sent
+    prompt.fill("x" * 9999)
+    expect(count).to_have_text("9999 / 10000 characters")
+    expect(meter).to_have_attribute("data-state", "ok")
+    expect(note).to_have_text("")
+    prompt.press("End")
+    prompt.press_sequentially("yz")
+    expect(count).to_have_text("10001 / 10000 characters")
+    expect(meter).to_have_attribute("data-state", "over")
+    expect(count).to_have_class(re.compile(r"\btext-bg-warning\b"))
+    expect(meter.locator(".progress-bar")).to_have_class(re.compile(r"\bbg-warning\b"))
+    expect(note).to_have_text("Too long for Local painter: shorten it or choose another provider.")
+    prompt.press("Backspace")
+    prompt.press("Backspace")
+    expect(meter).to_have_attribute("data-state", "ok")
+    expect(note).to_have_text("")
+
+    # A change of provider brings its limit: the same prompt is now too long.
+    prompt.fill("x" * 2001)
+    expect(count).to_have_text("2001 / 10000 characters")
+    page.get_by_label("Provider").select_option("huggingface")
+    expect(count).to_have_text("2001 / 2000 characters")
+    expect(meter).to_have_attribute("data-state", "over")
+    expect(note).to_have_text("Too long for Hugging Face: shorten it or choose another provider.")
+    page.get_by_role("button", name="Add prompt").click()
+    expect(page.locator("#prompt-2-length")).to_have_text("0 / 2000 characters")
+    expect(count).to_have_text("2001 / 2000 characters")  # the rows came back from the server, measured
+
+    # Generate refuses it, next to the row.
+    page.get_by_label("Prompt 2", exact=True).fill("a red fox in snow")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.locator("#prompt-1-errors")).to_contain_text("the limit for Hugging Face is 2000")
+    expect(page.locator("#prompt-2-errors")).to_have_count(0)
 
 
 def test_a_provider_error_is_shown_on_the_card_as_its_message(

@@ -67,30 +67,54 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
+# Choices whose phrase is an adjective of the subject, not a noun phrase for the "with ..." list: "a
+# clean-shaven man with long wavy red hair", not "a man with long wavy red hair and clean-shaven".
+_SUBJECT_ADJECTIVES = frozenset({(v.FACIAL_HAIR.name, "none")})
+
+
+def _is_adjective(values: Mapping[str, Any], attribute: v.Attribute) -> bool:
+    return (attribute.name, values.get(attribute.name)) in _SUBJECT_ADJECTIVES
+
+
+def _with_article(phrase: str) -> str:
+    return f"{v.article(phrase)} {phrase}" if phrase else ""
+
+
 def build_prompt(values: Mapping[str, Any]) -> Prompt:
-    """Readable sentences from every filled attribute; blanks add nothing."""
+    """Readable sentences from every filled attribute; blanks add nothing.
+
+    The first sentence is the subject and its looks, one noun phrase each after "with": "Portrait of a
+    clean-shaven elderly man of European descent with fair skin, green eyes, long wavy red hair and a slim
+    build." The hair colour and style make one phrase (vocabulary.hair_phrase).
+    """
     sentences: list[str] = []
 
-    framing = _phrase(values, v.CAMERA) or "portrait"
+    camera = _phrase(values, v.CAMERA)
     art_style = _phrase(values, v.ART_STYLE)
+    if art_style and not camera and art_style.endswith("portrait"):
+        # "Photorealistic portrait of ...", not "Photorealistic portrait, portrait of ..."
+        opening = art_style
+    else:
+        framing = camera or "portrait"
+        opening = f"{art_style}, {framing}" if art_style else framing
     years = values.get("age_years")
     age = f"{years}-year-old" if isinstance(years, int) and not isinstance(years, bool) else ""
-    subject_words = [age or _phrase(values, v.AGE), _phrase(values, v.GENDER) or "person"]
+    adjectives = [_phrase(values, v.FACIAL_HAIR)] if _is_adjective(values, v.FACIAL_HAIR) else []
+    subject_words = [*adjectives, age or _phrase(values, v.AGE), _phrase(values, v.GENDER) or "person"]
     subject = " ".join(word for word in subject_words if word)
+    # "of African descent" follows the subject; "with elven features and pointed ears" heads its looks.
     ethnicity = _phrase(values, v.ETHNICITY)
-    opening = f"{art_style}, {framing}" if art_style else framing
-    # "an 8-year-old", "an 18-year-old", "an 11-year-old", "an 80-year-old": the article follows the sound.
-    vowel_sound = subject[0] in "aeiou" or subject.startswith(("8", "11-", "18-"))
-    article = "an" if vowel_sound else "a"
-    sentences.append(f"{opening} of {article} {subject}" + (f" {ethnicity}" if ethnicity else ""))
+    ethnic_features = ethnicity.removeprefix("with ") if ethnicity.startswith("with ") else ""
+    descent = f" {ethnicity}" if ethnicity and not ethnic_features else ""
+    sentences.append(f"{opening} of {v.article(subject)} {subject}{descent}")
 
     features = [
+        *ethnic_features.split(" and "),  # "with elven features, pointed ears and ...": one "and" per list
         _phrase(values, v.SKIN_TONE),
         _phrase(values, v.EYE_COLOR),
-        _phrase(values, v.HAIR_COLOR),
-        _phrase(values, v.HAIR_STYLE),
-        _phrase(values, v.FACIAL_HAIR),
-        _phrase(values, v.BODY_TYPE),
+        v.hair_phrase(values.get(v.HAIR_COLOR.name), values.get(v.HAIR_STYLE.name)),
+        "" if _is_adjective(values, v.FACIAL_HAIR) else _phrase(values, v.FACIAL_HAIR),
+        _with_article(_phrase(values, v.BODY_TYPE)),  # "a slim build", "an athletic build"
     ]
     if any(features):
         # One sentence with its subject: "Portrait of a woman with red hair.", not "...woman. With red hair."
@@ -151,10 +175,11 @@ def register_limit_source(source: Callable[[], list[tuple[str, int]]]) -> None:
 
 @dataclass(frozen=True)
 class LengthCheck:
-    """A prompt's length against every enabled provider's limit, for the meter and the save warning."""
+    """A prompt's length against the limit of every provider the generator offers, for the meter and the save
+    warning."""
 
     length: int
-    limits: list[tuple[str, int]]  # (provider label, limit), enabled providers only
+    limits: list[tuple[str, int]]  # (provider label, limit), usable providers only (providers.prompt_limits)
 
     @property
     def largest(self) -> int:
@@ -171,6 +196,11 @@ class LengthCheck:
     @property
     def percent(self) -> int:
         return min(100, round(100 * self.length / self.largest)) if self.largest else 100
+
+    @property
+    def state(self) -> str:
+        """The meter's colour: "danger" when no provider takes it, "warning" when some do not, else ""."""
+        return "danger" if self.fits_none else "warning" if self.too_long_for else ""
 
 
 def length_check(prompt: Prompt) -> LengthCheck:

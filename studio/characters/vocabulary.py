@@ -132,7 +132,7 @@ EYE_COLOR = Attribute(
         _c("grey", "Grey", "grey eyes", (130, 140, 150)),
         _c("violet", "Violet", "violet eyes", (140, 80, 190)),
         _c("red", "Red", "glowing red eyes", (210, 30, 40)),
-        _c("heterochromia", "Heterochromia", "heterochromatic eyes, one blue and one brown", (60, 120, 200)),
+        _c("heterochromia", "Heterochromia", "heterochromatic eyes (one brown, one blue)", (60, 120, 200)),
     ),
     aliases=("eyes", "eye colour", "eye color"),
 )
@@ -183,6 +183,49 @@ HAIR_STYLE = Attribute(
     ),
     aliases=("hairstyle", "hair cut", "haircut"),
 )
+
+# A hair colour and a hair style make one noun phrase ("long wavy red hair", "an auburn pixie cut"; never "red
+# hair and long wavy hair"): each style's phrase with {colour} where the colour's adjective goes ("red", "dyed
+# blue": its phrase less "hair") and {a} for the article before it. None: no hair to colour, so the colour is
+# left out ("a bald head"). Every hair style has an entry (a test checks).
+HAIR_STYLE_WITH_COLOUR: dict[str, str | None] = {
+    "bald": None,
+    "buzz_cut": "{a} {colour} buzz cut",
+    "short": "short well-groomed {colour} hair",
+    "pixie": "{a} {colour} pixie cut",
+    "bob": "a chin-length {colour} bob",
+    "medium": "shoulder-length {colour} hair",
+    "long": "long straight {colour} hair",
+    "wavy": "long wavy {colour} hair",
+    "curly": "voluminous curly {colour} hair",
+    "afro": "a full {colour} afro",
+    "braids": "long {colour} braids",
+    "ponytail": "{colour} hair tied in a ponytail",
+    "bun": "{colour} hair tied up in a bun",
+    "mohawk": "a spiked {colour} mohawk",
+    "undercut": "{a} {colour} undercut",
+    "dreadlocks": "shoulder-length {colour} locs",
+}
+
+
+def article(word: str) -> str:
+    """ "a" or "an" before a word, by its sound: "an auburn", "an 8-year-old", "an 11-year-old", "a red"."""
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") or word.startswith(("8", "11-", "18-")) else "a"
+
+
+def hair_phrase(colour_key: object, style_key: object) -> str:
+    """The hair as one noun phrase: "long wavy red hair", "an auburn pixie cut", "red hair", "a bald head";
+    "" when neither is set (unknown keys, or values that are not keys, count as unset)."""
+    colour = HAIR_COLOR.get(colour_key) if isinstance(colour_key, str) else None
+    style = HAIR_STYLE.get(style_key) if isinstance(style_key, str) else None
+    if colour is None or style is None:
+        return (style or colour).phrase if (style or colour) else ""
+    template = HAIR_STYLE_WITH_COLOUR.get(style.key)
+    if template is None:
+        return style.phrase
+    adjective = colour.phrase.removesuffix(" hair")
+    return template.format(a=article(adjective), colour=adjective)
+
 
 FACIAL_HAIR = Attribute(
     "facial_hair",

@@ -221,17 +221,22 @@ def _plain_label(label: str) -> str:
     return label.split("(")[0].split("/")[0]
 
 
-@lru_cache(maxsize=1)
-def _needles() -> tuple[tuple[str, str, str, int], ...]:
-    """(words, attribute, key, claimed length) to look for, longest first so "glowing red eyes" beats "red".
+Target = tuple[tuple[str, str], ...]  # the (attribute, key) pairs a needle names
 
-    A clothing colour matched as "red hoodie" claims only "red", leaving "hoodie" for the clothing.
+
+@lru_cache(maxsize=1)
+def _needles() -> tuple[tuple[str, Target, int], ...]:
+    """(words, targets, claimed length) to look for, longest first so "glowing red eyes" beats "red".
+
+    A clothing colour matched as "red hoodie" claims only "red", leaving "hoodie" for the clothing. The hair
+    as the prompt builder writes it ("long wavy red hair", "shoulder-length red locs") names a style and a
+    colour.
     """
     label_owners: dict[str, set[str]] = {}
     for attribute in v.ATTRIBUTES:
         for choice in attribute.choices:
             label_owners.setdefault(_words(_plain_label(choice.label)), set()).add(attribute.name)
-    found: dict[str, tuple[str, str, int]] = {}
+    found: dict[str, tuple[Target, int]] = {}
     for attribute in v.ATTRIBUTES:
         for choice in attribute.choices:
             candidates = [choice.phrase]
@@ -242,16 +247,26 @@ def _needles() -> tuple[tuple[str, str, str, int], ...]:
                 candidates.append(f"{_plain_label(choice.label)} {noun}")
             for candidate in candidates:
                 needle = _words(candidate)
-                found.setdefault(needle, (attribute.name, choice.key, len(needle)))
+                found.setdefault(needle, (((attribute.name, choice.key),), len(needle)))
             if attribute.name == "clothing_color":
                 for noun in _CLOTHING_NOUNS:
                     found.setdefault(
-                        _words(f"{choice.label} {noun}"), (attribute.name, choice.key, len(label))
+                        _words(f"{choice.label} {noun}"), (((attribute.name, choice.key),), len(label))
                     )
+    for style in v.HAIR_STYLE.choices:
+        for colour in v.HAIR_COLOR.choices:
+            # Without its article, so "auburn pixie cut" reads too; a bald head has no colour to read.
+            needle = re.sub(r"^ (a|an) ", " ", _words(v.hair_phrase(colour.key, style.key)))
+            if needle != _words(style.phrase):
+                targets = ((v.HAIR_STYLE.name, style.key), (v.HAIR_COLOR.name, colour.key))
+                found.setdefault(needle, (targets, len(needle)))
     for phrase, (name, key) in _EXTRA_PHRASES.items():
-        found.setdefault(_words(phrase), (name, key, len(_words(phrase))))
+        found.setdefault(_words(phrase), (((name, key),), len(_words(phrase))))
     ordered = sorted(found.items(), key=lambda item: (-len(item[0]), item[0]))
     return tuple((needle, *target) for needle, target in ordered if needle.strip())
+
+
+_YEARS_OLD = re.compile(r"(?<= )(\d{1,3}) years? old(?= )")
 
 
 @dataclass(frozen=True)
@@ -272,17 +287,25 @@ def read_prompt(text: str) -> PromptReading:
     taken = [False] * len(haystack)
     single: dict[str, str] = {}
     multiple: dict[str, set[str]] = {}
-    for needle, name, key, claimed in _needles():
+    # An exact age ("a 40-year-old man") decides the age range, before "old" alone reads as elderly.
+    for match in _YEARS_OLD.finditer(haystack):
+        key = v.age_range(int(match[1]))
+        if key is not None:
+            single.setdefault(v.AGE.name, key)
+            for i in range(match.start(), match.end()):
+                taken[i] = True
+    for needle, targets, claimed in _needles():
         start = haystack.find(needle)
         while start != -1:
             span = range(start + 1, start + claimed - 1)
             if not any(taken[i] for i in span):
                 for i in span:
                     taken[i] = True
-                if v.BY_NAME[name].multiple:
-                    multiple.setdefault(name, set()).add(key)
-                else:
-                    single.setdefault(name, key)
+                for name, key in targets:
+                    if v.BY_NAME[name].multiple:
+                        multiple.setdefault(name, set()).add(key)
+                    else:
+                        single.setdefault(name, key)
             start = haystack.find(needle, start + 1)
     result: dict[str, Any] = {}
     for attribute in v.ATTRIBUTES:

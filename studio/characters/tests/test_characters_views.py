@@ -95,7 +95,7 @@ def test_it_allows_the_same_name_for_different_owners(logged_in_client, other_us
 def test_it_renders_the_preview_without_saving_when_js_is_off(logged_in_client, user):
     response = logged_in_client.post(reverse("studio:character_create"), {**VALID_FORM, "_preview": "1"})
     assert response.status_code == 200
-    assert "red hair" in response.text
+    assert "with a chin-length red bob" in response.text
     assert not Character.objects.filter(owner=user).exists()
 
 
@@ -104,7 +104,7 @@ def test_it_previews_the_exact_prompt_and_a_sketch_from_unsaved_data(logged_in_c
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'id="preview"' in response.text
-    assert "red hair" in response.text
+    assert "with a chin-length red bob" in response.text
     assert "glasses and a scarf" in response.text
     assert 'src="data:image/png;base64,' in response.text
 
@@ -327,6 +327,7 @@ def test_the_preview_measures_the_prompt_against_the_providers_limits(
     logged_in_client, htmx_headers, settings
 ):
     settings.IMAGE_PROVIDERS = ["local", "huggingface"]  # limits 10,000 and 2,000
+    settings.HUGGINGFACE_API_TOKEN = "hf-test"
     short = logged_in_client.post(reverse("studio:character_preview"), VALID_FORM, **htmx_headers)
     assert re.search(r'id="prompt-length">\d+ / 10000 characters', short.text)
     assert "prompt-length-problem" not in short.text
@@ -335,11 +336,26 @@ def test_the_preview_measures_the_prompt_against_the_providers_limits(
     assert "Too long for Hugging Face" in warned.text
 
 
+def test_the_preview_leaves_out_providers_without_their_key(logged_in_client, htmx_headers, settings):
+    settings.IMAGE_PROVIDERS = ["local", "openai", "huggingface"]
+    settings.OPENAI_API_KEY = settings.HUGGINGFACE_API_TOKEN = ""  # a plain `make run`: the painter only
+    long = VALID_FORM | {"distinguishing_features": "scar " * 600}
+    response = logged_in_client.post(reverse("studio:character_preview"), long, **htmx_headers)
+    assert re.search(r'id="prompt-length">\d+ / 10000 characters', response.text), "not / 32000"
+    assert "prompt-length-problem" not in response.text, "not too long for a provider it cannot use"
+    assert "Hugging Face" not in response.text
+
+
 def test_saving_a_character_too_long_for_every_provider_warns(logged_in_client, user, settings):
     settings.IMAGE_PROVIDERS = ["huggingface"]
+    settings.HUGGINGFACE_API_TOKEN = "hf-test"
     data = VALID_FORM | {"distinguishing_features": "scar " * 600}
     response = logged_in_client.post(reverse("studio:character_create"), data, follow=True)
     assert Character.objects.filter(owner=user, name="Ada Quill").exists()
     assert "longer than any image provider here takes (at most 2,000)" in response.text
     fine = logged_in_client.post(reverse("studio:character_create"), VALID_FORM | {"name": "Bo"}, follow=True)
     assert "longer than any image provider" not in fine.text
+    settings.IMAGE_PROVIDERS = ["huggingface", "openai"]
+    settings.OPENAI_API_KEY = ""  # OpenAI (32,000) would take it, but it cannot be used without its key
+    keyless = logged_in_client.post(reverse("studio:character_create"), data | {"name": "Cy"}, follow=True)
+    assert "longer than any image provider here takes (at most 2,000)" in keyless.text

@@ -29,6 +29,26 @@ def test_it_reads_everyday_words_for_species_hair_and_clothes():
     assert reading.not_drawn == ("warrior", "again")
 
 
+def test_it_reads_the_hair_and_age_as_the_prompt_builder_writes_them():
+    reading = painter.read_prompt("Portrait of a clean-shaven 40-year-old man with shoulder-length red locs.")
+
+    # One phrase names the style and the colour: not "shoulder-length" (a style of its own) and a red outfit.
+    assert reading.values == {
+        "gender": "male",
+        "age": "adult",
+        "hair_color": "red",
+        "hair_style": "dreadlocks",
+        "facial_hair": "none",
+    }
+    assert reading.not_drawn == ()
+    assert painter.read_prompt("an 8-year-old with an auburn pixie cut").values == {
+        "age": "child",  # not "old", elderly
+        "hair_color": "auburn",
+        "hair_style": "pixie",
+    }
+    assert painter.read_prompt("auburn pixie cut").values == {"hair_color": "auburn", "hair_style": "pixie"}
+
+
 def test_the_local_provider_paints_the_prompt_and_reports_what_it_could_not_draw():
     local = get_provider("local")
     result = local.generate(GenerationRequest(prompt=ASTRONAUT, size="64x64", seed=1))

@@ -78,8 +78,10 @@ def available_providers() -> list[Provider]:
 
 
 def prompt_limits() -> list[tuple[str, int]]:
-    """(label, prompt limit of its default model) of each enabled provider that paints from a prompt."""
-    return [(p.label, p.prompt_limit()) for p in available_providers() if p.name != "patterns"]
+    """(label, prompt limit of its default model) of each provider the generator offers (configured: an API
+    key, or no key needed) that paints from a prompt. A provider without its key cannot take the prompt, so
+    its limit is no one's concern: the meters and the save warning measure against these only."""
+    return [(p.label, p.prompt_limit()) for p in configured_providers() if p.name != "patterns"]
 
 
 def configured_providers() -> list[Provider]:

@@ -13,6 +13,7 @@ from studio.portraits.providers import (
     call_with_retries,
     configured_providers,
     get_provider,
+    prompt_limits,
     provider_choices,
 )
 from studio.portraits.providers.base import nearest_by_aspect, parse_retry_after, retry_delay
@@ -246,6 +247,24 @@ def test_it_reads_default_models_and_prompt_limits_per_model(settings) -> None:
     assert get_provider("stability").prompt_limit() == 10000
     assert get_provider("huggingface").prompt_limit() == 2000
     assert get_provider("local").prompt_limit() == 10000
+
+
+def test_prompt_limits_count_only_the_providers_the_generator_offers(settings) -> None:
+    settings.IMAGE_PROVIDERS = ["local", "openai", "stability", "huggingface", "patterns"]
+    settings.OPENAI_API_KEY = settings.STABILITY_API_KEY = settings.HUGGINGFACE_API_TOKEN = ""
+
+    # Keyless (a plain `make run`): the local painter only, never "/ 32000" or "Too long for Hugging Face".
+    assert prompt_limits() == [("Local painter", 10000)]
+
+    settings.HUGGINGFACE_API_TOKEN = "hf-test"
+    assert prompt_limits() == [("Local painter", 10000), ("Hugging Face", 2000)]
+    offered = {label for _, label in provider_choices()}
+    assert {label for label, _ in prompt_limits()} == offered - {"Patterns"}, "the generator's own rule"
+
+    settings.IMAGE_PROVIDERS = ["openai"]
+    assert prompt_limits() == [], "no usable provider: nothing to measure against"
+    settings.OPENAI_API_KEY = "sk-test"
+    assert prompt_limits() == [("OpenAI", 32000)]
 
 
 def test_it_reads_each_providers_timeout_falling_back_to_provider_timeout(settings) -> None:

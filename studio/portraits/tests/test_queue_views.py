@@ -45,6 +45,58 @@ def test_it_shows_each_quick_prompt_error_next_to_its_row_and_queues_nothing(log
     assert ">fine</textarea>" in rows[0], "what the user typed is kept"
 
 
+HUGGINGFACE = {"provider": "huggingface", "model": "black-forest-labs/FLUX.1-schnell", "size": "1024x1024"}
+
+
+def test_it_refuses_a_quick_prompt_over_the_chosen_providers_limit_and_nothing_else(
+    logged_in_client, htmx_headers, fake_huggingface
+):
+    # Counted as it is sent: runs of spaces and line breaks are one space. 2,000 is Hugging Face's limit.
+    at_limit = "a  \n " + "x" * 1998
+    over = "x" * 2001
+    data = HUGGINGFACE | {"prompt": [at_limit, over], "negative_prompt": ["", ""], "seed": ["", ""]}
+    response = logged_in_client.post(reverse("studio:quick_generate"), data, **htmx_headers)
+    assert not Portrait.objects.exists(), "one prompt too long queues none of the batch"
+    first, second = response.text.split('class="card mb-2 quick-row"')[1:]
+    assert "row-errors" not in first
+    assert (
+        "The prompt is 2001 characters long; the limit for Hugging Face is 2000. Shorten the prompt."
+        in second
+    )
+    assert "Some prompts need attention" in response.text
+
+    data["prompt"] = [at_limit, over[:2000]]
+    logged_in_client.post(reverse("studio:quick_generate"), data)
+    assert Portrait.objects.filter(provider="huggingface").count() == 2
+
+
+def test_each_prompt_row_measures_its_prompt_against_the_chosen_providers_limit(
+    logged_in_client, htmx_headers, fake_huggingface
+):
+    page = logged_in_client.get(reverse("studio:quick_generate")).text
+    assert 'id="prompt-1-length">0 / 10000 characters</span>' in page, "the local painter by default"
+    assert 'data-prompt-limit="10000" data-prompt-provider="Local painter"' in page
+
+    prompts = ["a  lighthouse\n at dusk", "x" * 2001]
+    data = HUGGINGFACE | {"prompt": prompts, "negative_prompt": ["", ""], "seed": ["", ""], "_add": "1"}
+    rows = logged_in_client.post(reverse("studio:quick_generate"), data, **htmx_headers).text
+    first, second, added = rows.split('class="card mb-2 quick-row"')[1:]
+    assert 'text-bg-light" aria-live="off" id="prompt-1-length">20 / 2000 characters</span>' in first
+    assert 'data-state="ok"' in first and "Too long" not in first
+    assert 'text-bg-warning" aria-live="off" id="prompt-2-length">2001 / 2000 characters</span>' in second
+    assert 'data-state="over"' in second and 'class="progress-bar bg-warning" style="width: 100%"' in second
+    assert (
+        'id="prompt-2-length-note">Too long for Hugging Face: shorten it or choose another provider.'
+        in second
+    )
+    assert 'id="prompt-3-length">0 / 2000 characters' in added
+
+    # A change of provider brings the new limit, which the meters (prompt_meter.js) read.
+    options = HUGGINGFACE | {"per_row": "1", "changed": "provider", "prompt": prompts}
+    changed = logged_in_client.post(reverse("studio:generator_options"), options, **htmx_headers).text
+    assert 'data-prompt-limit="2000" data-prompt-provider="Hugging Face"' in changed
+
+
 def test_it_adds_and_removes_rows_keeping_each_rows_text(logged_in_client, htmx_headers):
     url = reverse("studio:quick_generate")
     data = QUICK | {
@@ -54,7 +106,8 @@ def test_it_adds_and_removes_rows_keeping_each_rows_text(logged_in_client, htmx_
     }
     removed = logged_in_client.post(url, data | {"_remove": "1"}, **htmx_headers)
     assert "two" not in removed.text
-    assert 'id="prompt-2" rows="2" class="form-control">three</textarea>' in removed.text
+    described = 'aria-describedby="prompt-2-length prompt-2-length-note"'
+    assert f'id="prompt-2" rows="2" class="form-control" {described}>three</textarea>' in removed.text
     assert 'id="seed-2" value="3"' in removed.text
     added = logged_in_client.post(url, data | {"_add": "1"}, **htmx_headers)
     assert 'for="prompt-4">Prompt 4</label>' in added.text

@@ -174,6 +174,34 @@ def _form_errors(form: GeneratorForm) -> str:
 # Quick generate: free-text prompts, one row each, queued as one batch.
 
 
+def _collapsed(text: str) -> str:
+    """A typed prompt as it is sent, and measured: runs of spaces and line breaks as one space."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class RowMeter:
+    """A prompt row's length against the chosen provider and model's limit. prompt_meter.js recounts it as
+    the user types, the same way (spaces collapsed, characters not UTF-16 units)."""
+
+    length: int
+    limit: int
+    provider: str
+
+    @property
+    def over(self) -> bool:
+        return self.length > self.limit
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.length / self.limit)) if self.limit else 100
+
+    @property
+    def state(self) -> str:
+        # A warning, not an error: another provider may take it (Generate refuses it for this one).
+        return "warning" if self.over else ""
+
+
 @dataclass
 class QuickRow:
     prompt: str = ""
@@ -181,6 +209,7 @@ class QuickRow:
     seed: str = ""
     errors: list[str] = field(default_factory=list)
     autofocus: bool = False
+    meter: RowMeter | None = None
 
 
 def _rows_from(data: QueryDict) -> list[QuickRow]:
@@ -196,8 +225,8 @@ def _rows_from(data: QueryDict) -> list[QuickRow]:
 def _validate_rows(rows: list[QuickRow], limit: int, where: str) -> list[JobSpec]:
     specs = []
     for row in rows:
-        prompt = " ".join(row.prompt.split())
-        negative = " ".join(row.negative_prompt.split())
+        prompt = _collapsed(row.prompt)
+        negative = _collapsed(row.negative_prompt)
         if not prompt:
             row.errors.append("Write a prompt, or remove this row.")
         elif len(prompt) > limit:
@@ -329,6 +358,10 @@ def _quick_page(
     partial: str,
 ) -> HttpResponse:
     count = sum(1 for row in rows if row.prompt.strip()) or 1
+    if generator.backend is not None:
+        limit, label = generator.prompt_limit(), generator.backend.label
+        for row in rows:
+            row.meter = RowMeter(len(_collapsed(row.prompt)), limit, label)
     context = {
         "generator": generator,
         "rows": rows,
