@@ -96,6 +96,17 @@
     else if (lightboxUrl && form.querySelector("[name=action]")) { openLightbox(lightboxUrl, true); }
   });
 
+  // A change made in the lightbox names the grid card of its portrait when the grid has that card loaded (the
+  // lightbox may have stepped past the last card loaded): the answer then updates the card too, out of band,
+  // and never names one that is not on the page, which htmx reports as an error. (An hx-include of the card
+  // would log an error of its own when the card is missing.)
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb === "get") return;
+    var shown = event.detail.elt.closest && event.detail.elt.closest("#lightbox-body .lightbox");
+    var pk = shown && shown.getAttribute("data-portrait");
+    if (pk && document.getElementById("card-" + pk)) event.detail.parameters.card = pk;
+  });
+
   // Bulk selection: click, shift-click for a range, select all loaded.
   function boxes() { return Array.prototype.slice.call(document.querySelectorAll(".gallery-select")); }
   function updateCount() {

@@ -492,14 +492,26 @@ def _table(preview: import_rows.ImportPreview) -> dict[str, Any]:
     rows = []
     for row in shown:
         cells = []
+        bad_cells: dict[str, int] = {}  # header -> the number (1-based) of its cell, for the problem line
         for column in columns:
             value = row.cells[column.index] if column.index < len(row.cells) else ""
-            if len(value) > CELL_CHARACTERS:  # sliced here: |truncatechars is slow on thousands of cells
-                value = value[: CELL_CHARACTERS - 1] + "…"
-            cells.append({"value": value, "error": row.error_for(column.header) if column.field else None})
+            error = row.error_for(column.header) if column.field else None
+            cells.append({"value": _shortened(value), "error": error, "number": column.index + 1})
+            if error is not None:
+                bad_cells.setdefault(column.header, column.index + 1)
+        # Under an invalid row, each problem with a copy of its cell: a wide file's bad cell may be far right.
+        problems = [
+            {"error": error, "number": bad_cells.get(error.column), "value": _shortened(error.value)}
+            for error in row.errors
+        ]
         style, label = STATUS_STYLES[row.status]
-        rows.append({"row": row, "cells": cells, "style": style, "label": label})
-    return {"rows": rows, "rows_not_shown": preview.total - len(rows)}
+        rows.append({"row": row, "cells": cells, "problems": problems, "style": style, "label": label})
+    return {"rows": rows, "rows_not_shown": preview.total - len(rows), "table_span": max(len(columns), 1) + 3}
+
+
+def _shortened(value: str) -> str:
+    # Sliced here: |truncatechars is slow on thousands of cells.
+    return value[: CELL_CHARACTERS - 1] + "…" if len(value) > CELL_CHARACTERS else value
 
 
 def _portrait_offer(job: CharacterImport, report: writer.ImportReport) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import base64
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,40 @@ def test_it_returns_the_preview_partial_for_htmx(logged_in_client, user, htmx_he
     assert "Did you mean “Black”?" in page
     assert "Unknown column: ignored unless you map it." in page
     assert "Map column “peepers” to" in page
+
+
+def test_each_invalid_row_is_followed_by_its_problems_with_a_copy_of_each_bad_cell(
+    logged_in_client, user, htmx_headers
+):
+    text = (
+        GOOD_AND_BAD
+        + ",female,black,blue\r\nEve,female,black,blue,extra\r\n"
+        + "B" * 130
+        + ",male,red,grey\r\n"
+    )
+    page = _upload(logged_in_client, text, headers=htmx_headers).content.decode()
+    # The row names its problem line; the bad cell is marked and can be linked to.
+    row = re.search(r'<tr data-line="3" [^>]*>', page).group(0)
+    assert 'data-status="invalid"' in row and 'aria-describedby="import-problems-3"' in row
+    assert '<td class="cell-invalid" id="import-cell-3-3">plaid<div class="small cell-error">' in page
+    problems = {
+        int(line): body
+        for line, body in re.findall(r'<ul [^>]*id="import-problems-(\d+)">(.*?)</ul>', page, re.S)
+    }
+    assert sorted(problems) == [3, 4, 6, 7, 8]  # the invalid rows, and only those
+    # One full-width line each: 4 columns, and the line, status and problems columns.
+    assert page.count('<tr class="import-row-problems">') == page.count('colspan="7"') == 5
+    assert (
+        '<a class="import-bad-cell" href="#import-cell-3-3">hair colour, column 3: '
+        '<span class="import-bad-value">plaid</span></a> “plaid” is not a hair colour choice.'
+    ) in problems[3]
+    assert (
+        'href="#import-cell-6-1">name, column 1: <span class="import-bad-value">(empty)</span>' in problems[6]
+    )
+    # A problem of no one cell comes without a copy; a long value is cut as in the table.
+    assert "import-bad-cell" not in problems[7] and "but the header names only 4 columns." in problems[7]
+    assert f'<span class="import-bad-value">{"B" * 59}…</span>' in problems[8]
+    assert 'id="import-cell-8-1"' in page
 
 
 def test_it_redirects_a_plain_upload_to_the_full_import_page(logged_in_client, user):

@@ -239,11 +239,12 @@ def test_bulk_delete_removes_only_my_portraits(logged_in_client, user, other_use
     theirs = painted(other_user)
     ids = [p.pk for p in mine] + [theirs.pk]
     response = logged_in_client.post(
-        reverse("studio:gallery_bulk"), {"action": "delete", "ids": ids}, **htmx_headers
+        reverse("studio:gallery_bulk"), {"action": "delete", "ids": ids, "sent_from": "grid"}, **htmx_headers
     )
     assert response.status_code == 200
     for portrait in mine:
         assert f'id="card-{portrait.pk}" hx-swap-oob="delete"' in response.text
+    assert f"card-{theirs.pk}" not in response.text
     assert "Deleted 3 portraits." in response.text
     assert set(Portrait.objects.values_list("pk", flat=True)) == {keep.pk, theirs.pk}
 
@@ -457,17 +458,30 @@ def test_the_standalone_portrait_page_goes_back_to_the_gallery_after_an_htmx_del
     )
     assert "data-close-lightbox" in delete_form.group(0) and 'name="redirect"' not in delete_form.group(1)
     response = logged_in_client.post(
-        reverse("studio:gallery_bulk"), {"action": "delete", "ids": [other.pk]}, **htmx_headers
+        reverse("studio:gallery_bulk"),
+        {"action": "delete", "ids": [other.pk], "card": other.pk},
+        **htmx_headers,
     )
     assert "HX-Redirect" not in response and f'id="card-{other.pk}" hx-swap-oob="delete"' in response.text
+    # The lightbox had stepped past the cards the grid has loaded (gallery.js sends no card): none is named.
+    third = painted(user)
+    response = logged_in_client.post(
+        reverse("studio:gallery_bulk"), {"action": "delete", "ids": [third.pk]}, **htmx_headers
+    )
+    assert "Deleted 1 portrait." in response.text and 'hx-swap-oob="delete"' not in response.text
 
 
 def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_in_client, user, htmx_headers):
     portrait = painted(user)
     page = logged_in_client.get(reverse("studio:gallery_portrait", args=[portrait.pk])).text
     assert f'id="visibility-button-{portrait.pk}"' in page and "Make public" in page
+    form = re.search(r'<form[^>]*>((?:(?!</form>).)*?id="visibility-button-.*?)</form>', page, re.S).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert fields["sent_from"] == "portrait" and fields["ids"] == str(portrait.pk)
     url = reverse("studio:gallery_bulk")
-    response = logged_in_client.post(url, {"action": "public", "ids": [portrait.pk]}, **htmx_headers)
+    response = logged_in_client.post(url, {**fields, "action": "public"}, **htmx_headers)
+    # The portrait's own page has no grid card: its badge is not named.
+    assert f"public-badge-{portrait.pk}" not in response.text
     state = re.search(
         rf'<span id="visibility-state-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text
     )
@@ -476,11 +490,47 @@ def test_an_htmx_visibility_change_flips_the_portraits_label_and_button(logged_i
         rf'<span id="visibility-button-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text, re.S
     )
     assert "Make private" in button.group(1) and "Make public" not in button.group(1)
-    response = logged_in_client.post(url, {"action": "private", "ids": [portrait.pk]}, **htmx_headers)
+    response = logged_in_client.post(url, {**fields, "action": "private"}, **htmx_headers)
     button = re.search(
         rf'<span id="visibility-button-{portrait.pk}" hx-swap-oob="true">(.*?)</span>', response.text, re.S
     )
     assert "Make public" in button.group(1)
+
+
+def test_bulk_visibility_swaps_out_of_band_only_what_the_requesting_page_shows(
+    logged_in_client, user, htmx_headers
+):
+    first, second = painted(user), painted(user)
+    grid = logged_in_client.get(reverse("studio:my_gallery")).text
+    bulk_form = re.search(r'<form id="bulk-form".*?</form>', grid, re.S).group(0)
+    assert '<input type="hidden" name="sent_from" value="grid">' in bulk_form
+    url = reverse("studio:gallery_bulk")
+    ids = [first.pk, second.pk]
+
+    def swapped(response) -> list[str]:
+        return re.findall(r'id="([\w-]+)" hx-swap-oob', response.text.split('<div id="toasts"')[0])
+
+    # The grid: each ticked card's badge, and nothing of the lightbox or portrait page (not on the grid page).
+    response = logged_in_client.post(
+        url, {"action": "public", "ids": ids, "sent_from": "grid"}, **htmx_headers
+    )
+    assert sorted(swapped(response)) == sorted(f"public-badge-{pk}" for pk in ids)
+    assert response.text.count("bi-globe2") == 2 and "Made 2 portraits public." in response.text
+    # The lightbox over a loaded card (gallery.js names it): its label and button, and that card's badge.
+    fields = {"ids": [first.pk], "sent_from": "portrait", "card": first.pk}
+    response = logged_in_client.post(url, {**fields, "action": "private"}, **htmx_headers)
+    assert sorted(swapped(response)) == sorted(
+        [f"public-badge-{first.pk}", f"visibility-state-{first.pk}", f"visibility-button-{first.pk}"]
+    )
+    # A card named that is not one of the portraits acted on is never swapped.
+    fields = {"ids": [first.pk], "sent_from": "portrait", "card": second.pk}
+    response = logged_in_client.post(url, {**fields, "action": "public"}, **htmx_headers)
+    assert sorted(swapped(response)) == [f"visibility-button-{first.pk}", f"visibility-state-{first.pk}"]
+    # A request that says nothing of its page gets no out-of-band swap, only the event and the toast.
+    response = logged_in_client.post(url, {"action": "private", "ids": ids}, **htmx_headers)
+    assert swapped(response) == [] and response["HX-Trigger"] == "portraitsChanged"
+    assert "Made 2 portraits private." in response.text
+    assert not Portrait.objects.filter(pk__in=ids, is_public=True).exists()
 
 
 def test_it_shows_only_my_data_on_the_stats_page(logged_in_client, user, other_user):
@@ -570,7 +620,10 @@ def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user
     grid = logged_in_client.get(reverse("studio:community_gallery")).text
     assert f'id="like-{portrait.pk}"' in grid and f'id="favourite-{portrait.pk}"' in grid
     url = reverse("studio:portrait_like", args=[portrait.pk])
-    response = logged_in_client.post(url, HTTP_HX_TRIGGER=f"lightbox-like-{portrait.pk}", **htmx_headers)
+    # gallery.js names the card when the grid has it loaded.
+    response = logged_in_client.post(
+        url, {"card": portrait.pk}, HTTP_HX_TRIGGER=f"lightbox-like-{portrait.pk}", **htmx_headers
+    )
     main, card = re.findall(r"<button .*?</button>", response.text, re.S)
     assert f'id="lightbox-like-{portrait.pk}"' in main and "hx-swap-oob" not in main
     assert f'id="like-{portrait.pk}" hx-swap-oob="true"' in card
@@ -581,12 +634,17 @@ def test_liking_in_the_lightbox_updates_the_grid_card_too(logged_in_client, user
         response.text.count("<button") == 1
         and "hx-swap-oob" not in response.text.split('<div id="toasts"')[0]
     )
+    favourite = reverse("studio:portrait_favourite", args=[portrait.pk])
+    trigger = f"lightbox-favourite-{portrait.pk}"
     response = logged_in_client.post(
-        reverse("studio:portrait_favourite", args=[portrait.pk]),
-        HTTP_HX_TRIGGER=f"lightbox-favourite-{portrait.pk}",
-        **htmx_headers,
+        favourite, {"card": portrait.pk}, HTTP_HX_TRIGGER=trigger, **htmx_headers
     )
     assert f'id="favourite-{portrait.pk}" hx-swap-oob="true"' in response.text
+    # The lightbox stepped past the cards loaded (no card named): only its own button comes back.
+    for target, button in ((url, f"lightbox-like-{portrait.pk}"), (favourite, trigger)):
+        response = logged_in_client.post(target, HTTP_HX_TRIGGER=button, **htmx_headers)
+        assert response.text.count("<button") == 1 and f'id="{button}"' in response.text
+        assert "hx-swap-oob" not in response.text.split('<div id="toasts"')[0]
 
 
 def test_bulk_actions_say_when_the_selection_was_cut_to_the_limit(

@@ -354,6 +354,23 @@ def test_the_top_generate_button_submits_the_generator_panels_settings(logged_in
     assert portrait.seed == 777 and portrait.parameters["size"] == "512x512"
 
 
+def test_the_character_page_keeps_its_empty_state_and_new_cards_never_name_it(
+    logged_in_client, user, htmx_headers
+):
+    character = CharacterFactory(owner=user)
+    url = reverse("studio:portrait_generate", args=[character.pk])
+    for _ in range(2):  # the first portrait, and the next after it was deleted
+        page = logged_in_client.get(character.get_absolute_url()).text
+        grid = page[page.index('id="portrait-grid"') :]
+        # After any cards, as the grid's last child (app.css shows it only when alone).
+        assert grid.index('id="no-portraits"') > grid.find("portrait-card-col")
+        assert grid[grid.index('id="no-portraits"') :].index("</p>") < grid.index("</div>")
+        response = logged_in_client.post(url, **htmx_headers)
+        assert response.status_code == 200 and "portrait-card-col" in response.text
+        assert "hx-swap-oob" not in response.text and "no-portraits" not in response.text
+        character.portraits.get().delete()
+
+
 def test_a_change_of_images_or_seed_swaps_only_the_estimate(logged_in_client, htmx_headers):
     data = {"provider": "local", "model": "painter-v1", "size": "512x512", "count": "3", "seed": "4"}
     response = logged_in_client.post(

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from studio.access import get_owned_or_404
+from studio.access import get_owned_or_404, parse_id
 from studio.characters import vocabulary
 from studio.characters.models import Character, Visibility
 from studio.portraits import galleries
@@ -269,6 +269,14 @@ def _from_lightbox(request: HttpRequest, button: str, pk: int) -> bool:
     return bool(request.htmx) and request.htmx.trigger == f"lightbox-{button}-{pk}"
 
 
+def _grid_card(request: HttpRequest) -> int | None:
+    """The portrait whose grid card is behind the lightbox that sent this request, if the grid has it loaded.
+
+    gallery.js sends it (`card`): the lightbox may have stepped past the last card loaded, and an out-of-band
+    swap naming an element that is not on the page is an error in the browser (htmx:oobErrorNoTarget)."""
+    return parse_id(request.POST.get("card", ""))
+
+
 @login_required
 @require_POST
 def portrait_like(request: HttpRequest, pk: int) -> HttpResponse:
@@ -278,7 +286,12 @@ def portrait_like(request: HttpRequest, pk: int) -> HttpResponse:
         portrait.liked = liked
         attach_urls([portrait], own=False)
         # From the lightbox, the grid card behind it gets the new count too (out of band).
-        context = {"portrait": portrait, "in_lightbox": _from_lightbox(request, "like", pk)}
+        in_lightbox = _from_lightbox(request, "like", pk)
+        context = {
+            "portrait": portrait,
+            "in_lightbox": in_lightbox,
+            "grid_card": in_lightbox and _grid_card(request) == pk,
+        }
         return render(request, "studio/portraits/gallery.html#like_result", context)
     messages.success(request, "Liked." if liked else "Like removed.")
     return _back(request, reverse("studio:my_gallery"))
@@ -292,7 +305,12 @@ def portrait_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         portrait.favourite = favourite
         attach_urls([portrait], own=False)
-        context = {"portrait": portrait, "in_lightbox": _from_lightbox(request, "favourite", pk)}
+        in_lightbox = _from_lightbox(request, "favourite", pk)
+        context = {
+            "portrait": portrait,
+            "in_lightbox": in_lightbox,
+            "grid_card": in_lightbox and _grid_card(request) == pk,
+        }
         return render(request, "studio/portraits/gallery.html#favourite_result", context)
     messages.success(request, "Added to favourites." if favourite else "Removed from favourites.")
     return _back(request, reverse("studio:my_gallery"))
@@ -342,11 +360,24 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
     if action == "delete" and request.POST.get("redirect"):
         # Deleted from the portrait's own page (not the lightbox): that page shows nothing any more.
         return HttpResponseClientRedirect(_back_url(request, reverse("studio:my_gallery")))
-    portraits = Portrait.objects.filter(pk__in=ids).only("id", "visibility", "is_public")
+    # Out of band, only what the requesting page shows: the grid's bulk form ticks boxes inside the cards; the
+    # lightbox and the portrait's page show the portrait's visibility label and button, and the lightbox has
+    # a card behind it only when the grid has loaded that card.
+    sent_from = request.POST.get("sent_from", "")
+    cards = set(ids) if sent_from == "grid" else {_grid_card(request)} & set(ids)
+    shows_portrait = sent_from == "portrait"
+    portraits: list[Portrait] = []
+    if action != "delete" and (cards or shows_portrait):
+        portraits = list(Portrait.objects.filter(pk__in=ids).only("id", "visibility", "is_public"))
     response = render(
         request,
         "studio/portraits/gallery.html#bulk_result",
-        {"action": action, "ids": ids, "portraits": [] if action == "delete" else list(portraits)},
+        {
+            "action": action,
+            "cards": sorted(cards),
+            "portraits": [(portrait, portrait.pk in cards) for portrait in portraits],
+            "shows_portrait": shows_portrait,
+        },
     )
     response["HX-Trigger"] = "portraitsChanged"
     return response

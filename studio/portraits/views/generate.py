@@ -110,24 +110,14 @@ def generator_options(request: HttpRequest) -> HttpResponse:
 
 def _cards(request: HttpRequest, portraits: list[Portrait]) -> str:
     """New cards for the character page, whose own poller refreshes them (see views.characters)."""
-    cards = [
+    return "".join(
         render_to_string(
             "studio/portraits/character_detail.html#portrait_card",
             {"portrait": p, "polled_by_page": True},
             request=request,
         )
         for p in portraits
-    ]
-    # The empty-state line is on the page only until the character's first portraits: remove it then, and
-    # never name it later (htmx reports an out-of-band target that is not there as an error).
-    first = (
-        portraits
-        and not Portrait.objects.filter(character_id=portraits[0].character_id)
-        .exclude(pk__in=[portrait.pk for portrait in portraits])
-        .exists()
     )
-    empty_state = '<p id="no-portraits" hx-swap-oob="delete"></p>' if first else ""
-    return empty_state + "".join(cards)
 
 
 @login_required
