@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import include, path
+from django.urls import include, path, reverse
 from django.views.defaults import server_error
 
 
@@ -87,3 +87,19 @@ def test_it_answers_a_malformed_request_with_the_400_page(failing_client, settin
     response = failing_client.get("/test-errors/400/")
     assert response.status_code == 400
     assert "That request could not be understood" in response.text and _in_site_layout(response.text)
+
+
+def test_it_answers_a_form_with_a_stale_csrf_token_with_a_page_in_the_site_layout(user, settings):
+    settings.DEBUG = False
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get(reverse("studio:character_create"))  # the page sets the CSRF cookie
+    response = client.post(
+        reverse("studio:character_create"), {"name": "Ada", "csrfmiddlewaretoken": "x" * 64}
+    )
+    assert response.status_code == 403
+    assert "403_csrf.html" in [template.name for template in response.templates]
+    html = response.text
+    assert "This form has expired" in html and "Nothing was saved." in html and _in_site_layout(html)
+    assert user.short_name in html  # the user's own navigation
+    assert "CSRF verification failed" not in html  # not Django's bare page
