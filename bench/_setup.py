@@ -108,3 +108,47 @@ def plain_static_files() -> None:
 
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     override_settings(STORAGES={**settings.STORAGES, "staticfiles": static}).enable()
+
+
+# A production-like server for the browser benches (ux.py, screenshots.py).
+GUNICORN = ("--workers", "2", "--timeout", "60", "--log-level", "warning")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int):
+    """gunicorn serving the app (the environment as this process has it) once it answers /healthz."""
+    # Imported here, so the benches that start no server load no more than they use.
+    import subprocess
+    import time
+    import urllib.request
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "site_config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *GUNICORN,
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")

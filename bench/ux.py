@@ -17,15 +17,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from _setup import ROOT, budget, django_with_scratch_db, exit_code
+from _setup import ROOT, budget, django_with_scratch_db, exit_code, free_port, start_gunicorn
 
 SCRATCH = ROOT / "bench" / ".scratch"
 LIGHTHOUSE = SCRATCH / "node_modules" / "lighthouse"
@@ -34,7 +31,6 @@ CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CATEGORIES = ("performance", "accessibility", "best-practices")
 WIDTHS = (1280, 390)
 SCHEMES = ("light", "dark")
-GUNICORN = ("--workers", "2", "--timeout", "60", "--log-level", "warning")
 
 
 def ensure_lighthouse() -> Path:
@@ -47,38 +43,6 @@ def ensure_lighthouse() -> Path:
             stdout=subprocess.DEVNULL,
         )
     return LIGHTHOUSE
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "site_config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            *GUNICORN,
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
 
 
 def run_lighthouse(jobs: list[dict]) -> dict[tuple[str, int, str], dict]:
@@ -198,6 +162,7 @@ def main() -> int:
             for scheme in schemes
             for width in widths
             for entry in pages
+            if entry.status == 200  # Lighthouse does not score an error page (axe-core does)
         ]
         lighthouse = {} if options.axe_only else run_lighthouse(jobs)
     finally:

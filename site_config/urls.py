@@ -13,6 +13,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("samples/<int:index>.webp", pages.sample_portrait, name="landing_sample"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/profile/", account_views.profile, name="account_profile"),

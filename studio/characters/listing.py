@@ -100,7 +100,8 @@ def _attach_card_text(characters: list[Any]) -> None:
         character.updated_label = "just now" if fresh else f"{timesince(updated, now, depth=1)} ago"
         character.cover_url = f"{cover[0]}{character.cover_id}{cover[1]}" if character.cover_id else ""
         character.url = f"{detail[0]}{character.pk}{detail[1]}"
-        character.summary = " · ".join(
+        # A no-break space before each dot keeps it at the end of a line, never starting the next one.
+        character.summary = "\u00a0· ".join(
             f"{label.partition(' (')[0]}{after}"  # "Young adult (18-29)" reads "Young adult" on a card
             for attribute, after in attributes
             if (label := attribute.label_of(getattr(character, attribute.name)))

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -28,6 +28,7 @@ from studio.throttle import throttle
 PATTERNS_TEMPLATE = "studio/lab/patterns.html"
 PREVIEW_SIDE = 512
 STYLES_TEMPLATE = "studio/lab/styles.html"
+STYLE_PREVIEW_IMAGES = 4  # per style on the Style lab page
 STYLE_TEMPLATE = "studio/lab/style.html"
 STYLE_MODEL_TEMPLATE = "studio/lab/style_model.html"
 MAP_SIZE = 560
@@ -76,7 +77,15 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
 
 
 def _styles_context(request: HttpRequest, form: StyleForm | None = None) -> dict[str, Any]:
-    styles = Style.objects.filter(owner=request.user).annotate(image_count=Count("images", distinct=True))
+    # Each style shows its first few images (one query for all styles: a sliced prefetch).
+    first_images = Prefetch(
+        "images", queryset=StyleImage.objects.only("pk", "style_id")[:STYLE_PREVIEW_IMAGES], to_attr="preview"
+    )
+    styles = (
+        Style.objects.filter(owner=request.user)
+        .annotate(image_count=Count("images", distinct=True))
+        .prefetch_related(first_images)
+    )
     return {"lab_available": lab.available(), "styles": styles, "form": form or StyleForm()}
 
 

@@ -58,7 +58,7 @@ def test_a_chosen_cover_wins_over_the_newest_portrait_on_the_card(logged_in_clie
 def test_it_shows_a_placeholder_for_a_character_without_portraits(logged_in_client, user):
     CharacterFactory(owner=user, name="Bare", hair_color="red", art_style="watercolor")
     response = logged_in_client.get(LIST)
-    assert "Red hair · Watercolour" in response.text, "the card's key attributes, most telling first"
+    assert "Red hair\u00a0· Watercolour" in response.text, "the card's key attributes, most telling first"
     assert "bi-person-bounding-box" in response.text
     assert "/thumb.webp" not in response.text
     assert '0<span class="visually-hidden"> portraits</span>' in response.text

@@ -398,3 +398,19 @@ def test_it_shows_the_time_left_from_the_runs_own_pace(logged_in_client, user, f
 )
 def test_it_describes_durations_roughly(seconds, words) -> None:
     assert styles.describe_duration(seconds) == words
+
+
+def test_the_style_lab_shows_each_style_with_its_first_images_in_one_query(
+    logged_in_client, user, filled_style, django_assert_max_num_queries
+) -> None:
+    other = Style.objects.create(owner=user, name="Empty")
+    first = list(filled_style.images.order_by("created_at", "id").values_list("pk", flat=True))
+
+    with django_assert_max_num_queries(8):
+        html = logged_in_client.get(reverse("studio:style_lab")).content.decode()
+
+    row = html[html.index(filled_style.get_absolute_url()) :].split("</li>")[0]
+    shown = [pk for pk in first if reverse("studio:style_image", args=[pk]) in row]
+    assert shown == first[:4] and "6 images" in row
+    empty = html[html.index(other.get_absolute_url()) :].split("</li>")[0]
+    assert "/lab/style-images/" not in empty and "0 images" in empty

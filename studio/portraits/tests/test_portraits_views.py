@@ -122,3 +122,22 @@ def test_it_shows_the_style_and_provider_options_on_the_portrait_page(logged_in_
     page = logged_in_client.get(reverse("studio:portrait_detail", args=[portrait.pk])).text
     assert "<dt>Style</dt><dd>natural</dd>" in page
     assert "<dt>Provider options</dt><dd>background: opaque, moderation: low</dd>" in page
+
+
+def test_the_portrait_page_is_titled_and_calls_a_free_portrait_free(logged_in_client, painted):
+    page = logged_in_client.get(reverse("studio:portrait_detail", args=[painted.pk])).text
+
+    heading = page.split('<h1 class="h4 mb-3">')[1].split("</h1>")[0]
+    assert heading.startswith("Iris Vane ") and f"#{painted.pk}" in heading
+    assert "<dt>Cost</dt><dd>Free</dd>" in page and "$0.0000" not in page
+
+
+def test_a_cancelled_card_is_a_neutral_placeholder_not_an_error(logged_in_client, user):
+    character = CharacterFactory(owner=user)
+    portrait = PortraitFactory(character=character, status=Portrait.Status.CANCELLED)
+
+    page = logged_in_client.get(character.get_absolute_url()).text
+
+    card = page.split(f'id="portrait-{portrait.pk}"')[1].split('class="card-body')[0]
+    assert "Cancelled" in card and "bi-x-circle" in card
+    assert "portrait-error" not in card and "bg-danger-subtle" not in card and 'role="alert"' not in card

@@ -344,8 +344,8 @@ def test_the_queue_counts_a_batch_by_outcome_and_cancels_it_whole(logged_in_clie
     done, *_rest = queue_character_portraits(character, JobOptions(size="64x64"), count=4)
     run_portrait_job(done.pk)
     page = logged_in_client.get(reverse("studio:queue")).text
-    assert "1 painted, 3 to go" in page and "Cancel batch" in page
+    assert "1 painted, 3 to go" in page and "Cancel 3 queued" in page
     logged_in_client.post(reverse("studio:batch_cancel", args=[done.batch_id]))
     page = logged_in_client.get(reverse("studio:queue")).text
     assert "1 painted, 3 cancelled" in page
-    assert "Cancel batch" not in page
+    assert "queued</button>" not in page
