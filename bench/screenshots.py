@@ -6,7 +6,7 @@ Run: python bench/screenshots.py [--out DIR] [--pages "queue,lightbox open"] [--
 A tool, not a test: it prints where each PNG went and judges nothing. The app runs as bench/ux.py runs it
 (gunicorn, DEBUG off, collected static) on a scratch SQLite database seeded by studio/tests/ux_pages.py
 (the demo plus a batch in every job state, an import preview with an invalid row, a reference, a style).
-The pages are that module's list (which e2e/test_pages_a11y.py also checks), its screenshots_only, and
+The pages are that module's list (which e2e/test_pages_a11y.py also checks) and the
 states that need a click: the lightbox open, the character form's card section open, a just-created API
 token, a form sent with a stale CSRF token, the start page when signed in. The theme follows Chromium's
 emulated colour scheme, as theme.js does on "Auto". Files: DIR/<page>-<width>-<scheme>.png (default
@@ -87,7 +87,7 @@ def shots(demo) -> list[Shot]:
 
     listed = [
         Shot(page.name, page.path, page.signed_in, ACTIONS.get(page.name))
-        for page in (*demo.pages, *demo.screenshots_only)
+        for page in demo.pages
     ]
     return [
         *listed,
