@@ -85,10 +85,7 @@ ACTIONS: dict[str, Callable] = {"character form": _open_card_section}
 def shots(demo) -> list[Shot]:
     from django.urls import reverse
 
-    listed = [
-        Shot(page.name, page.path, page.signed_in, ACTIONS.get(page.name))
-        for page in demo.pages
-    ]
+    listed = [Shot(page.name, page.path, page.signed_in, ACTIONS.get(page.name)) for page in demo.pages]
     return [
         *listed,
         Shot("home signed in", "/"),
