@@ -18,6 +18,13 @@ def _pixel_csv(path, rows: int = 40, width: int = 20):
     return path
 
 
+# The image's own pixel size and the size the page shows it at.
+IMAGE_SIZES = """(selector) => {
+  const image = document.querySelector(selector);
+  return [image.naturalWidth, image.naturalHeight, image.width, image.height];
+}"""
+
+
 def test_a_user_uploads_a_pixel_csv_and_recolours_it(page, live_server, signed_in, tmp_path):
     page.goto(f"{live_server.url}/studio/frames/")
     page.get_by_label("Dataset name").fill("well-7")
@@ -43,6 +50,11 @@ def test_a_user_uploads_a_pixel_csv_and_recolours_it(page, live_server, signed_i
     # The new image really loaded (a broken image has naturalWidth 0).
     page.wait_for_function("() => document.querySelector('#frames-image').complete")  # a function: no eval
     assert page.evaluate("document.querySelector('#frames-image').naturalWidth") > 0
+    # Drawn at the aspect it is shown at (150 levels by 600 px): stretched on the server, not distorted by the
+    # browser (Lighthouse's image-aspect-ratio).
+    natural_width, natural_height, shown_width, shown_height = page.evaluate(IMAGE_SIZES, "#frames-image")
+    assert (shown_width, shown_height) == (150, 600)  # the target width, the plot's height
+    assert natural_width * shown_height == natural_height * shown_width
     assert page.evaluate("window.__sameDocument === true")
 
     # By keyboard: open the list, move to the next colormap, close it with Escape.

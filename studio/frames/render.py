@@ -16,7 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet, Sum
 
-from studio.frames.ingest import CHUNK_ROWS, FrameError, format_depth
+from studio.frames.ingest import CHUNK_ROWS, FrameError, format_depth, max_width_setting
 from studio.frames.models import DepthDataset, DepthFrameChunk
 
 _COLORMAP_FILE = Path(__file__).with_name("data") / "colormaps.npz"
@@ -284,7 +284,55 @@ def render_png(pixels: np.ndarray, colormap: str) -> bytes:
     rows, width = pixels.shape
     scanlines = np.zeros((rows, 1 + width), dtype=np.uint8)  # filter byte 0 (none) on each line
     scanlines[:, 1:] = pixels
-    header = struct.pack(">IIBBBBB", width, rows, 8, 3, 0, 0, 0)  # 8-bit indexed colour, no interlace
+    return _indexed_png(scanlines, colormap)
+
+
+PLOT_HEIGHT = 600  # the viewer's plot, in CSS pixels (the page sets frames.css's --plot-height from it)
+
+
+def plot_scale(rows: int, width: int, height: int = PLOT_HEIGHT, max_pixels: int | None = None) -> int:
+    """Image pixels per CSS pixel, each way, of the viewer's plot of `rows` frames `width` levels wide.
+
+    The plot shows the frames `width` CSS pixels wide and `height` high, so an image of (width, height)
+    times the scale has the displayed aspect. The scale is the smallest that gives every frame a line of
+    its own (ceil(rows / height)), lowered while the image would hold more than `max_pixels` (by default
+    the largest image the API draws: FRAMES_MAX_WIDTH x FRAMES_MAX_RANGE_ROWS); a lower scale samples the
+    frames, as a screen that shows them in fewer device pixels does.
+    """
+    if max_pixels is None:
+        max_pixels = max_width_setting() * max_range_rows_setting()
+    scale = max(1, math.ceil(rows / height))
+    while scale > 1 and width * height * scale * scale > max_pixels:
+        scale -= 1
+    return scale
+
+
+def render_plot_png(
+    pixels: np.ndarray, colormap: str, height: int = PLOT_HEIGHT, max_pixels: int | None = None
+) -> bytes:
+    """The (rows, width) levels as the viewer shows them: stretched (or squeezed) to `height` lines.
+
+    The image is (width, height) x plot_scale(): its aspect is the plot's, so the browser scales it evenly
+    instead of distorting it. Line y shows frame y * rows // image height (nearest neighbour, as the page's
+    `image-rendering: pixelated` would), each level repeated `scale` times across. A line that repeats the one
+    above it is stored with PNG's Up filter as zeros, so the repetition costs next to nothing compressed.
+    """
+    rows, width = pixels.shape
+    scale = plot_scale(rows, width, height, max_pixels)
+    out_width, out_height = width * scale, height * scale
+    source = np.arange(out_height, dtype=np.int64) * rows // out_height
+    first = np.ones(out_height, dtype=bool)
+    first[1:] = source[1:] != source[:-1]
+    scanlines = np.zeros((out_height, 1 + out_width), dtype=np.uint8)
+    scanlines[~first, 0] = 2  # filter Up with zero differences: the line above, again
+    scanlines[first, 1:] = np.repeat(pixels[source[first]], scale, axis=1)
+    return _indexed_png(scanlines, colormap)
+
+
+def _indexed_png(scanlines: np.ndarray, colormap: str) -> bytes:
+    """An 8-bit indexed-colour PNG, the colormap as its palette, from filtered (rows, 1 + width) scanlines."""
+    rows, line = scanlines.shape
+    header = struct.pack(">IIBBBBB", line - 1, rows, 8, 3, 0, 0, 0)  # 8-bit indexed colour, no interlace
     return (
         _PNG_SIGNATURE
         + _png_chunk(b"IHDR", header)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("frames/colormaps.png", frames.colormap_swatches, name="frames_colormap_swatches"),
     path("frames/<str:name>/", frames.dataset_detail, name="frames_dataset"),
     path("frames/<str:name>/delete/", frames.delete, name="frames_delete"),
+    path("frames/<str:name>/plot.png", frames.dataset_plot, name="frames_plot"),
 ]

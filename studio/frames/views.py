@@ -108,12 +108,33 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             colormap=query.colormap,
             count=len(loaded),
             ticks=rendering.depth_ticks(loaded.depths),
-            image_url=reverse("api:frames_image_png", args=[dataset.name]) + "?" + image_query.urlencode(),
+            image_url=reverse("studio:frames_plot", args=[dataset.name]) + "?" + image_query.urlencode(),
+            plot_height=rendering.PLOT_HEIGHT,
             colorbar_url=f"data:image/png;base64,{colorbar}",
             colorbar_ticks=rendering.colorbar_ticks(),
         )
     template_name = DETAIL_TEMPLATE + "#frames-view" if request.htmx else DETAIL_TEMPLATE
     return render(request, template_name, context)
+
+
+@login_required
+@require_GET
+@throttle("frames_render")
+def dataset_plot(request: HttpRequest, name: str) -> HttpResponse:
+    """The viewer's image: the frames at the plot's aspect (rendering.render_plot_png), not one pixel each."""
+    dataset = get_owned_or_404(request, DepthDataset, name=name)
+    try:
+        query = rendering.parse_range_query(request.GET, VIEWER_BOUNDS)
+        loaded = rendering.load_frames(dataset, query.depth_min, query.depth_max, names=VIEWER_BOUNDS)
+    except ingest.FrameError as error:
+        return _text(error.message, error.status)
+    if not len(loaded):
+        return _text("No frames in this depth range.", 404)
+    return HttpResponse(rendering.render_plot_png(loaded.pixels, query.colormap), content_type="image/png")
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 @require_GET

@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,7 +27,9 @@ from studio.portraits.models import Portrait
 from studio.throttle import throttle
 
 PATTERNS_TEMPLATE = "studio/lab/patterns.html"
-PREVIEW_SIDE = 512
+# The preview's longer side, in pixels: the page offers each as a srcset candidate and the browser loads the
+# one that fits the displayed size and the screen's density (a phone's 3x screen needs the largest).
+PREVIEW_SIDES = (512, 768, 1024)
 STYLES_TEMPLATE = "studio/lab/styles.html"
 STYLE_PREVIEW_IMAGES = 4  # per style on the Style lab page
 STYLE_TEMPLATE = "studio/lab/style.html"
@@ -38,9 +41,20 @@ MAP_SIZE = 560
 @require_GET
 def patterns_page(request: HttpRequest) -> HttpResponse:
     form = PatternForm.from_query(request.GET)
-    context = {"form": form, "preview_query": urlencode(form.options().as_dict()) if form.is_valid() else ""}
+    context: dict[str, Any] = {"form": form, "preview_query": ""}
+    if form.is_valid():
+        context.update(preview_context(form.options()))
     template_name = PATTERNS_TEMPLATE + "#preview" if request.htmx else PATTERNS_TEMPLATE
     return render(request, template_name, context)
+
+
+def preview_context(options: patterns.PatternOptions) -> dict[str, Any]:
+    """The preview's URL query and its srcset: one candidate per distinct size (a small pattern has one)."""
+    query = urlencode(options.as_dict())
+    url = reverse("studio:pattern_preview") + "?" + query
+    widths = {options.scaled(side).width: side for side in reversed(PREVIEW_SIDES)}  # the smallest side wins
+    srcset = ", ".join(f"{url}&side={side} {width}w" for width, side in sorted(widths.items()))
+    return {"preview_query": query, "preview_srcset": srcset}
 
 
 @login_required
@@ -51,7 +65,11 @@ def pattern_preview(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items())
         return JsonResponse({"error": errors}, status=400)
-    png = patterns.render_png(form.options().scaled(PREVIEW_SIDE))
+    side = request.GET.get("side") or str(PREVIEW_SIDES[0])
+    if side not in {str(choice) for choice in PREVIEW_SIDES}:
+        sides = ", ".join(map(str, PREVIEW_SIDES))
+        return JsonResponse({"error": f"side must be one of {sides}, got {side[:20]!r}."}, status=400)
+    png = patterns.render_png(form.options().scaled(int(side)))
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response

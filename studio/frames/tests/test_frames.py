@@ -334,6 +334,34 @@ def test_it_renders_a_stacked_png_that_decodes_to_the_colormapped_pixels():
     assert (np.asarray(image.convert("RGB")) == rendering.colorize(levels, "plasma")).all()
 
 
+@pytest.mark.parametrize(
+    ("rows", "width", "scale"),
+    [(60, 40, 1), (600, 7, 1), (601, 7, 2), (2000, 150, 4), (5, 3, 1)],
+)
+def test_it_draws_the_viewers_image_at_the_plots_aspect_with_every_frame_in_it(rows, width, scale):
+    levels = np.random.default_rng(rows).integers(0, 256, (rows, width)).astype(np.uint8)
+
+    image = Image.open(io.BytesIO(rendering.render_plot_png(levels, "magma", height=600)))
+
+    # The plot shows the frames `width` CSS pixels wide and 600 high: the image has that aspect exactly.
+    assert image.size == (width * scale, 600 * scale)
+    drawn = np.asarray(image.convert("RGB"))
+    expected_rows = np.arange(600 * scale) * rows // (600 * scale)  # nearest neighbour, top to bottom
+    expected = np.repeat(rendering.colorize(levels, "magma")[expected_rows], scale, axis=1)
+    assert (drawn == expected).all()
+    assert set(expected_rows.tolist()) == set(range(rows))  # no frame left out
+
+
+def test_it_samples_the_frames_rather_than_draw_the_viewers_image_over_the_pixel_limit():
+    levels = np.arange(2000 * 100, dtype=np.int64).reshape(2000, 100) % 256
+
+    assert rendering.plot_scale(2000, 100, 600, max_pixels=10**9) == 4
+    assert rendering.plot_scale(2000, 100, 600, max_pixels=100 * 600 * 9) == 3
+    assert rendering.plot_scale(2000, 4096, 600, max_pixels=4096 * 2000) == 1
+    image = Image.open(io.BytesIO(rendering.render_plot_png(levels.astype(np.uint8), "gray", 600, 60_000)))
+    assert image.size == (100, 600)  # one CSS pixel per image pixel: still the plot's aspect
+
+
 def test_it_encodes_one_png_per_row_that_decodes_to_the_same_pixels():
     rgb = np.random.default_rng(3).integers(0, 256, (5, 7, 3)).astype(np.uint8)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -108,9 +109,65 @@ def test_it_shows_a_dataset_with_labelled_controls_and_a_depth_axis(logged_in_cl
         assert label in page
     assert '<input type="radio" name="colormap" value="magma">' in page
     assert 'method="get" action="/studio/frames/well-1/"' in page  # the non-JS fallback of hx-get
-    assert "/api/frames/well-1/image.png?depth_min=10&amp;depth_max=29.5&amp;colormap=viridis" in page
+    assert "/studio/frames/well-1/plot.png?depth_min=10&amp;depth_max=29.5&amp;colormap=viridis" in page
     assert ">Depth<" in page
     assert "40 frames, depth 10 (top) to 29.5 (bottom)" in page
+
+
+def _image_attributes(page: str) -> dict[str, str]:
+    tag = page.split('<img id="frames-image"', 1)[1].split(">", 1)[0]
+    return dict(re.findall(r'([a-z-]+)="([^"]*)"', tag))
+
+
+@pytest.mark.parametrize("params", [{}, {"depth_min": 12, "depth_max": 13}])
+def test_it_draws_the_image_at_the_aspect_it_is_shown_at(logged_in_client, dataset, params):
+    page = logged_in_client.get(detail_url(), params).content.decode()
+
+    attributes = _image_attributes(page)
+    shown_width, shown_height = int(attributes["width"]), int(attributes["height"])
+    assert (shown_width, shown_height) == (dataset.width, 600)  # the dataset's width, the plot's height
+    assert f"width: {shown_width}px" in attributes["style"]
+    assert f"--plot-height: {shown_height}px" in page  # the plot box (frames.css) is as high as the image
+    image = logged_in_client.get(attributes["src"].replace("&amp;", "&"))
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(image.content)) as png:
+        # 40 (or 3) frames stretched to 600 lines: drawn that way, not left for the browser to distort.
+        assert png.size == (shown_width, shown_height)
+
+
+def test_it_draws_more_frames_than_plot_lines_at_a_finer_scale(logged_in_client, user):
+    ingest.ingest_csv(user, "deep", ramp_csv(rows=1300, width=5))
+
+    page = logged_in_client.get(detail_url("deep")).content.decode()
+
+    attributes = _image_attributes(page)
+    with Image.open(io.BytesIO(logged_in_client.get(attributes["src"].replace("&amp;", "&")).content)) as png:
+        assert png.size == (150 * 3, 600 * 3)  # every one of the 1,300 frames has a line of its own
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"depth_min": 20, "depth_max": 12}, 400, "Depth from (20) must not be greater than Depth to (12)."),
+        ({"colormap": "nope"}, 400, "Unknown colormap 'nope'."),
+        ({"depth_min": 10.1, "depth_max": 10.2}, 404, "No frames in this depth range."),
+    ],
+)
+def test_it_answers_a_bad_image_request_with_a_message(logged_in_client, dataset, params, status, message):
+    response = logged_in_client.get(reverse("studio:frames_plot", args=["well-1"]), params)
+
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/plain")
+    assert message in response.content.decode()
+
+
+def test_it_draws_only_the_users_own_datasets(client, logged_in_client, other_user):
+    ingest.ingest_csv(other_user, "theirs", pixel_csv([(1, [1])]))
+    url = reverse("studio:frames_plot", args=["theirs"])
+
+    assert logged_in_client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
 
 
 def test_it_labels_the_depth_axis_with_round_values(logged_in_client, dataset):

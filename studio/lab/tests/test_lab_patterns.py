@@ -122,6 +122,42 @@ def test_it_serves_a_preview_png_no_larger_than_512_pixels(logged_in_client) -> 
         assert image.size == (512, 256)
 
 
+def _srcset(html: str) -> list[tuple[str, int]]:
+    srcset = html.split('srcset="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    return [(url, int(width.removesuffix("w"))) for url, width in (c.split() for c in srcset.split(", "))]
+
+
+def test_it_offers_the_preview_at_three_sizes_each_as_wide_as_it_says(logged_in_client) -> None:
+    html = logged_in_client.get(reverse("studio:patterns"), {"width": 2048, "height": 1024}).content.decode()
+
+    candidates = _srcset(html)
+    assert [width for _url, width in candidates] == [512, 768, 1024]
+    for url, width in candidates:
+        with Image.open(io.BytesIO(logged_in_client.get(url).content)) as image:
+            assert image.size == (width, width // 2)  # a w descriptor is the image's real width
+    sizes = html.split('sizes="', 1)[1].split('"', 1)[0]
+    # The same width as the style gives the image: what the browser picks a candidate by.
+    assert "min(calc(70vh * 2048 / 1024), 100vw)" in sizes
+    assert "width: min(100%, calc(70vh * 2048 / 1024))" in html
+
+
+def test_it_offers_a_small_pattern_at_its_own_size_only(logged_in_client) -> None:
+    html = logged_in_client.get(reverse("studio:patterns"), {"width": 300, "height": 200}).content.decode()
+
+    [(url, width)] = _srcset(html)
+    assert width == 300
+    with Image.open(io.BytesIO(logged_in_client.get(url).content)) as image:
+        assert image.size == (300, 200)
+
+
+@pytest.mark.parametrize("side", ["2048", "0", "big"])
+def test_it_refuses_a_preview_size_it_does_not_offer(logged_in_client, side) -> None:
+    response = logged_in_client.get(reverse("studio:pattern_preview"), {"side": side})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == f"side must be one of 512, 768, 1024, got '{side}'."
+
+
 def test_it_answers_a_bad_preview_with_a_json_error(logged_in_client) -> None:
     response = logged_in_client.get(reverse("studio:pattern_preview"), {"primary": "nope"})
 
