@@ -139,8 +139,8 @@ def test_the_lightbox_has_its_own_address_and_back_closes_it(page, live_server, 
 def test_bulk_and_lightbox_visibility_changes_update_what_is_shown_without_console_errors(
     page, live_server, signed_in
 ):
-    """Every out-of-band swap names a target on the requesting page (the page_problems fixture fails the test on
-    htmx:oobErrorNoTarget): the grid, the lightbox (on a card loaded in the grid, and stepped past the last
+    """Every out-of-band swap names a target on the requesting page (the page_problems fixture fails the test
+    on htmx:oobErrorNoTarget): the grid, the lightbox (on a card loaded in the grid, and stepped past the last
     loaded card) and the portrait's own page."""
     seed_portraits(signed_in, 26, characters=2, public_fraction=0)
     page.goto(f"{live_server.url}/studio/gallery/")
@@ -204,3 +204,13 @@ def test_bulk_and_lightbox_visibility_changes_update_what_is_shown_without_conso
     expect(page.locator(f"#visibility-state-{ids[0]}")).to_contain_text("Private")
     expect(page.get_by_role("button", name="Make public")).to_be_visible()
     assert not Portrait.objects.get(pk=ids[0]).is_public
+
+    # Public through its character: no Make public (it would change nothing), a link to the character instead.
+    character = Portrait.objects.get(pk=ids[0]).character
+    character.visibility = "public"
+    character.save()
+    page.reload()
+    expect(page.locator(f"#visibility-state-{ids[0]}")).to_contain_text("Public with its character")
+    expect(page.get_by_role("button", name="Make public")).to_have_count(0)
+    page.get_by_role("link", name="Change on the character").click()
+    expect(page).to_have_url(re.compile(rf"/studio/characters/{character.pk}/edit/#id_visibility$"))

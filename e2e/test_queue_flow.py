@@ -15,8 +15,10 @@ def test_quick_generate_paints_three_prompts_with_the_local_painter(
 ):
     page.goto(f"{live_server.url}/studio/generate/")
     page.evaluate("window.__sameDocument = true")
+    expect(page.get_by_role("button", name="Remove prompt 1")).to_have_count(0)  # the only row stays
     page.get_by_label("Prompt 1", exact=True).fill("a lighthouse at dusk, oil painting")
     page.get_by_role("button", name="Add prompt").click()
+    expect(page.get_by_role("button", name="Remove prompt 1")).to_have_count(1)
     page.get_by_label("Prompt 2", exact=True).fill("a red fox in snow")
     page.get_by_role("button", name="Add prompt").click()
     page.get_by_label("Prompt 3", exact=True).fill("an old sailor with a white beard")

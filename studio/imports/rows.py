@@ -79,8 +79,11 @@ class ImportRow:
 
     @property
     def error_text(self) -> str:
-        return "; ".join(
-            f"{error.column}: {error.message}" if error.column else error.message for error in self.errors
+        """The row's problems as sentences ("hair colour: “plaid” is not a hair colour choice. gender: ..."),
+        for the rejected rows' error column and the command line: each message ends with its full stop."""
+        return " ".join(
+            _sentence(f"{error.column}: {error.message}" if error.column else error.message)
+            for error in self.errors
         )
 
     @property
@@ -90,6 +93,11 @@ class ImportRow:
     def error_for(self, header: str) -> CellError | None:
         """The error of one cell, for highlighting it in the preview table."""
         return next((error for error in self.errors if error.column == header), None)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?", "…")) else f"{text}."
 
 
 def _row_validator(mapping: ColumnMapping) -> Callable[[int, list[str]], ImportRow]:

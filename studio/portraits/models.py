@@ -22,6 +22,7 @@ from studio.characters.signals import visibility_changed
 from studio.deletion import set_null_in_batches
 from studio.portraits import counts
 from studio.portraits.files import IMAGE_DECODE_ERRORS, UnreadableImageError, encode_portrait_files
+from studio.portraits.providers import provider_label
 
 # Portraits that were never queued (imported from a character card, seeded for benchmarks) carry this as their
 # queued_at: long past, so they stay out of the owner's daily limits (which count attempts queued today), the
@@ -157,7 +158,9 @@ class Portrait(models.Model):
     # The provider of a portrait imported from a character card (a CHARX's images, a PNG card's picture):
     # nothing painted it and nothing was billed (see studio/imports/card_portraits.py).
     IMPORTED = "imported"
-    PROVIDER_LABELS = {IMPORTED: "Imported"}  # names that pages show otherwise than as stored
+    # How pages name the makers that are not in the provider registry (studio.portraits.providers):
+    # imported pictures, and the art lab's style models (studio.lab.styles.PROVIDER).
+    PROVIDER_LABELS = {IMPORTED: "Imported", "style": "Style model"}
     # A job whose worker vanished while a paid provider may have been painting it (see recover_expired_jobs).
     INTERRUPTED = "interrupted"
     # A job the task backend (RQ) refused to take: no worker ever saw it, nothing was sent or billed.
@@ -352,8 +355,14 @@ class Portrait(models.Model):
 
     @property
     def provider_label(self) -> str:
-        """The provider as pages show it: "Imported" for an imported image, else the stored name."""
-        return self.PROVIDER_LABELS.get(self.provider, self.provider)
+        """The provider as pages show it: its display name ("local" -> "Local painter", "imported" ->
+        "Imported"), or the stored name where nothing names it."""
+        return self.label_of_provider(self.provider)
+
+    @classmethod
+    def label_of_provider(cls, name: str) -> str:
+        """A provider's display name, for the pages that count portraits by provider (usage, stats)."""
+        return cls.PROVIDER_LABELS.get(name) or provider_label(name)
 
     @property
     def size_label(self) -> str:

@@ -72,6 +72,33 @@ def test_it_returns_the_preview_partial_for_htmx(logged_in_client, user, htmx_he
     assert "Map column “peepers” to" in page
 
 
+def test_the_preview_counts_leave_out_zeros_but_keep_the_total(logged_in_client, user, htmx_headers):
+    page = _upload(logged_in_client, "name,gender\r\nAda,female\r\nBram,male\r\n", htmx_headers).text
+    counts = re.search(r'<p id="import-counts"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "2 rows:" in counts and "2 new" in counts
+    for zero in ("to update", "unchanged", "invalid"):
+        assert zero not in counts
+    page = _upload(logged_in_client, headers=htmx_headers).text
+    counts = re.search(r'<p id="import-counts"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "4 rows:" in counts and "2 new" in counts and "2 invalid" in counts and "to update" not in counts
+
+
+def test_a_rejected_rows_problems_read_as_sentences(logged_in_client, user, htmx_headers):
+    _upload(
+        logged_in_client, "name,gender,hair colour\r\nAda,female,black\r\nZed,martian,plaid\r\n", htmx_headers
+    )
+    job = _job(user)
+    _commit(logged_in_client, job, {}, htmx_headers)
+    rows = list(
+        csv.reader(io.StringIO(logged_in_client.get(reverse("studio:import_rejected", args=[job.pk])).text))
+    )
+    error = rows[1][-1]
+    assert (
+        error.startswith("gender: ") and "choice. hair colour: “plaid” is not a hair colour choice." in error
+    )
+    assert ".;" not in error and ";" not in error
+
+
 def test_each_invalid_row_is_followed_by_its_problems_with_a_copy_of_each_bad_cell(
     logged_in_client, user, htmx_headers
 ):

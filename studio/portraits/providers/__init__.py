@@ -8,6 +8,7 @@ Provider modules are imported on first use, so loading the registry does not imp
 
 from __future__ import annotations
 
+import functools
 from importlib import import_module
 
 from studio.portraits.providers.base import (
@@ -37,6 +38,7 @@ __all__ = [
     "get_provider",
     "prompt_limits",
     "provider_choices",
+    "provider_label",
     "user_message",
 ]
 
@@ -71,6 +73,21 @@ def get_provider(name: str) -> Provider:
     module_name, class_name = PROVIDERS[name].split(":")
     provider_class: type[Provider] = getattr(import_module(module_name), class_name)
     return provider_class()
+
+
+@functools.lru_cache(maxsize=32)
+def provider_label(name: str) -> str:
+    """The display name of the registered provider `name` ("local" -> "Local painter"), switched on or not: a
+    portrait keeps its painter's name after a provider is switched off. A name the registry does not know
+    comes back as it is. Reads the class's label, so nothing is instantiated and no setting is read."""
+    if name not in PROVIDERS:
+        return name
+    module_name, class_name = PROVIDERS[name].split(":")
+    try:
+        provider_class: type[Provider] = getattr(import_module(module_name), class_name)
+    except ImportError:  # a provider whose SDK is not installed still names its old portraits
+        return name
+    return provider_class.label
 
 
 def available_providers() -> list[Provider]:

@@ -296,7 +296,14 @@ def test_the_lightbox_shows_metadata_actions_and_neighbours(logged_in_client, us
     middle.store_image(png_bytes())
     response = logged_in_client.get(reverse("studio:gallery_portrait", args=[middle.pk]), **htmx_headers)
     assert "<html" not in response.text
-    for text in (middle.prompt, "local", "painter-v1", str(middle.seed), "32x32", "Iris Vane", "Download"):
+    for text in (
+        middle.prompt,
+        "Local painter · painter-v1",
+        str(middle.seed),
+        "32x32",
+        "Iris Vane",
+        "Download",
+    ):
         assert text in response.text
     assert reverse("studio:portrait_image", args=[middle.pk]) in response.text
     assert (
@@ -337,7 +344,8 @@ def test_the_stats_page_charts_my_characters_and_portraits(logged_in_client, use
     assert response.status_code == 200
     assert response.text.count("<svg") == 4
     assert "Hair colour: Auburn" in response.text
-    assert '<th scope="row">openai</th><td>1</td>' in response.text
+    assert '<th scope="row">OpenAI</th><td>1</td>' in response.text
+    assert '<th scope="row">Local painter</th><td>1</td>' in response.text
     assert reverse("studio:gallery_portrait", args=[liked.pk]) in response.text
 
 
@@ -545,8 +553,8 @@ def test_it_shows_only_my_data_on_the_stats_page(logged_in_client, user, other_u
     )  # a like I gave, on their portrait
     response = logged_in_client.get(reverse("studio:gallery_stats"))
     assert "1 character, 1 portrait, 0 in the community gallery." in response.text
-    assert '<th scope="row">openai</th><td>1</td>' in response.text
-    assert "stability" not in response.text and "Hair colour: Black" not in response.text
+    assert '<th scope="row">OpenAI</th><td>1</td>' in response.text
+    assert "Stability AI" not in response.text and "Hair colour: Black" not in response.text
     assert reverse("studio:gallery_portrait", args=[theirs.pk]) not in response.text
     assert "No likes yet" in response.text
     assert mine.pk

@@ -114,6 +114,24 @@ def test_it_adds_and_removes_rows_keeping_each_rows_text(logged_in_client, htmx_
     assert not Portrait.objects.exists()
 
 
+def test_the_only_prompt_row_has_no_remove_button(logged_in_client, htmx_headers):
+    url = reverse("studio:quick_generate")
+    page = logged_in_client.get(url).text
+    assert page.count('class="card mb-2 quick-row"') == 1 and 'name="_remove"' not in page
+    # Two rows: each can go; removing one leaves the other without its button (with and without htmx).
+    data = QUICK | {"prompt": ["one", "two"], "negative_prompt": ["", ""], "seed": ["", ""]}
+    added = logged_in_client.post(url, data | {"_add": "1"}, **htmx_headers).text
+    assert added.count('name="_remove"') == 3
+    for headers in (htmx_headers, {}):
+        removed = logged_in_client.post(url, data | {"_remove": "0"}, **headers).text
+        assert ">two</textarea>" in removed and ">one</textarea>" not in removed
+        assert 'name="_remove"' not in removed
+    # An empty only row is asked for a prompt, not told to remove a row it cannot remove.
+    response = logged_in_client.post(url, QUICK | {"prompt": [""], "negative_prompt": [""], "seed": [""]})
+    assert "Write a prompt." in response.text and "or remove this row" not in response.text
+    assert not Portrait.objects.exists()
+
+
 def test_it_refuses_a_batch_over_the_daily_limit_with_a_clear_message(logged_in_client, user, settings):
     settings.DAILY_IMAGE_LIMIT = 1
     data = QUICK | {"prompt": ["a", "b"], "negative_prompt": ["", ""], "seed": ["", ""]}

@@ -442,7 +442,7 @@ def gallery_stats(request: HttpRequest) -> HttpResponse:
         "portraits_per_month": _bars(_months(Portrait, user, since)),
         "per_provider": _bars(
             [
-                (Portrait.PROVIDER_LABELS.get(row["provider"], row["provider"] or "unknown"), row["count"])
+                (Portrait.label_of_provider(row["provider"]) if row["provider"] else "unknown", row["count"])
                 for row in providers
             ]
         ),

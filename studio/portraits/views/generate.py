@@ -218,7 +218,7 @@ def _validate_rows(rows: list[QuickRow], limit: int, where: str) -> list[JobSpec
         prompt = _collapsed(row.prompt)
         negative = _collapsed(row.negative_prompt)
         if not prompt:
-            row.errors.append("Write a prompt, or remove this row.")
+            row.errors.append("Write a prompt, or remove this row." if len(rows) > 1 else "Write a prompt.")
         elif len(prompt) > limit:
             error = PromptTooLongError(len(prompt), limit, where, advice=PromptTooLongError.FREE_TEXT_ADVICE)
             row.errors.append(str(error))

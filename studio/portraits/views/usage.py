@@ -13,7 +13,6 @@ from django.utils import formats
 from django.views.decorators.http import require_GET
 
 from studio.portraits.models import Portrait
-from studio.portraits.providers import UnknownProviderError, get_provider
 from studio.portraits.spending import DayUsage, ModelUsage, daily_limits, usage_history, usage_today
 
 # The chart's drawing area, in SVG user units (the SVG scales to the page's width).
@@ -108,15 +107,6 @@ def bar_chart(
     )
 
 
-def provider_label(name: str) -> str:
-    if name in Portrait.PROVIDER_LABELS:
-        return Portrait.PROVIDER_LABELS[name]
-    try:
-        return get_provider(name).label
-    except UnknownProviderError:
-        return name
-
-
 @login_required
 @require_GET
 def usage_page(request: HttpRequest) -> HttpResponse:
@@ -128,8 +118,9 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     images_chart = bar_chart(
         "images", "Images per day", days, lambda day: day.images, history.image_limit, images, str
     )
-    providers = [(provider_label(row.provider), row) for row in history.providers]
-    models: list[tuple[str, ModelUsage]] = [(provider_label(row.provider), row) for row in history.models]
+    label = Portrait.label_of_provider
+    providers = [(label(row.provider), row) for row in history.providers]
+    models: list[tuple[str, ModelUsage]] = [(label(row.provider), row) for row in history.models]
     context = {
         "history": history,
         "charts": [spend_chart, images_chart],
