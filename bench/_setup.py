@@ -114,6 +114,33 @@ def plain_static_files() -> None:
 GUNICORN = ("--workers", "2", "--timeout", "60", "--log-level", "warning")
 
 
+def production_like_demo(name: str):
+    """Django as production runs it (DEBUG off, collected static, plain http for a local run) on a scratch
+    SQLite database seeded with the UX demo (studio/tests/ux_pages.py). Returns (demo, session cookie value)
+    of the demo user, signed in."""
+    os.environ.update(
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        STATIC_ROOT=tempfile.mkdtemp(prefix=f"dali-{name}-static-"),
+    )
+    django_with_scratch_db(name)
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from studio.tests.ux_pages import seed_ux_demo
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    demo = seed_ux_demo()
+    client = Client()
+    client.force_login(get_user_model().objects.get(email=demo.email))
+    return demo, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
 def free_port() -> int:
     import socket
 

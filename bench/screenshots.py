@@ -19,13 +19,12 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _setup import ROOT, django_with_scratch_db, free_port, start_gunicorn
+from _setup import ROOT, free_port, production_like_demo, start_gunicorn
 
 CHROME = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 OUT = ROOT / "bench" / ".scratch" / "shots"
@@ -142,30 +141,13 @@ def main() -> int:
     parser.add_argument("--schemes", default=",".join(SCHEMES))
     options = parser.parse_args()
 
-    os.environ.update(
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        STATIC_ROOT=tempfile.mkdtemp(prefix="dali-shots-static-"),
-    )
-    django_with_scratch_db("shots")
+    demo, session = production_like_demo("shots")
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.test import Client
 
-    from studio.tests.ux_pages import seed_ux_demo
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    demo = seed_ux_demo()
     names = [name.strip() for name in options.pages.split(",") if name.strip()]
     chosen = [shot for shot in shots(demo) if not names or shot.name in names]
     if unknown := set(names) - {shot.name for shot in chosen}:
         raise SystemExit(f"no such page: {', '.join(sorted(unknown))}")
-    client = Client()
-    client.force_login(get_user_model().objects.get(email=demo.email))
     out = options.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -173,7 +155,7 @@ def main() -> int:
     base_url = f"http://127.0.0.1:{port}"
     cookie = {
         "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "value": session,
         "url": base_url,
     }
     server = start_gunicorn(port)
