@@ -31,16 +31,33 @@ for (const scheme of ["light", "dark"]) {
     args: ["--no-sandbox", ...(scheme === "dark" ? ["--force-dark-mode"] : [])],
   });
   for (const job of mine) {
-    const page = await browser.newPage();
+    let page = await browser.newPage();
     const cookies = await browser.cookies();
     if (cookies.length) await browser.deleteCookie(...cookies);
     if (job.cookie) await browser.setCookie({ ...job.cookie, url: job.url });
     const { flags, config } = flagsFor(job.width);
-    // A loaded machine now and then loses the trace (NO_NAVSTART): such a run is repeated, up to twice.
+    // A loaded machine now and then loses the trace (NO_NAVSTART), or Chromium closes the tab under
+    // Lighthouse ("Session closed"): such a run is repeated in a new tab, up to twice; a run that still
+    // throws is reported (zero scores, its error under runtime-error) and the other jobs go on.
     let lhr;
+    let thrown;
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      lhr = (await lighthouse(job.url, flags, config, page)).lhr;
-      if (!lhr.runtimeError) break;
+      try {
+        lhr = (await lighthouse(job.url, flags, config, page)).lhr;
+        thrown = undefined;
+        if (!lhr.runtimeError) break;
+      } catch (error) {
+        thrown = error;
+        await page.close().catch(() => {});
+        page = await browser.newPage();
+      }
+    }
+    if (thrown && !lhr) {
+      const scores = Object.fromEntries(CATEGORIES.map((name) => [name, 0]));
+      const details = { "runtime-error": [String(thrown.message || thrown).slice(0, 300)] };
+      console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: ["lighthouse-crashed"], details }));
+      await page.close().catch(() => {});
+      continue;
     }
     const scores = {};
     const failing = new Set();
