@@ -69,6 +69,7 @@ def test_on_a_phone_the_preview_is_at_hand_and_portraits_come_first(page, live_s
     page.get_by_label("Name").fill("Wren Ashdown")
     page.get_by_role("button", name="Save character").click()
     expect(page.get_by_role("heading", name=re.compile("Wren Ashdown"))).to_be_visible()
+    page.wait_for_load_state("load")  # layout as painted: every stylesheet applied
     portraits = page.get_by_role("heading", name="Portraits", exact=True).bounding_box()
     generator = page.get_by_role("heading", name="Generator").bounding_box()
     assert portraits["y"] < generator["y"]

@@ -78,6 +78,9 @@ def test_a_wide_dataset_scrolls_inside_its_plot_on_a_phone(page, live_server, si
     page.get_by_role("button", name="Upload").click()
     page.get_by_role("link", name="View it").click()
     expect(page.locator("#frames-image")).to_be_visible()
+    # The image is in the DOM before frames.css has loaded; a browser paints only after (it is render-blocking),
+    # but a layout query in between sees the 900 px image unstyled. Measure what the user sees.
+    page.wait_for_load_state("load")
 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     plot = page.get_by_role("group", name="Depth plot")
