@@ -1,4 +1,4 @@
-// bench/ux.py's Lighthouse runner: one Chromium per colour scheme, the session cookie in its cookie jar (an
+// bench/ux.py's Lighthouse runner: one Chromium per run, the session cookie in its cookie jar (an
 // --extra-headers Cookie reaches the document but not every subresource, which then fails with 401), and one
 // Lighthouse run per job. Reads a JSON list of jobs {url, width, scheme, cookie: {name, value} | null} on stdin;
 // prints one JSON line per job: {url, width, scheme, scores: {category: 0-100}, failing: [audit ids]}.
@@ -22,62 +22,74 @@ function flagsFor(width) {
   return { flags: { ...flags, formFactor: "mobile", screenEmulation }, config: undefined };
 }
 
-for (const scheme of ["light", "dark"]) {
-  const mine = jobs.filter((job) => job.scheme === scheme);
-  if (!mine.length) continue;
-  const browser = await puppeteer.launch({
+// Lighthouse now and then rejects a promise nobody awaits after its run has ended (its quiet-window check on a
+// tab already closed: "Protocol error (Page.enable): Session closed"). Node would end the whole bench for it;
+// it is logged, and the run it belongs to has already been reported or is retried below.
+process.on("unhandledRejection", (reason) => {
+  console.error(`lighthouse: ignored a late rejection: ${String(reason?.message || reason).slice(0, 200)}`);
+});
+
+function launch(scheme) {
+  return puppeteer.launch({
     executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
     headless: true,
     args: ["--no-sandbox", ...(scheme === "dark" ? ["--force-dark-mode"] : [])],
   });
-  for (const job of mine) {
-    let page = await browser.newPage();
-    const cookies = await browser.cookies();
-    if (cookies.length) await browser.deleteCookie(...cookies);
-    if (job.cookie) await browser.setCookie({ ...job.cookie, url: job.url });
-    const { flags, config } = flagsFor(job.width);
-    // A loaded machine now and then loses the trace (NO_NAVSTART), or Chromium closes the tab under
-    // Lighthouse ("Session closed"): such a run is repeated in a new tab, up to twice; a run that still
-    // throws is reported (zero scores, its error under runtime-error) and the other jobs go on.
-    let lhr;
-    let thrown;
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      try {
-        lhr = (await lighthouse(job.url, flags, config, page)).lhr;
-        thrown = undefined;
-        if (!lhr.runtimeError) break;
-      } catch (error) {
-        thrown = error;
-        await page.close().catch(() => {});
-        page = await browser.newPage();
-      }
+}
+
+// One run in a Chromium of its own: a long bench in one browser ended after ~18 runs with Chromium closing
+// Lighthouse's session, and a fresh browser per run costs about a second. A run that throws (a lost trace,
+// NO_NAVSTART, or a closed session) is repeated up to twice; one that never answers is given up after 150 s.
+async function runJob(job) {
+  let thrown;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const browser = await launch(job.scheme);
+    let timer;
+    try {
+      const page = await browser.newPage();
+      if (job.cookie) await browser.setCookie({ ...job.cookie, url: job.url });
+      const { flags, config } = flagsFor(job.width);
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no result in 150 s")), 150_000);
+      });
+      const { lhr } = await Promise.race([lighthouse(job.url, flags, config, page), timeout]);
+      thrown = undefined;
+      if (!lhr.runtimeError || attempt === 2) return { lhr };
+    } catch (error) {
+      thrown = error;
+    } finally {
+      clearTimeout(timer);
+      await browser.close().catch(() => {});
     }
-    if (thrown && !lhr) {
-      const scores = Object.fromEntries(CATEGORIES.map((name) => [name, 0]));
-      const details = { "runtime-error": [String(thrown.message || thrown).slice(0, 300)] };
-      console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: ["lighthouse-crashed"], details }));
-      await page.close().catch(() => {});
-      continue;
-    }
-    const scores = {};
-    const failing = new Set();
-    for (const name of CATEGORIES) {
-      const category = lhr.categories[name];
-      scores[name] = Math.round(100 * (category.score || 0));
-      for (const ref of category.auditRefs) {
-        if (ref.weight > 0 && (lhr.audits[ref.id].score ?? 1) < 1) failing.add(ref.id);
-      }
-    }
-    const details = {};
-    if (lhr.runtimeError) details["runtime-error"] = [`${lhr.runtimeError.code}: ${lhr.runtimeError.message}`];
-    for (const warning of lhr.runWarnings || []) (details["run-warnings"] ||= []).push(warning);
-    for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts", "target-size"]) {
-      if (!failing.has(id) && !(id === "layout-shifts" && failing.has("cumulative-layout-shift"))) continue;
-      const items = lhr.audits[id]?.details?.items || [];
-      if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || item.node?.snippet || JSON.stringify(item).slice(0, 160));
-    }
-    console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: [...failing], details }));
-    await page.close();
   }
-  await browser.close();
+  return { thrown };
+}
+
+for (const job of jobs) {
+  const { lhr, thrown } = await runJob(job);
+  const scheme = job.scheme;
+  if (!lhr) {
+    const scores = Object.fromEntries(CATEGORIES.map((name) => [name, 0]));
+    const details = { "runtime-error": [String(thrown?.message || thrown).slice(0, 300)] };
+    console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: ["lighthouse-crashed"], details }));
+    continue;
+  }
+  const scores = {};
+  const failing = new Set();
+  for (const name of CATEGORIES) {
+    const category = lhr.categories[name];
+    scores[name] = Math.round(100 * (category.score || 0));
+    for (const ref of category.auditRefs) {
+      if (ref.weight > 0 && (lhr.audits[ref.id].score ?? 1) < 1) failing.add(ref.id);
+    }
+  }
+  const details = {};
+  if (lhr.runtimeError) details["runtime-error"] = [`${lhr.runtimeError.code}: ${lhr.runtimeError.message}`];
+  for (const warning of lhr.runWarnings || []) (details["run-warnings"] ||= []).push(warning);
+  for (const id of ["errors-in-console", "deprecations", "inspector-issues", "image-aspect-ratio", "image-size-responsive", "layout-shifts", "target-size"]) {
+    if (!failing.has(id) && !(id === "layout-shifts" && failing.has("cumulative-layout-shift"))) continue;
+    const items = lhr.audits[id]?.details?.items || [];
+    if (items.length) details[id] = items.slice(0, 3).map((item) => item.description || item.value || item.issueType || item.url || item.node?.snippet || JSON.stringify(item).slice(0, 160));
+  }
+  console.log(JSON.stringify({ url: job.url, width: job.width, scheme, scores, failing: [...failing], details }));
 }

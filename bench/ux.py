@@ -62,7 +62,13 @@ def run_lighthouse(jobs: list[dict]) -> dict[tuple[str, int, str], dict]:
         if line.startswith("{"):
             result = json.loads(line)
             results[(result["url"], result["width"], result["scheme"])] = result
-            print(f"  lighthouse {len(results)}/{len(jobs)}", file=sys.stderr, flush=True)
+            scores = "/".join(str(result["scores"][name]) for name in CATEGORIES)
+            print(
+                f"  lighthouse {len(results)}/{len(jobs)} {result['width']} {result['scheme']} "
+                f"{result['url'].split('/', 3)[-1] or '/'} {scores}",
+                file=sys.stderr,
+                flush=True,
+            )
     if runner_process.wait():
         raise SystemExit("Lighthouse failed (see its messages above)")
     return results
