@@ -78,8 +78,8 @@ def test_a_wide_dataset_scrolls_inside_its_plot_on_a_phone(page, live_server, si
     page.get_by_role("button", name="Upload").click()
     page.get_by_role("link", name="View it").click()
     expect(page.locator("#frames-image")).to_be_visible()
-    # The image is in the DOM before frames.css has loaded; a browser paints only after (it is render-blocking),
-    # but a layout query in between sees the 900 px image unstyled. Measure what the user sees.
+    # The image is in the DOM before frames.css has loaded; a browser paints only after it (the stylesheet is
+    # render-blocking), but a layout query in between sees the 900 px image unstyled. Measure what users see.
     page.wait_for_load_state("load")
 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
