@@ -408,10 +408,14 @@ def _in_background(job: CharacterImport, kind: str, total_rows: int) -> bool:
 def _summary(report: writer.ImportReport) -> str:
     if report.card_summary:  # a card: "Imported Ava with 20 portraits."
         return report.card_summary
-    return (
-        f"Imported: {report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged, "
-        f"{report.invalid:,} rejected."
+    counts = (
+        (report.created, "created"),
+        (report.updated, "updated"),
+        (report.unchanged, "unchanged"),
+        (report.invalid, "rejected"),
     )
+    named = [f"{count:,} {label}" for count, label in counts if count]  # no "0 updated, 0 unchanged"
+    return f"Imported: {', '.join(named)}." if named else "Imported: the file had no characters."
 
 
 def _job_response(

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django_typer.management import TyperCommand, command, initialize
 
 from studio.characters import vocabulary
@@ -386,6 +386,36 @@ class Command(TyperCommand):
             f"marked {len(recovery.interrupted)} paid job(s) interrupted (the user can retry them); "
             f"sent {len(recovery.resent)} queued job(s) again whose task a worker lost before starting them."
         )
+
+    @command(name="recount-portraits")
+    def recount_portraits_command(
+        self,
+        user: Annotated[
+            str | None, typer.Option("--user", help="Only this user's characters (email).")
+        ] = None,
+    ) -> None:
+        """Check every character's stored portrait count against its portraits and fix those that differ."""
+        from studio.portraits.counts import painted_count, refresh_portrait_counts
+
+        characters = Character.objects.all()
+        if user is not None:
+            owner = get_user_model().objects.filter(email__iexact=user).first()
+            if owner is None:
+                raise CommandError(f"No user with the email {user!r}.")
+            characters = characters.filter(owner=owner)
+        checked = characters.count()
+        wrong = list(
+            characters.annotate(painted=painted_count())
+            .exclude(portrait_count=F("painted"))
+            .values_list("pk", flat=True)
+        )
+        refresh_portrait_counts(wrong)
+        checked_text = f"Checked {counted(checked, 'character')}"
+        if wrong:
+            fixed = f"{counted(len(wrong), 'count')} {'was' if len(wrong) == 1 else 'were'} wrong"
+            self.stdout.write(self.style.WARNING(f"{checked_text}: {fixed}, now fixed."))
+        else:
+            self.stdout.write(f"{checked_text}: every portrait count is right.")
 
     @command(name="import")
     def import_command(

@@ -278,3 +278,42 @@ def _shared_file():
     from studio.portraits.seeding import SharedFiles
 
     return SharedFiles("portraits/shared/a.png", "portraits/shared/a.webp", 64, 64, 100, "0" * 64)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The CLI's recount
+
+
+def test_recount_portraits_fixes_only_the_counts_that_went_wrong_and_says_how_many(user, other_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    right, drifted = CharacterFactory(owner=user), CharacterFactory(owner=user)
+    painted(right)
+    painted(drifted)
+    painted(drifted)
+    other = CharacterFactory(owner=other_user)
+    Character.objects.filter(pk=drifted.pk).update(portrait_count=7)  # a count that drifted in a race
+    Character.objects.filter(pk=other.pk).update(portrait_count=3)
+
+    out = StringIO()
+    call_command("studio", "recount-portraits", "--user", user.email, stdout=out)
+    assert "Checked 2 characters: 1 count was wrong, now fixed." in out.getvalue()
+    assert (stored(right), stored(drifted)) == (1, 2)
+    assert stored(other) == 3, "--user keeps to that user's characters"
+
+    out = StringIO()
+    call_command("studio", "recount-portraits", stdout=out)
+    assert "Checked 3 characters: 1 count was wrong, now fixed." in out.getvalue()
+    assert stored(other) == 0
+    out = StringIO()
+    call_command("studio", "recount-portraits", stdout=out)
+    assert "Checked 3 characters: every portrait count is right." in out.getvalue()
+
+
+def test_recount_portraits_for_an_unknown_user_is_a_clear_error(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=r"No user with the email 'nobody@example\.com'"):
+        call_command("studio", "recount-portraits", "--user", "nobody@example.com")
