@@ -136,8 +136,6 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () {
-    var selectAll = document.getElementById("select-all");
-    if (selectAll) selectAll.hidden = false;
     updateCount();
   });
   document.addEventListener("htmx:afterSettle", updateCount);
