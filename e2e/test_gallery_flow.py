@@ -234,3 +234,32 @@ def test_on_a_phone_the_grid_does_not_move_while_the_page_loads(page, live_serve
     page.wait_for_timeout(300)
     shift = page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)")
     assert shift < 0.01, f"cumulative layout shift {shift:.3f}"
+
+
+def test_a_like_right_after_make_public_in_the_lightbox_is_kept_on_screen(page, live_server, signed_in):
+    """Make public answers with the label and button it changes; the lightbox is not reloaded behind it, so a
+    Like clicked meanwhile is not swapped into a button the reload has replaced (seen once in CI)."""
+    seed_portraits(signed_in, 2, characters=1, public_fraction=0)
+    page.goto(f"{live_server.url}/studio/gallery/")
+    card = page.locator(".gallery-card").first
+    pk = card.get_attribute("id").removeprefix("card-")
+    card.locator("a[data-lightbox]").click()
+    lightbox = page.locator("#lightbox")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", pk)
+    reloads = []
+    page.on(
+        "request",
+        lambda request: request.method == "GET" and f"/gallery/{pk}/" in request.url and reloads.append(1),
+    )
+
+    lightbox.get_by_role("button", name="Make public").click()
+    lightbox.locator(".like-button").click()  # at once, while the first answer may still be settling
+
+    expect(lightbox.get_by_role("button", name="Make private")).to_be_visible()
+    expect(lightbox.locator(".like-button")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(f"#like-{pk}")).to_have_attribute("aria-pressed", "true")  # the card behind it too
+    page.wait_for_timeout(500)
+    expect(lightbox.locator(".like-button")).to_have_attribute("aria-pressed", "true")
+    assert not reloads, "the lightbox was reloaded behind the change"
+    portrait = Portrait.objects.get(pk=pk)
+    assert portrait.is_public and portrait.like_count == 1

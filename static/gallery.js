@@ -5,7 +5,6 @@
   "use strict";
 
   var lastChecked = null;
-  var lightboxUrl = null;
   var opener = null;  // the card link that opened the lightbox: focus goes back there when it closes
 
   function lightbox() { return document.getElementById("lightbox"); }
@@ -17,7 +16,6 @@
   function openLightbox(url, stepping) {
     var body = document.getElementById("lightbox-body");
     if (!body || !window.htmx || !modal()) return false;
-    lightboxUrl = url;
     body.setAttribute("aria-busy", "true");
     htmx.ajax("GET", url, { target: body, swap: "innerHTML" }).then(function () {
       body.removeAttribute("aria-busy");
@@ -88,12 +86,12 @@
     if (target) target.focus();
   });
 
-  // After a change made inside the lightbox: close it on delete, refresh it otherwise.
+  // A delete made inside the lightbox closes it. Other changes (visibility, likes, favourites) answer with
+  // out-of-band swaps of what they change: reloading the whole lightbox as well raced a click made meanwhile
+  // (a Like right after Make public was swapped into a button the reload had already replaced).
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("#lightbox-body form");
-    if (!form || !event.detail.successful || form.closest("[hx-target='this']")) return;
-    if (form.hasAttribute("data-close-lightbox")) { modal().hide(); }
-    else if (lightboxUrl && form.querySelector("[name=action]")) { openLightbox(lightboxUrl, true); }
+    if (form && event.detail.successful && form.hasAttribute("data-close-lightbox")) modal().hide();
   });
 
   // A change made in the lightbox names the grid card of its portrait when the grid has that card loaded (the
