@@ -21,6 +21,18 @@ def scroll_to_the_end(page) -> None:
     raise AssertionError("the gallery never reached its end")
 
 
+def open_the_first_card(page, live_server, owner, portraits: int):
+    """Seed portraits for the owner, open My portraits and its first card in the lightbox: (pk, lightbox)."""
+    seed_portraits(owner, portraits, characters=1, public_fraction=0)
+    page.goto(f"{live_server.url}/studio/gallery/")
+    card = page.locator(".gallery-card").first
+    pk = card.get_attribute("id").removeprefix("card-")
+    card.locator("a[data-lightbox]").click()
+    lightbox = page.locator("#lightbox")
+    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", pk)
+    return pk, lightbox
+
+
 def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_server, signed_in):
     seed_portraits(signed_in, 100, characters=3, public_fraction=0)
     page.goto(f"{live_server.url}/studio/gallery/")
@@ -118,13 +130,7 @@ def test_a_user_scrolls_filters_likes_steps_through_and_bulk_deletes(page, live_
 
 
 def test_the_lightbox_has_its_own_address_and_back_closes_it(page, live_server, signed_in):
-    seed_portraits(signed_in, 3, characters=1, public_fraction=0)
-    page.goto(f"{live_server.url}/studio/gallery/")
-    first = page.locator(".gallery-card").first
-    pk = first.get_attribute("id").removeprefix("card-")
-    first.locator("a[data-lightbox]").click()
-    lightbox = page.locator("#lightbox")
-    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", pk)
+    pk, lightbox = open_the_first_card(page, live_server, signed_in, 3)
     expect(page).to_have_url(re.compile(rf"/studio/gallery/{pk}/"))
 
     page.go_back()
@@ -239,13 +245,7 @@ def test_on_a_phone_the_grid_does_not_move_while_the_page_loads(page, live_serve
 def test_a_like_right_after_make_public_in_the_lightbox_is_kept_on_screen(page, live_server, signed_in):
     """Make public answers with the label and button it changes; the lightbox is not reloaded behind it, so a
     Like clicked meanwhile is not swapped into a button the reload has replaced (seen once in CI)."""
-    seed_portraits(signed_in, 2, characters=1, public_fraction=0)
-    page.goto(f"{live_server.url}/studio/gallery/")
-    card = page.locator(".gallery-card").first
-    pk = card.get_attribute("id").removeprefix("card-")
-    card.locator("a[data-lightbox]").click()
-    lightbox = page.locator("#lightbox")
-    expect(lightbox.locator(".lightbox")).to_have_attribute("data-portrait", pk)
+    pk, lightbox = open_the_first_card(page, live_server, signed_in, 2)
     reloads = []
     page.on(
         "request",
